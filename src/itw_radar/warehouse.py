@@ -1,0 +1,57 @@
+"""The DuckDB warehouse: connections and the raw layer's tables (see docs/architecture.md)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+
+from itw_radar.contract import RAW_META_COLUMNS, TABLES, Table
+
+MEMORY_LIMIT_ENV = "ITW_RADAR_DUCKDB_MEMORY_LIMIT"
+THREADS_ENV = "ITW_RADAR_DUCKDB_THREADS"
+
+
+def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse (or any project DuckDB file) with the configured memory limit."""
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    config: dict[str, str] = {"memory_limit": os.environ.get(MEMORY_LIMIT_ENV, "4GB")}
+    if threads := os.environ.get(THREADS_ENV):
+        config["threads"] = threads
+    con = duckdb.connect(str(path), read_only=read_only, config=config)
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def raw_table_ddl(table: Table) -> str:
+    cols = [f'"{c.name}" {c.duckdb_type}' for c in table.columns]
+    cols += [f"{name} {typ}" for name, typ in RAW_META_COLUMNS]
+    return f"CREATE TABLE IF NOT EXISTS raw.{table.name} (\n  " + ",\n  ".join(cols) + "\n)"
+
+
+RAW_BOOKKEEPING_DDL = (
+    """CREATE TABLE IF NOT EXISTS raw.quarantine (
+        export_date DATE, load_id VARCHAR, table_name VARCHAR, file_name VARCHAR,
+        line BIGINT, column_name VARCHAR, rule VARCHAR, reason VARCHAR, record VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS raw.load_files (
+        export_date DATE, load_id VARCHAR, table_name VARCHAR, file_name VARCHAR,
+        rows_expected BIGINT, rows_loaded BIGINT, rows_quarantined BIGINT)""",
+    """CREATE TABLE IF NOT EXISTS raw.load_log (
+        export_date DATE, load_id VARCHAR, step VARCHAR, status VARCHAR,
+        started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, rows_loaded BIGINT,
+        rows_quarantined BIGINT, error VARCHAR, summary VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS raw.gx_results (
+        export_date DATE, suite VARCHAR, expectation VARCHAR, column_name VARCHAR,
+        success BOOLEAN, unexpected_count BIGINT, details VARCHAR)""",
+)
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw schema and every raw table if missing (idempotent)."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    for table in TABLES.values():
+        con.execute(raw_table_ddl(table))
+    for ddl in RAW_BOOKKEEPING_DDL:
+        con.execute(ddl)
