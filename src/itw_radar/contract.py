@@ -112,7 +112,11 @@ TABLES: dict[str, Table] = {
                 Column("account_id", "string"),
                 Column("submitted_at", "timestamp"),
                 _enum(
-                    "document_type", "passport", "national_id", "drivers_license", "residence_permit"
+                    "document_type",
+                    "passport",
+                    "national_id",
+                    "drivers_license",
+                    "residence_permit",
                 ),
                 Column("issuing_country", "string", fmt="country"),
                 Column("document_number_hash", "string", fmt="sha256"),
@@ -287,3 +291,45 @@ def table_for_file(file_name: str) -> tuple[str, str] | None:
             stem = file_name[: -len(suffix)]
             return stem, suffix
     return None
+
+
+def iso_country_codes() -> frozenset[str]:
+    """ISO 3166-1 alpha-2 codes (from the tz database's iso3166.tab), plus XK (Kosovo).
+
+    XK is user-assigned, not ISO, but platforms and payment providers use it widely.
+    """
+    from importlib.resources import files
+
+    text = files("tzdata").joinpath("zoneinfo", "iso3166.tab").read_text(encoding="utf-8")
+    codes = {line.split("\t", 1)[0] for line in text.splitlines() if line and line[0] != "#"}
+    return frozenset(codes | {"XK"})
+
+
+def iana_timezones() -> frozenset[str]:
+    """Every IANA time zone name the tz database knows."""
+    import zoneinfo
+
+    return frozenset(zoneinfo.available_timezones())
+
+
+# Regular expressions for the textual formats (DuckDB / RE2 and Python `re` compatible).
+IPV4_RE = (
+    r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
+    r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"
+)
+IPV6_RE = (
+    r"^(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}"
+    r"|([0-9a-fA-F]{1,4}:){1,7}:"
+    r"|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}"
+    r"|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}"
+    r"|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}"
+    r"|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}"
+    r"|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}"
+    r"|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})"
+    r"|(:((:[0-9a-fA-F]{1,4}){1,7}|:))"
+    r"|(::(ffff(:0{1,4})?:)?((25[0-5]|(2[0-4]|1?[0-9])?[0-9])\.){3}(25[0-5]|(2[0-4]|1?[0-9])?[0-9]))"
+    r"|(([0-9a-fA-F]{1,4}:){1,4}:((25[0-5]|(2[0-4]|1?[0-9])?[0-9])\.){3}(25[0-5]|(2[0-4]|1?[0-9])?[0-9])))$"
+)
+SHA256_RE = r"^[0-9a-f]{64}$"
+PHASH_RE = r"^[0-9a-f]{16}$"
+COUNTRY_RE = r"^[A-Z]{2}$"

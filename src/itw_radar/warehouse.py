@@ -42,6 +42,9 @@ RAW_BOOKKEEPING_DDL = (
         export_date DATE, load_id VARCHAR, step VARCHAR, status VARCHAR,
         started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, rows_loaded BIGINT,
         rows_quarantined BIGINT, error VARCHAR, summary VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS raw.analyst_reviews (
+        account_id VARCHAR, status VARCHAR, note VARCHAR, author VARCHAR,
+        decided_at TIMESTAMPTZ)""",
     """CREATE TABLE IF NOT EXISTS raw.gx_results (
         export_date DATE, suite VARCHAR, expectation VARCHAR, column_name VARCHAR,
         success BOOLEAN, unexpected_count BIGINT, details VARCHAR)""",
@@ -55,3 +58,29 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(raw_table_ddl(table))
     for ddl in RAW_BOOKKEEPING_DDL:
         con.execute(ddl)
+
+
+def log_step(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    export_date: object,
+    load_id: str,
+    step: str,
+    status: str,
+    started_at: object,
+    finished_at: object,
+    rows_loaded: int | None = None,
+    rows_quarantined: int | None = None,
+    error: str | None = None,
+    summary: str | None = None,
+) -> None:
+    """Append one pipeline step outcome to raw.load_log (the source of `pipeline_runs`).
+
+    `step` is one of load, validate, dbt, publish, summarise, failed; `status` success or failed.
+    """
+    ensure_raw_schema(con)
+    con.execute(
+        "INSERT INTO raw.load_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [export_date, load_id, step, status, started_at, finished_at, rows_loaded,
+         rows_quarantined, error, summary],
+    )

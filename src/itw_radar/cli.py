@@ -1,0 +1,181 @@
+"""`itw-radar`: the command line (see ../shared/contract/OUTPUT_CONTRACT.md).
+
+Every command takes `--home` (env ITW_RADAR_HOME, default ./var). A command that fails prints one
+sentence naming what was wrong and exits non-zero. Heavy libraries are imported inside commands so
+that `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from itw_radar.paths import DEFAULT_HOME, HOME_ENV, Home
+
+app = typer.Typer(
+    name="itw-radar",
+    help="Find accounts operated by DPRK IT workers in a freelance platform's nightly exports.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+HomeOpt = Annotated[
+    Path,
+    typer.Option("--home", envvar=HOME_ENV, help="Where the warehouse, serving database, "
+                 "reviews and logs live."),
+]
+ExportsOpt = Annotated[Path, typer.Option("--exports", help="Root folder of the nightly exports.")]
+
+
+def _date(value: str, what: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{what} must be a date like 2026-11-23, not {value!r}") from None
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def _progress(description: str) -> Iterator:
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn(
+            "{task.completed}/{task.total}"), TimeElapsedColumn(), console=console,
+            transient=False, disable=not console.is_terminal and os.environ.get("CI") == "true",
+    ) as prog:
+        task = prog.add_task(description, total=1)
+
+        def update(stage: str, done: int, total: int) -> None:
+            prog.update(task, description=f"{description}: {stage}", completed=done,
+                        total=max(total, 1))
+
+        yield update
+        prog.update(task, completed=prog.tasks[0].total)
+
+
+def _nights(date_from: str | None, date_to: str | None, single: str | None,
+            exports: Path) -> list[date]:
+    if single:
+        return [_date(single, "--date")]
+    if date_from is None and date_to is None:
+        found = sorted(p.name for p in exports.iterdir() if p.is_dir() and p.name[:1].isdigit())
+        if not found:
+            _fail(f"no night folders (YYYY-MM-DD) under {exports}; run `itw-radar generate` first "
+                  "or point --exports at the platform's export root")
+        return [_date(n, "night folder") for n in found]
+    start = _date(date_from or date_to or "", "--from")
+    end = _date(date_to or date_from or "", "--to")
+    if end < start:
+        _fail(f"--to {end} is before --from {start}")
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+@app.command()
+def generate(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder to write export nights into.")],
+    start: Annotated[str, typer.Option(help="First night, YYYY-MM-DD.")] = "2026-11-01",
+    days: Annotated[int, typer.Option(min=1, help="Number of nights.")] = 14,
+    freelancers: Annotated[int, typer.Option(min=1)] = 2000,
+    clients: Annotated[int, typer.Option(min=1)] = 800,
+    seed: Annotated[int, typer.Option()] = 42,
+    fmt: Annotated[str, typer.Option("--format", help="csv, csv.gz or parquet")] = "csv",
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Write synthetic export folders (and ground truth in OUT/_truth/labels.csv)."""
+    from itw_radar.generator import generate as run_generate
+
+    if fmt not in ("csv", "csv.gz", "parquet"):
+        _fail(f"--format must be csv, csv.gz or parquet, not {fmt!r}")
+    with _progress("generate") as progress:
+        summary = run_generate(out_dir, _date(start, "--start"), days, freelancers=freelancers,
+                               clients=clients, seed=seed, fmt=fmt, progress=progress)
+    out.print(f"wrote {days} nights to {out_dir} ({summary.total_rows:,} rows, "
+              f"{summary.rows_per_second:,.0f} rows/s); ground truth in "
+              f"{out_dir / '_truth' / 'labels.csv'}")
+
+
+@app.command()
+def verify(
+    exports: ExportsOpt,
+    date_: Annotated[str, typer.Option("--date", help="The night, YYYY-MM-DD.")],
+) -> None:
+    """Check a night's folder against its manifest without loading anything."""
+    from itw_radar.ingestion import ExportError, verify_night
+
+    try:
+        m = verify_night(exports, _date(date_, "--date"))
+    except ExportError as exc:
+        _fail(str(exc))
+    rows = sum(f.rows for f in m.files)
+    out.print(f"{m.export_date}: manifest ok ({m.mode}, {len(m.files)} files, {rows:,} rows)")
+
+
+@app.command()
+def load(
+    exports: ExportsOpt,
+    date_: Annotated[str | None, typer.Option("--date", help="One night, YYYY-MM-DD.")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="First night.")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Last night.")] = None,
+    validate: Annotated[bool, typer.Option(help="Run the Great Expectations suites.")] = True,
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Verify and load nights into the warehouse's raw layer, then validate them with GX.
+
+    Without --date/--from/--to every night folder under --exports is loaded in date order.
+    """
+    from itw_radar.ingestion import ExportError, load_night
+
+    h = Home.resolve(home)
+    for night in _nights(date_from, date_to, date_, exports):
+        try:
+            with _progress(f"load {night}") as progress:
+                res = load_night(h, exports, night, progress=progress)
+            line = (f"{night}: loaded {res.rows_loaded:,} rows, quarantined "
+                    f"{res.rows_quarantined:,} in {res.seconds:.1f} s")
+            if validate:
+                from itw_radar.validation import ValidationError, validate_night
+
+                try:
+                    validate_night(h, night)
+                except ValidationError as exc:
+                    _fail(str(exc))
+                line += ", validated"
+            out.print(line)
+        except ExportError as exc:
+            _fail(str(exc))
+
+
+@app.command()
+def validate(
+    date_: Annotated[str, typer.Option("--date", help="The night, YYYY-MM-DD.")],
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Run the Great Expectations suites on a loaded night."""
+    from itw_radar.validation import ValidationError, validate_night
+
+    try:
+        report = validate_night(Home.resolve(home), _date(date_, "--date"))
+    except ValidationError as exc:
+        _fail(str(exc))
+    out.print(f"{date_}: every expectation passed; Data Docs in {report.data_docs}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

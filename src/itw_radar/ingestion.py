@@ -1,0 +1,622 @@
+"""Verify a night's export folder and load it into the warehouse's raw layer.
+
+Two steps, both safe to repeat:
+
+* `verify_night` reads only the manifest, the folder listing, each file's bytes (SHA-256) and its
+  header and record count. Any mismatch stops the night with one sentence naming the night, the
+  file and what differs.
+* `load_night` reads every listed file as text, checks every value against the contract in SQL,
+  sends rows that break a row-level rule to `raw.quarantine` (night, file, line, column, rule,
+  reason, the record as JSON) and replaces the night's rows in `raw.<table>` in one transaction.
+  `rows_loaded + rows_quarantined` equals the manifest's count for every file.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import duckdb
+
+from itw_radar.contract import (
+    IPV4_RE,
+    IPV6_RE,
+    MANIFEST_NAME,
+    PHASH_RE,
+    SHA256_RE,
+    SUPPORTED_CONTRACT_VERSIONS,
+    TABLES,
+    Column,
+    Table,
+    iana_timezones,
+    iso_country_codes,
+    table_for_file,
+)
+from itw_radar.paths import Home
+from itw_radar.warehouse import connect, ensure_raw_schema, log_step
+
+Progress = Callable[[str, int, int], None]
+
+# Parquet physical types accepted for each contract type (DuckDB's names, prefix match).
+_PARQUET_TYPES: dict[str, tuple[str, ...]] = {
+    "string": ("VARCHAR",),
+    "enum": ("VARCHAR",),
+    "timestamp": ("TIMESTAMP",),
+    "date": ("DATE",),
+    "decimal": ("DECIMAL", "DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT",
+                "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT", "HUGEINT"),
+    "integer": ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT",
+                "UTINYINT", "HUGEINT"),
+    "boolean": ("BOOLEAN",),
+}
+
+
+class ExportError(Exception):
+    """A night's export is corrupt or unreadable: the night stops, nothing is written."""
+
+
+@dataclass(frozen=True)
+class ManifestFile:
+    name: str
+    table: str
+    rows: int
+    sha256: str
+    path: Path
+    fmt: str  # ".csv", ".csv.gz" or ".parquet"
+    header: tuple[str, ...] = ()
+
+    @property
+    def known(self) -> bool:
+        return self.table in TABLES
+
+
+@dataclass(frozen=True)
+class Manifest:
+    export_date: date
+    folder: Path
+    contract_version: str
+    platform: str
+    mode: str
+    generated_at: str
+    files: tuple[ManifestFile, ...]
+
+
+@dataclass
+class FileLoad:
+    table: str
+    file_name: str
+    rows_expected: int
+    rows_loaded: int
+    rows_quarantined: int
+
+
+@dataclass
+class LoadResult:
+    export_date: date
+    load_id: str
+    files: list[FileLoad] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(f.rows_quarantined for f in self.files)
+
+    @property
+    def rows_expected(self) -> int:
+        return sum(f.rows_expected for f in self.files)
+
+
+# --------------------------------------------------------------------------------------------
+# verify
+
+
+def night_folder(exports: Path, export_date: date) -> Path:
+    return Path(exports) / export_date.isoformat()
+
+
+def _fail(export_date: date, where: str, what: str) -> ExportError:
+    return ExportError(f"Night {export_date.isoformat()}, {where}: {what}")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def read_manifest(exports: Path, export_date: date) -> dict:
+    folder = night_folder(exports, export_date)
+    if not folder.is_dir():
+        raise _fail(export_date, f"folder {folder}", "the export folder does not exist; check "
+                    "--exports and the date, or wait for the platform's export")
+    path = folder / MANIFEST_NAME
+    if not path.is_file():
+        raise _fail(export_date, MANIFEST_NAME, f"no manifest in {folder}; the export is "
+                    "incomplete until the platform writes manifest.json last")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _fail(export_date, MANIFEST_NAME, f"not valid JSON ({exc}); ask the platform to "
+                    "re-export the night") from exc
+    if not isinstance(data, dict):
+        raise _fail(export_date, MANIFEST_NAME, "the manifest is not a JSON object")
+    return data
+
+
+def _read_csv_header(path: Path, fmt: str) -> tuple[str, ...]:
+    opener = gzip.open if fmt == ".csv.gz" else open
+    with opener(path, "rb") as raw:  # type: ignore[operator]
+        first = raw.readline(1 << 20)
+    text = first.decode("utf-8-sig")
+    row = next(csv.reader(io.StringIO(text)), [])
+    return tuple(h.strip() for h in row)
+
+
+def _check_columns(export_date: date, name: str, table: Table, header: tuple[str, ...]) -> None:
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise _fail(export_date, f"file {name}", f"column(s) {', '.join(dupes)} appear more "
+                    "than once in the header")
+    missing = [c for c in table.column_names if c not in header]
+    if missing:
+        raise _fail(export_date, f"file {name}, column {missing[0]}",
+                    f"required column missing from the header (missing: {', '.join(missing)}; "
+                    f"found: {', '.join(header) or 'nothing'}); the contract's column names "
+                    "must be used unchanged")
+
+
+def _csv_relation_sql(path: Path, header: tuple[str, ...]) -> str:
+    cols = ", ".join(f"'{h.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for h in header)
+    p = str(path).replace("'", "''")
+    return (
+        f"read_csv('{p}', header=true, auto_detect=false, delim=',', quote='\"', escape='\"', "
+        f"columns={{{cols}}}, strict_mode=true, null_padding=false, compression='auto', "
+        f"max_line_size=67108864)"
+    )
+
+
+def _parquet_relation_sql(path: Path) -> str:
+    p = str(path).replace("'", "''")
+    return f"read_parquet('{p}', file_row_number=true)"
+
+
+def _parquet_schema(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
+    rows = con.execute(f"DESCRIBE SELECT * FROM {_parquet_relation_sql(path)}").fetchall()
+    return {r[0]: r[1] for r in rows if r[0] != "file_row_number"}
+
+
+def _python_records(export_date: date, mf: ManifestFile) -> Iterator[list[str]]:
+    """Records of a CSV that DuckDB's strict reader refused (mixed line endings and the like).
+
+    Python's csv module accepts any mix of CR, LF and CRLF; a record with the wrong number of
+    fields or an unterminated quote is a structural problem and stops the night.
+    """
+    opener = gzip.open if mf.fmt == ".csv.gz" else open
+    try:
+        with opener(mf.path, "rt", encoding="utf-8-sig", newline="") as f:  # type: ignore[operator]
+            reader = csv.reader(f, strict=True)
+            next(reader, None)
+            for n, rec in enumerate(reader, start=1):
+                if len(rec) != len(mf.header):
+                    raise _fail(export_date, f"file {mf.name}, data row {n}", f"has {len(rec)} "
+                                f"fields but the header has {len(mf.header)}; the file is "
+                                "truncated or malformed, ask the platform to re-export the night")
+                yield rec
+    except (csv.Error, UnicodeDecodeError, OSError, EOFError) as exc:
+        raise _fail(export_date, f"file {mf.name}", f"unreadable or truncated {mf.fmt} file "
+                    f"({exc}); ask the platform to re-export the night") from exc
+
+
+def _normalised_copy(export_date: date, mf: ManifestFile, folder: Path) -> Path:
+    """Rewrite a CSV DuckDB could not parse strictly as plain LF-terminated UTF-8."""
+    target = folder / f"{mf.table}.normalised.csv"
+    with target.open("w", encoding="utf-8", newline="") as out:
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(mf.header)
+        w.writerows(_python_records(export_date, mf))
+    return target
+
+
+def _count_rows(con: duckdb.DuckDBPyConnection, export_date: date, mf: ManifestFile) -> int:
+    try:
+        if mf.fmt == ".parquet":
+            p = str(mf.path).replace("'", "''")
+            return int(con.execute(
+                f"SELECT sum(num_rows) FROM parquet_file_metadata('{p}')").fetchone()[0] or 0)
+        return int(con.execute(
+            f"SELECT count(*) FROM {_csv_relation_sql(mf.path, mf.header)}").fetchone()[0])
+    except duckdb.Error as exc:
+        if mf.fmt != ".parquet":
+            return sum(1 for _ in _python_records(export_date, mf))
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise _fail(export_date, f"file {mf.name}", f"unreadable or truncated {mf.fmt} file "
+                    f"({first}); ask the platform to re-export the night") from exc
+
+
+def verify_night(exports: Path, export_date: date) -> Manifest:
+    """Check the night's folder against its manifest before any row is read.
+
+    Raises ExportError with one sentence (night, file, what differs) on any mismatch.
+    """
+    data = read_manifest(exports, export_date)
+    folder = night_folder(exports, export_date)
+    d = export_date.isoformat()
+
+    version = str(data.get("contract_version", ""))
+    if version not in SUPPORTED_CONTRACT_VERSIONS:
+        raise _fail(export_date, MANIFEST_NAME, f"contract_version {version!r} is not supported "
+                    f"(supported: {', '.join(sorted(SUPPORTED_CONTRACT_VERSIONS))}); upgrade "
+                    "ITW Radar or ask the platform for a version 1.0 export")
+    if str(data.get("export_date", "")) != d:
+        raise _fail(export_date, MANIFEST_NAME, f"export_date {data.get('export_date')!r} is not "
+                    f"the folder's date {d}; the folder or the manifest is misnamed")
+    mode = data.get("mode")
+    if mode not in ("full", "delta"):
+        raise _fail(export_date, MANIFEST_NAME, f"mode {mode!r} is neither 'full' nor 'delta'")
+    files = data.get("files")
+    if not isinstance(files, dict):
+        raise _fail(export_date, MANIFEST_NAME, "'files' is missing or not an object")
+
+    present = {p.name for p in folder.iterdir() if p.name != MANIFEST_NAME}
+    unlisted = sorted(present - set(files))
+    if unlisted:
+        raise _fail(export_date, f"file {unlisted[0]}", "present in the folder but not listed in "
+                    "the manifest; the export is corrupt or another night's file was copied in")
+
+    parsed: list[ManifestFile] = []
+    for name, meta in sorted(files.items()):
+        where = f"file {name}"
+        if not isinstance(meta, dict):
+            raise _fail(export_date, where, "its manifest entry is not an object")
+        tf = table_for_file(name)
+        if tf is None:
+            raise _fail(export_date, where, "unknown file format; expected .csv, .csv.gz or "
+                        ".parquet")
+        stem, fmt = tf
+        table = str(meta.get("table", stem))
+        if table != stem:
+            raise _fail(export_date, where, f"the manifest says table {table!r} but the file is "
+                        f"named for {stem!r}")
+        rows, sha = meta.get("rows"), meta.get("sha256")
+        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
+            raise _fail(export_date, where, f"manifest row count {rows!r} is not a count")
+        if not isinstance(sha, str):
+            raise _fail(export_date, where, "manifest has no sha256 for it")
+        path = folder / name
+        if not path.is_file():
+            raise _fail(export_date, where, "listed in the manifest but absent from the folder")
+        actual = _sha256(path)
+        if actual != sha.lower():
+            raise _fail(export_date, where, f"SHA-256 differs from the manifest (manifest "
+                        f"{sha[:12]}…, file {actual[:12]}…): the file is truncated or changed; "
+                        "ask the platform to re-export the night")
+        parsed.append(ManifestFile(name, table, rows, actual, path, fmt))
+
+    by_table: dict[str, list[str]] = {}
+    for mf in parsed:
+        by_table.setdefault(mf.table, []).append(mf.name)
+    for table, names in by_table.items():
+        if len(names) > 1:
+            raise _fail(export_date, f"file {names[1]}", f"table {table} is delivered twice "
+                        f"({', '.join(names)}); a night has one file per table")
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    checked: list[ManifestFile] = []
+    try:
+        for mf in parsed:
+            if not mf.known:  # extra tables are tolerated and ignored
+                checked.append(mf)
+                continue
+            table = TABLES[mf.table]
+            if mf.fmt == ".parquet":
+                try:
+                    schema = _parquet_schema(con, mf.path)
+                except duckdb.Error as exc:
+                    raise _fail(export_date, f"file {mf.name}", f"not a readable Parquet file "
+                                f"({str(exc).splitlines()[0]})") from exc
+                header = tuple(schema)
+                _check_columns(export_date, mf.name, table, header)
+                for col in table.columns:
+                    typ = schema[col.name].upper()
+                    if not typ.startswith(_PARQUET_TYPES[col.type]) and typ != '"NULL"':
+                        raise _fail(export_date, f"file {mf.name}, column {col.name}",
+                                    f"Parquet type {typ} does not hold a contract {col.type}")
+            else:
+                try:
+                    header = _read_csv_header(mf.path, mf.fmt)
+                except (OSError, EOFError, UnicodeDecodeError) as exc:
+                    raise _fail(export_date, f"file {mf.name}", f"unreadable {mf.fmt} file "
+                                f"({exc}); ask the platform to re-export the night") from exc
+                if not header or header == ("",):
+                    raise _fail(export_date, f"file {mf.name}", "empty file: no header row")
+                _check_columns(export_date, mf.name, table, header)
+            mf = ManifestFile(mf.name, mf.table, mf.rows, mf.sha256, mf.path, mf.fmt, header)
+            n = _count_rows(con, export_date, mf)
+            if n != mf.rows:
+                raise _fail(export_date, f"file {mf.name}", f"holds {n} data rows but the "
+                            f"manifest says {mf.rows}")
+            checked.append(mf)
+    finally:
+        con.close()
+
+    return Manifest(export_date, folder, version, str(data.get("platform", "")), str(mode),
+                    str(data.get("generated_at", "")), tuple(checked))
+
+
+# --------------------------------------------------------------------------------------------
+# row-level rules
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _problem(col: Column, rule: str, cond: str, why: str) -> str:
+    """SQL for one check: NULL when the row passes, else 'rule|column|reason'."""
+    c = _q(col.name)
+    value = f"left(replace({c}, '|', '/'), 60)"
+    return (f"CASE WHEN {cond} THEN {_lit(rule + '|' + col.name + '|')} || {_lit(why)} || "
+            f"' (value: ' || coalesce({value}, 'null') || ')' END")
+
+
+def _column_checks(col: Column) -> list[str]:
+    c = _q(col.name)
+    checks: list[str] = []
+    if not col.nullable:
+        checks.append(_problem(col, "not_null", f"{c} IS NULL", "required value is empty"))
+    nn = f"{c} IS NOT NULL"
+    if col.type in ("string", "enum"):
+        checks.append(_problem(col, "control_char", f"contains({c}, chr(0))",
+                               "contains a NUL byte"))
+    if col.type == "timestamp":
+        checks.append(_problem(col, "type", f"{nn} AND TRY_CAST({c} AS TIMESTAMPTZ) IS NULL",
+                               "not an ISO-8601 timestamp"))
+    elif col.type == "date":
+        checks.append(_problem(col, "type", f"{nn} AND TRY_CAST({c} AS DATE) IS NULL",
+                               "not a YYYY-MM-DD date"))
+    elif col.type == "decimal":
+        checks.append(_problem(col, "type", f"{nn} AND TRY_CAST({c} AS DECIMAL(18,4)) IS NULL",
+                               "not a decimal number"))
+    elif col.type == "integer":
+        checks.append(_problem(col, "type", f"{nn} AND TRY_CAST({c} AS BIGINT) IS NULL",
+                               "not an integer"))
+    elif col.type == "boolean":
+        checks.append(_problem(col, "type", f"{nn} AND lower({c}) NOT IN ('true', 'false')",
+                               "not true or false"))
+    elif col.type == "enum":
+        allowed = ", ".join(_lit(v) for v in col.values)
+        checks.append(_problem(col, "enum", f"{nn} AND {c} NOT IN ({allowed})",
+                               "not one of " + "/".join(col.values)))
+    if col.min_value is not None or col.max_value is not None:
+        num = f"TRY_CAST({c} AS DOUBLE)"
+        parts = []
+        if col.min_value is not None:
+            op = "<=" if col.min_exclusive else "<"
+            parts.append(f"{num} {op} {col.min_value}")
+        if col.max_value is not None:
+            parts.append(f"{num} > {col.max_value}")
+        lo = "" if col.min_value is None else (
+            f"{'>' if col.min_exclusive else '>='} {col.min_value:g}")
+        hi = "" if col.max_value is None else f"<= {col.max_value:g}"
+        checks.append(_problem(col, "range", f"{num} IS NOT NULL AND ({' OR '.join(parts)})",
+                               "out of range, must be " + " and ".join(p for p in (lo, hi) if p)))
+    if col.fmt == "ip":
+        checks.append(_problem(
+            col, "format",
+            f"{nn} AND NOT regexp_full_match({c}, {_lit(IPV4_RE)}) "
+            f"AND NOT regexp_full_match({c}, {_lit(IPV6_RE)})", "not an IPv4 or IPv6 address"))
+    elif col.fmt == "sha256":
+        checks.append(_problem(col, "format", f"{nn} AND NOT regexp_full_match({c}, "
+                               f"{_lit(SHA256_RE)})", "not 64 lowercase hex characters"))
+    elif col.fmt == "phash":
+        checks.append(_problem(col, "format", f"{nn} AND NOT regexp_full_match({c}, "
+                               f"{_lit(PHASH_RE)})", "not 16 lowercase hex characters"))
+    elif col.fmt == "country":
+        checks.append(_problem(col, "format", f"{nn} AND ({c} NOT IN (SELECT code FROM "
+                               f"_iso_countries))", "not an ISO 3166-1 alpha-2 country code"))
+    elif col.fmt == "timezone":
+        checks.append(_problem(col, "format", f"{nn} AND ({c} NOT IN (SELECT zone FROM "
+                               f"_iana_zones))", "not an IANA time zone name"))
+    return checks
+
+
+def _row_checks(table: Table, export_date: date) -> list[str]:
+    checks: list[str] = []
+    for col in table.columns:
+        checks.extend(_column_checks(col))
+    for earlier, later in table.order_pairs:
+        col = table.column(later)
+        checks.append(_problem(
+            col, "order",
+            f"TRY_CAST({_q(later)} AS TIMESTAMPTZ) < TRY_CAST({_q(earlier)} AS TIMESTAMPTZ)",
+            f"{later} is before {earlier}"))
+    horizon = f"TIMESTAMPTZ '{export_date.isoformat()} 00:00:00+00' + INTERVAL 2 DAY"
+    for col in table.columns:
+        if col.type == "timestamp":
+            checks.append(_problem(
+                col, "future", f"TRY_CAST({_q(col.name)} AS TIMESTAMPTZ) >= {horizon}",
+                "after the end of the day following the export date"))
+    return checks
+
+
+# --------------------------------------------------------------------------------------------
+# load
+
+
+def _prepare_lookups(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE _iso_countries (code VARCHAR PRIMARY KEY)")
+    con.executemany("INSERT INTO _iso_countries VALUES (?)", [[c] for c in iso_country_codes()])
+    con.execute("CREATE OR REPLACE TEMP TABLE _iana_zones (zone VARCHAR PRIMARY KEY)")
+    con.executemany("INSERT INTO _iana_zones VALUES (?)", [[z] for z in iana_timezones()])
+
+
+def _stage_file(con: duckdb.DuckDBPyConnection, mf: ManifestFile, table: Table,
+                export_date: date, stage: str) -> None:
+    """Read one file as text into a temp table with its line number and its problems."""
+    if mf.fmt == ".parquet":
+        src = _parquet_relation_sql(mf.path)
+        cols = ", ".join(f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}" for c in table.column_names)
+        select = f"SELECT {cols}, file_row_number + 1 AS _line FROM {src}"
+        record_cols = table.column_names
+    else:
+        src = _csv_relation_sql(mf.path, mf.header)
+        cols = ", ".join(_q(c) for c in mf.header)
+        select = f"SELECT {cols}, row_number() OVER () AS _line FROM {src}"
+        record_cols = mf.header
+    problems = "list_filter([" + ", ".join(_row_checks(table, export_date)) + "], lambda x: x IS "\
+        "NOT NULL)"
+    record = "to_json(struct_pack(" + ", ".join(f"{_q(c)} := {_q(c)}" for c in record_cols) + "))"
+    content = "hash(" + ", ".join(_q(c) for c in table.column_names) + ")"
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {stage}_text AS {select}")
+    except duckdb.Error as exc:
+        if mf.fmt == ".parquet":
+            raise _fail(export_date, f"file {mf.name}", f"unreadable {mf.fmt} file "
+                        f"({str(exc).splitlines()[0]}); ask the platform to re-export the "
+                        "night") from exc
+        with tempfile.TemporaryDirectory(prefix="itw-radar-") as tmp:
+            copy = _normalised_copy(export_date, mf, Path(tmp))
+            select = select.replace(src, _csv_relation_sql(copy, mf.header))
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {stage}_text AS {select}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT *, {problems} AS _problems, "
+                f"{content} AS _content FROM {stage}_text")
+    con.execute(f"DROP TABLE {stage}_text")
+    con.execute(f"ALTER TABLE {stage} ADD COLUMN _record VARCHAR")
+    con.execute(f"UPDATE {stage} SET _record = {record} WHERE len(_problems) > 0")
+
+    # Duplicate keys among otherwise valid rows. An entity key may appear more than once with
+    # different versions (updated_at); the same version (or event key) twice is either an exact
+    # copy (keep the first line, quarantine the copies) or a conflict (quarantine every copy).
+    group = [_q(table.key)] + ([_q(table.version_column)] if table.version_column else [])
+    g = ", ".join(group)
+    key = _q(table.key)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {stage}_dup AS
+        SELECT _line,
+               CASE WHEN n_content = 1
+                    THEN 'duplicate|{table.key}|exact copy of line ' || first_line
+                         || ' (value: ' || left({key}, 60) || ')'
+                    ELSE 'duplicate_key|{table.key}|key appears ' || n || ' times with different '
+                         || 'content (value: ' || left({key}, 60) || ')'
+               END AS problem
+        FROM (
+            SELECT _line, {g},
+                   count(*) OVER w AS n,
+                   count(DISTINCT _content) OVER w AS n_content,
+                   min(_line) OVER w AS first_line
+            FROM {stage} WHERE len(_problems) = 0
+            WINDOW w AS (PARTITION BY {g})
+        )
+        WHERE n > 1 AND (n_content > 1 OR _line <> first_line)
+    """)
+    con.execute(f"""
+        UPDATE {stage} SET _problems = [d.problem], _record = {record}
+        FROM {stage}_dup d WHERE {stage}._line = d._line
+    """)
+
+
+def _typed(col: Column) -> str:
+    c = _q(col.name)
+    if col.type == "boolean":
+        return f"lower({c}) = 'true' AS {c}"
+    return f"TRY_CAST({c} AS {col.duckdb_type}) AS {c}"
+
+
+def load_night(home: Home, exports: Path, export_date: date, *,
+               manifest: Manifest | None = None, progress: Progress | None = None) -> LoadResult:
+    """Verify (unless given a verified manifest) and load one night into the raw layer.
+
+    Loading a night again replaces exactly that night's rows. Raises ExportError on structural
+    problems, before anything is written.
+    """
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    manifest = manifest or verify_night(exports, export_date)
+    load_id = f"{export_date.isoformat()}-{uuid.uuid4().hex[:12]}"
+    result = LoadResult(export_date, load_id)
+    home.ensure()
+    con = connect(home.warehouse)
+    try:
+        ensure_raw_schema(con)
+        _prepare_lookups(con)
+        known = [mf for mf in manifest.files if mf.known]
+        stages: list[tuple[ManifestFile, str]] = []
+        for i, mf in enumerate(known):
+            if progress:
+                progress(f"check {mf.name}", i, len(known))
+            stage = f"_stage_{mf.table}"
+            _stage_file(con, mf, TABLES[mf.table], export_date, stage)
+            stages.append((mf, stage))
+        if progress:
+            progress("write", len(known), len(known))
+
+        d = export_date.isoformat()
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for table in TABLES.values():
+                con.execute(f"DELETE FROM raw.{table.name} WHERE _export_date = ?", [d])
+            for t in ("quarantine", "load_files"):
+                con.execute(f"DELETE FROM raw.{t} WHERE export_date = ?", [d])
+            for mf, stage in stages:
+                table = TABLES[mf.table]
+                typed = ", ".join(_typed(c) for c in table.columns)
+                con.execute(
+                    f"INSERT INTO raw.{table.name} SELECT {typed}, ?::DATE, ?, ?, _line "
+                    f"FROM {stage} WHERE len(_problems) = 0 ORDER BY _line",
+                    [d, load_id, mf.name])
+                con.execute(
+                    f"""INSERT INTO raw.quarantine
+                    SELECT ?::DATE, ?, ?, ?, _line, split_part(_problems[1], '|', 2),
+                           split_part(_problems[1], '|', 1),
+                           array_to_string(list_transform(_problems,
+                               lambda p: split_part(p, '|', 2) || ': ' || split_part(p, '|', 3)
+                                    || ' [' || split_part(p, '|', 1) || ']'), '; '),
+                           _record
+                    FROM {stage} WHERE len(_problems) > 0 ORDER BY _line""",
+                    [d, load_id, table.name, mf.name])
+                loaded, quarantined = con.execute(
+                    f"SELECT count(*) FILTER (WHERE len(_problems) = 0), "
+                    f"count(*) FILTER (WHERE len(_problems) > 0) FROM {stage}").fetchone()
+                if loaded + quarantined != mf.rows:
+                    raise _fail(export_date, f"file {mf.name}", f"read {loaded + quarantined} "
+                                f"rows but the manifest says {mf.rows}")
+                con.execute("INSERT INTO raw.load_files VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            [d, load_id, table.name, mf.name, mf.rows, loaded, quarantined])
+                result.files.append(FileLoad(table.name, mf.name, mf.rows, loaded, quarantined))
+            result.seconds = time.perf_counter() - t0
+            log_step(con, export_date=d, load_id=load_id, step="load", status="success",
+                     started_at=started, finished_at=datetime.now(UTC),
+                     rows_loaded=result.rows_loaded, rows_quarantined=result.rows_quarantined,
+                     summary=json.dumps({f.file_name: [f.rows_loaded, f.rows_quarantined]
+                                         for f in result.files}))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        for _, stage in stages:
+            con.execute(f"DROP TABLE IF EXISTS {stage}")
+            con.execute(f"DROP TABLE IF EXISTS {stage}_dup")
+    finally:
+        con.close()
+    return result
