@@ -173,6 +173,28 @@ def validate(
     out.print(f"{date_}: every expectation passed; Data Docs in {report.data_docs}")
 
 
+@app.command()
+def bench(
+    sections: Annotated[str, typer.Option(help="Comma list: ingest")] = "ingest",
+    big: Annotated[bool, typer.Option(help="Include the 1,000,000-account night.")] = True,
+    repeats: Annotated[int, typer.Option(min=1)] = 3,
+    doc: Annotated[Path, typer.Option(help="Markdown file to write.")] = Path(
+        "docs/benchmarks.md"),
+    work: Annotated[Path | None, typer.Option(help="Scratch folder, default <home>/bench.")] = None,
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Measure speed and memory and write them into docs/benchmarks.md."""
+    from itw_radar import bench as b
+
+    scratch = work or Home.resolve(home).root / "bench"
+    scratch.mkdir(parents=True, exist_ok=True)
+    for section in [s.strip() for s in sections.split(",") if s.strip()]:
+        if section == "ingest":
+            out.print(b.run_ingest_benchmark(scratch, doc, big=big, repeats=repeats))
+        else:
+            _fail(f"unknown benchmark section {section!r}; known: ingest")
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
