@@ -174,6 +174,26 @@ def validate(
 
 
 @app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="Port for the dashboard.")] = 8501,
+    demo: Annotated[bool, typer.Option(help="Enable the demo login (analyst / radar-demo).")]
+    = False,
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Start the Streamlit dashboard on <home>/serving/radar.duckdb."""
+    from itw_radar.serve import serve as run_serve
+
+    h = Home.resolve(home)
+    if not h.serving.exists():
+        console.print(f"[yellow]note:[/] no serving database at {h.serving} yet; the dashboard "
+                      "will show it once `itw-radar run` publishes a night")
+    try:
+        run_serve(h, port=port, demo=demo)
+    except (FileNotFoundError, ValueError) as exc:
+        _fail(str(exc))
+
+
+@app.command()
 def bench(
     sections: Annotated[str, typer.Option(help="Comma list: ingest")] = "ingest",
     big: Annotated[bool, typer.Option(help="Include the 1,000,000-account night.")] = True,

@@ -1,0 +1,63 @@
+"""ITW Radar dashboard entry point: login gate, then st.navigation over dashboard/app_pages/.
+
+Run with `itw-radar serve` (or `streamlit run dashboard/app.py` with ITW_RADAR_HOME set).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_REPO = Path(__file__).resolve().parent.parent
+if str(_REPO) not in sys.path:
+    sys.path.insert(0, str(_REPO))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import auth, data  # noqa: E402
+
+_RETRIES_KEY = "_itw_replaced_retries"
+
+st.set_page_config(page_title="ITW Radar", page_icon=":material/radar:", layout="wide")
+
+PAGES = [
+    st.Page("app_pages/overview.py", title="Overview", icon=":material/dashboard:",
+            url_path="overview", default=True),
+    st.Page("app_pages/flagged.py", title="Flagged accounts", icon=":material/flag:",
+            url_path="flagged"),
+    st.Page("app_pages/account.py", title="Account", icon=":material/person_search:",
+            url_path="account"),
+    st.Page("app_pages/networks.py", title="Networks", icon=":material/hub:",
+            url_path="networks"),
+    st.Page("app_pages/reviews.py", title="Reviews", icon=":material/rate_review:",
+            url_path="reviews"),
+    st.Page("app_pages/data_quality.py", title="Data quality", icon=":material/fact_check:",
+            url_path="data-quality"),
+]
+
+
+def main() -> None:
+    if not auth.current_user():
+        st.navigation([st.Page(auth.login_page, title="Log in", icon=":material/login:",
+                               url_path="login")], position="hidden").run()
+        return
+    page = st.navigation(PAGES)
+    auth.logout_button()
+    snap = data.begin_run()
+    if st.sidebar.button("Refresh data", key="refresh", help="Show the latest published night"):
+        st.rerun()
+    try:
+        if snap is not None:
+            st.sidebar.caption(f"Published night: {data.as_of(snap) or '—'}")
+        page.run()
+        st.session_state[_RETRIES_KEY] = 0
+    except data.ServingReplaced:
+        # a new night was published while this page was being drawn: draw it again on the new one
+        retries = int(st.session_state.get(_RETRIES_KEY, 0)) + 1
+        st.session_state[_RETRIES_KEY] = retries
+        if retries <= 3:
+            st.rerun()
+        st.warning("The serving database is being replaced; press Refresh data in a moment.")
+
+
+main()
