@@ -1,0 +1,444 @@
+"""The account population: one numpy array per attribute, freelancers first, then clients.
+
+Per-account state lives in arrays (never Python objects per account) so a million accounts fit in
+a few hundred megabytes. Groups that share things (DPRK cells, offices, NATs, families, agency
+payers) are small side tables indexed from the account arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from itw_radar.generator import network as net
+from itw_radar.generator import reference as ref
+from itw_radar.generator import scenarios as sc
+
+DAY = 86400
+
+# Global first/last name tables with per-group offsets.
+_GROUPS = tuple(ref.NAME_GROUPS)
+GROUP_INDEX = {g: i for i, g in enumerate(_GROUPS)}
+FIRST_NAMES = pa.array([n for g in _GROUPS for n in ref.NAME_GROUPS[g][0]], pa.string())
+LAST_NAMES = pa.array([n for g in _GROUPS for n in ref.NAME_GROUPS[g][1]], pa.string())
+LAST_INITIALS = pa.array([n[0] + "." for g in _GROUPS for n in ref.NAME_GROUPS[g][1]], pa.string())
+FIRST_OFF = np.cumsum([0] + [len(ref.NAME_GROUPS[g][0]) for g in _GROUPS])[:-1]
+FIRST_CNT = np.array([len(ref.NAME_GROUPS[g][0]) for g in _GROUPS])
+LAST_OFF = np.cumsum([0] + [len(ref.NAME_GROUPS[g][1]) for g in _GROUPS])[:-1]
+LAST_CNT = np.array([len(ref.NAME_GROUPS[g][1]) for g in _GROUPS])
+# Name group of each country in ALL_COUNTRIES (extras use the chinese group).
+COUNTRY_NAME_GROUP = np.array(
+    [GROUP_INDEX[c.names] for c in ref.COUNTRIES]
+    + [GROUP_INDEX["chinese"]] * len(net.EXTRA_COUNTRIES),
+    dtype=np.int16,
+)
+DOMAINS: tuple[str, ...] = tuple(
+    sorted({d for c in ref.COUNTRIES for d in c.email_domains}
+           | {"proton.me", "protonmail.com", "tutanota.com", "hotmail.com"})
+)
+DOMAIN_STR = pa.array(DOMAINS, pa.string())
+DOMAIN_INDEX = {d: i for i, d in enumerate(DOMAINS)}
+COUNTRY_DOMAINS = [np.array([DOMAIN_INDEX[d] for d in c.email_domains]) for c in ref.COUNTRIES]
+COMPANY_STR = pa.array(ref.AGENCY_COMPANIES, pa.string())
+
+PHONE_TYPES = ("mobile", "landline", "voip", "unknown")
+PHONE_STR = pa.array(PHONE_TYPES, pa.string())
+STATUS_STR = pa.array(("active", "suspended", "closed"), pa.string())
+CATEGORY_STR = pa.array(ref.CATEGORIES, pa.string())
+
+
+def pick_names(rng: np.random.Generator, country: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first, last) global name indices for people of each country."""
+    g = COUNTRY_NAME_GROUP[country]
+    first = FIRST_OFF[g] + (rng.random(len(g)) * FIRST_CNT[g]).astype(np.int64)
+    last = LAST_OFF[g] + (rng.random(len(g)) * LAST_CNT[g]).astype(np.int64)
+    return first.astype(np.int32), last.astype(np.int32)
+
+
+@dataclass
+class Population:
+    n_freelancers: int
+    n_clients: int
+    start_day: int  # epoch day of the first export night
+    days: int
+    is_client: np.ndarray
+    scenario: np.ndarray
+    traits: np.ndarray
+    country: np.ndarray
+    tz: np.ndarray
+    tz_shown: np.ndarray
+    first: np.ndarray
+    last: np.ndarray
+    name_style: np.ndarray
+    email_domain: np.ndarray
+    phone_key: np.ndarray
+    phone_type: np.ndarray
+    created: np.ndarray
+    created_day: np.ndarray
+    updated: np.ndarray
+    status: np.ndarray
+    category: np.ndarray
+    rate: np.ndarray
+    lifetime: np.ndarray
+    home_range: np.ndarray
+    home_ip: np.ndarray
+    v6: np.ndarray
+    n_devices: np.ndarray
+    site: np.ndarray
+    cell: np.ndarray
+    company: np.ndarray
+    op_offset: np.ndarray
+    special_day: np.ndarray
+    linked: np.ndarray
+    changed_day: np.ndarray
+    # side tables
+    site_range: np.ndarray
+    site_ip: np.ndarray
+    cell_egress_range: np.ndarray  # (cells, 4)
+    cell_egress_ip: np.ndarray
+    cell_face: np.ndarray
+    cell_payout_key: np.ndarray
+    cell_phone_key: np.ndarray
+    cell_holder_first: np.ndarray
+    cell_holder_last: np.ndarray
+    cell_holder_country: np.ndarray
+    company_name: np.ndarray
+    company_country: np.ndarray
+    nomad_countries: np.ndarray  # (accounts, 3) travel countries, -1 for non-nomads
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return self.n_freelancers + self.n_clients
+
+    def scenario_is(self, name: str) -> np.ndarray:
+        return self.scenario == sc.SCENARIO_INDEX[name]
+
+    @property
+    def is_dprk(self) -> np.ndarray:
+        return self.scenario >= sc.SCENARIO_INDEX[sc.DPRK_SCENARIOS[0]]
+
+    def has(self, bit: int) -> np.ndarray:
+        return sc.has(self.traits, bit)
+
+
+def _choice(rng: np.random.Generator, n: int, weights: list[float] | np.ndarray) -> np.ndarray:
+    p = np.asarray(weights, dtype=np.float64)
+    return rng.choice(len(p), size=n, p=p / p.sum())
+
+
+def _dprk_primaries(rng: np.random.Generator, sizes: list[int]) -> list[list[str]]:
+    """Primary DPRK scenario of every cell member: each scenario present, photo swaps in pairs
+    inside one cell (the same face on several identities)."""
+    n = sum(sizes)
+    quota = {"dprk_proxy_account": max(1, round(0.2 * n)),
+             "dprk_photo_swap": max(2, 2 * round(0.075 * n)),
+             "dprk_shift_work": max(1, round(0.1 * n)),
+             "dprk_low_signal": max(1, round(0.25 * n))}
+    while sum(quota.values()) > n and quota["dprk_low_signal"] > 1:
+        quota["dprk_low_signal"] -= 1
+    cells: list[list[str | None]] = [[None] * k for k in sizes]
+    swaps = quota.pop("dprk_photo_swap")
+    for cell in cells:  # photo swaps: two or three per cell, cell after cell
+        take = min(swaps, len(cell) - 1, 3 if swaps == 3 else 2)
+        if take < 2 and swaps > 1:
+            continue
+        for j in range(take):
+            cell[j] = "dprk_photo_swap"
+        swaps -= take
+        if swaps <= 0:
+            break
+    rest = [name for name, k in quota.items() for _ in range(k)]
+    free = sum(c.count(None) for c in cells)
+    rest = (rest + ["dprk_cell_member"] * free)[:free]
+    rng.shuffle(rest)
+    it = iter(rest)
+    return [[x if x is not None else next(it) for x in cell] for cell in cells]
+
+
+def _cover_traits(rng: np.random.Generator, scenario: np.ndarray, traits: np.ndarray) -> None:
+    """Every optional trait shows up on at least one DPRK freelancer (small populations too)."""
+    strong = np.flatnonzero(
+        (scenario >= sc.SCENARIO_INDEX[sc.DPRK_SCENARIOS[0]])
+        & (scenario != sc.SCENARIO_INDEX["dprk_low_signal"])
+    )
+    if not len(strong):
+        return
+    for bit in sc.OPTIONAL_TRAITS:
+        if bit in (sc.T_PROXY, sc.T_SHIFT) or sc.has(traits[strong], bit).any():
+            continue
+        traits[int(rng.choice(strong))] |= np.uint32(1 << bit)
+
+
+def build_population(
+    seed: int, n_freelancers: int, n_clients: int, start_day: int, days: int
+) -> Population:
+    """Draw the whole population deterministically from `seed`."""
+    rng = np.random.default_rng([seed, 1])
+    nf, nc = n_freelancers, n_clients
+    n = nf + nc
+    is_client = np.zeros(n, dtype=bool)
+    is_client[nf:] = True
+    scenario = np.full(n, sc.SCENARIO_INDEX[sc.LEGIT_FREELANCER], dtype=np.int16)
+    scenario[nf:] = sc.SCENARIO_INDEX[sc.LEGIT_CLIENT]
+    traits = np.zeros(n, dtype=np.uint32)
+    site = np.full(n, -1, dtype=np.int32)
+    cell = np.full(n, -1, dtype=np.int32)
+    company = np.full(n, -1, dtype=np.int32)
+    linked = np.full(n, -1, dtype=np.int32)
+
+    countries = ref.COUNTRIES
+    n_claim = len(countries)
+    country = np.empty(n, dtype=np.int16)
+    country[:nf] = _choice(rng, nf, [c.w_freelancer for c in countries])
+    country[nf:] = _choice(rng, nc, [c.w_client for c in countries])
+
+    # --- assign scenarios on a random permutation of freelancers -------------------------
+    order = rng.permutation(nf)
+    pos = 0
+    n_dprk = int(round(sc.DPRK_SHARE * nf)) if nf >= 60 else min(nf // 10, 3)
+    cell_sizes: list[int] = []
+    while sum(cell_sizes) < n_dprk:
+        cell_sizes.append(int(rng.integers(sc.CELL_SIZE[0], sc.CELL_SIZE[1] + 1)))
+    if cell_sizes:
+        cell_sizes[-1] -= sum(cell_sizes) - n_dprk
+        if cell_sizes[-1] < 2 and len(cell_sizes) > 1:
+            cell_sizes[-2] += cell_sizes.pop()
+    dprk_members: list[np.ndarray] = []
+    for cid, size in enumerate(cell_sizes):
+        members = order[pos : pos + size]
+        pos += size
+        cell[members] = cid
+        dprk_members.append(members)
+    n_cells = len(cell_sizes)
+
+    groups_site: list[tuple[np.ndarray, str]] = []  # (members, kind) sharing a site address
+    for la in sc.LOOK_ALIKES:
+        count = max(la.minimum, int(round(la.share * nf)))
+        count = min(count, max(0, nf - pos - 1))
+        members_all = order[pos : pos + count]
+        pos += count
+        scenario[members_all] = sc.SCENARIO_INDEX[la.name]
+        if la.group == (1, 1):
+            continue
+        i = 0
+        while i < len(members_all):
+            size = int(rng.integers(la.group[0], la.group[1] + 1))
+            grp = members_all[i : i + size]
+            i += size
+            if la.name == "legit_agency_company_payer":
+                company[grp] = grp[0]
+                country[grp] = country[grp[0]]
+            else:
+                groups_site.append((grp, la.name))
+
+    # --- DPRK scenarios and traits ---------------------------------------------------------
+    claimed = np.array([net.CIDX[c] for c in ref.DPRK_CLAIMED], dtype=np.int16)
+    primaries = _dprk_primaries(rng, [len(m) for m in dprk_members])
+    for members, names in zip(dprk_members, primaries, strict=True):
+        for m, name in zip(members, names, strict=True):
+            scenario[m] = sc.SCENARIO_INDEX[name]
+            traits[m] = sc.dprk_traits(rng, name)
+        country[members] = claimed[rng.integers(0, len(claimed), size=len(members))]
+    _cover_traits(rng, scenario, traits)
+
+    # Self-rating client accounts: client accounts run by the cell.
+    self_rating = np.flatnonzero(sc.has(traits, sc.T_SELF_RATING))
+    client_pool = rng.permutation(np.arange(nf, n))
+    cpos = 0
+    for f in self_rating:
+        k = int(rng.integers(1, 3))
+        if cpos + k > max(1, nc // 10):
+            traits[f] &= ~np.uint32(1 << sc.T_SELF_RATING)
+            continue
+        cl = client_pool[cpos : cpos + k]
+        cpos += k
+        scenario[cl] = sc.SCENARIO_INDEX["dprk_self_rating_client"]
+        linked[cl] = f
+        cell[cl] = cell[f]
+        country[cl] = country[f] if rng.random() < 0.5 else net.CIDX["US"]
+
+    # --- shared sites (office / NAT / family home) -----------------------------------------
+    site_range: list[int] = []
+    site_ip: list[int] = []
+    family_last: dict[int, int] = {}
+    for grp, kind in groups_site:
+        sid = len(site_range)
+        site[grp] = sid
+        if kind == "legit_coworking_nat":
+            r = int(net.NAT_RANGES[rng.integers(0, len(net.NAT_RANGES))])
+            country[grp] = net.RANGE_COUNTRY[r]
+        else:
+            cheap = [i for i, c in enumerate(countries) if c.cheap or c.code in ("UA", "PL")]
+            home = int(rng.choice(cheap)) if kind == "legit_agency_office" else int(country[grp[0]])
+            country[grp] = home
+            r = int(net.country_range(rng, np.array([home]), mobile=False)[0])
+            if kind == "legit_family_shared":
+                family_last[sid] = -1
+        site_range.append(r)
+        site_ip.append(int(net.address_in(rng, np.array([r]))[0]))
+
+    # Low-rate legit freelancers come from low-cost countries; nomads and VPN users anywhere.
+    cheap_idx = np.array([i for i, c in enumerate(countries) if c.cheap])
+    low = np.flatnonzero(scenario == sc.SCENARIO_INDEX["legit_low_rate"])
+    country[low] = cheap_idx[rng.integers(0, len(cheap_idx), size=len(low))]
+
+    # --- time zones ----------------------------------------------------------------------
+    c_claim = np.minimum(country, n_claim - 1).astype(np.int64)
+    tz = (net.COUNTRY_TZ_FIRST[c_claim]
+          + (rng.random(n) * net.COUNTRY_TZ_COUNT[c_claim]).astype(np.int16)).astype(np.int16)
+    for grp, _kind in groups_site:  # one office / home = one zone
+        tz[grp] = tz[grp[0]]
+    tz_shown = rng.random(n) > 0.04
+    op_offset = np.full(n, np.nan, dtype=np.float32)
+    asia = sc.has(traits, sc.T_ASIA_HOURS)
+    op_offset[asia] = rng.choice(ref.DPRK_OPERATOR_OFFSETS, size=int(asia.sum()))
+
+    # --- names -------------------------------------------------------------------------------
+    first, last = pick_names(rng, country)
+    for grp, kind in groups_site:
+        if kind == "legit_family_shared":
+            last[grp] = last[grp[0]]
+    name_style = (rng.random(n) < 0.35).astype(np.uint8)  # 1 = "First L."
+
+    # --- e-mail, phone -----------------------------------------------------------------------
+    email_domain = np.empty(n, dtype=np.int16)
+    for ci, doms in enumerate(COUNTRY_DOMAINS):
+        m = c_claim == ci
+        email_domain[m] = doms[rng.integers(0, len(doms), size=int(m.sum()))]
+    privacy = (scenario == sc.SCENARIO_INDEX["legit_vpn_privacy"]) & (rng.random(n) < 0.6)
+    email_domain[privacy] = DOMAIN_INDEX["proton.me"]
+    dprk = scenario >= sc.SCENARIO_INDEX[sc.DPRK_SCENARIOS[0]]
+    dprk_doms = np.array([DOMAIN_INDEX[d] for d in
+                          ("gmail.com", "gmail.com", "outlook.com", "proton.me", "hotmail.com")])
+    email_domain[dprk] = dprk_doms[rng.integers(0, len(dprk_doms), size=int(dprk.sum()))]
+
+    phone_key = np.arange(n, dtype=np.int64) + 1_000_000_000
+    phone_type = _choice(rng, n, [0.86, 0.04, 0.05, 0.05]).astype(np.int8)
+    no_phone = rng.random(n) < np.where(is_client, 0.15, 0.03)
+    phone_key[no_phone] = -1
+    voip = sc.has(traits, sc.T_VOIP)
+    phone_type[voip] = 2
+    phone_key[voip] = np.where(phone_key[voip] < 0, np.flatnonzero(voip) + 1_000_000_000,
+                               phone_key[voip])
+
+    # --- cells -------------------------------------------------------------------------------
+    cell_egress_range = np.zeros((max(n_cells, 1), 4), dtype=np.int32)
+    cell_egress_ip = np.zeros((max(n_cells, 1), 4), dtype=np.uint32)
+    for c in range(n_cells):
+        rs = [
+            int(rng.choice(net.US_VPN_RANGES)),
+            int(rng.choice(net.HOSTING_RANGES)),
+            int(rng.choice(net.VPN_RANGES)),
+            int(net.country_range(rng, np.array([net.CIDX["US"]]), mobile=False)[0]),  # laptop farm
+        ]
+        cell_egress_range[c] = rs
+        cell_egress_ip[c] = net.address_in(rng, np.array(rs))
+    cell_face = rng.integers(0, 2**63, size=max(n_cells, 1), dtype=np.int64).astype(np.uint64)
+    cell_payout_key = np.arange(max(n_cells, 1), dtype=np.int64) + 7_000_000_000
+    cell_phone_key = np.arange(max(n_cells, 1), dtype=np.int64) + 8_000_000_000
+    holder_country = np.array([net.CIDX[c] for c in ref.DPRK_PAYOUT_COUNTRIES])
+    cell_holder_country = holder_country[rng.integers(0, len(holder_country),
+                                                      size=max(n_cells, 1))].astype(np.int16)
+    cell_holder_first, cell_holder_last = pick_names(rng, cell_holder_country)
+    shared_phone = sc.has(traits, sc.T_SHARED_PHONE)
+    phone_key[shared_phone] = cell_phone_key[cell[shared_phone]]
+    phone_type[shared_phone] = np.where(rng.random(int(shared_phone.sum())) < 0.6, 2, 0)
+
+    # --- companies (agency paid to one company account) ------------------------------------
+    company_name = np.zeros(n, dtype=np.int32)
+    has_co = company >= 0
+    company_name[has_co] = company[has_co] % len(ref.AGENCY_COMPANIES)
+    company_country = country.copy()
+
+    # --- work profile ------------------------------------------------------------------------
+    category = _choice(rng, n, ref.CATEGORY_WEIGHTS).astype(np.int8)
+    dprk_cat = np.array([ref.CATEGORIES.index(c) for c in ref.DPRK_CATEGORIES], dtype=np.int8)
+    category[dprk] = dprk_cat[rng.integers(0, len(dprk_cat), size=int(dprk.sum()))]
+    low_cat = rng.random(len(low)) < 0.5
+    category[low[low_cat]] = dprk_cat[rng.integers(0, len(dprk_cat), size=int(low_cat.sum()))]
+    tg = scenario == sc.SCENARIO_INDEX["legit_telegram_bot_dev"]
+    category[tg] = np.where(rng.random(int(tg.sum())) < 0.7, 0, 1)
+    base = np.array(ref.CATEGORY_BASE_RATE)[category]
+    mult = np.array([c.rate_mult for c in countries] + [0.8] * len(net.EXTRA_COUNTRIES))[country]
+    rate = base * mult * rng.lognormal(0.0, 0.33, size=n)
+    rate[sc.has(traits, sc.T_LOW_RATE)] *= rng.uniform(0.3, 0.5, size=int(
+        sc.has(traits, sc.T_LOW_RATE).sum()))
+    rate[low] *= rng.uniform(0.45, 0.7, size=len(low))
+    rate = np.maximum(np.round(rate, 0), 3.0)
+    rate[is_client] = np.nan
+
+    # --- tenure and lifetime hours -------------------------------------------------------------
+    start_sec = start_day * DAY
+    tenure_days = np.minimum(rng.exponential(900, size=n), 4200)
+    proxy = sc.has(traits, sc.T_PROXY)
+    tenure_days[dprk & ~proxy] = rng.exponential(260, size=int((dprk & ~proxy).sum()))
+    tenure_days[proxy] = rng.uniform(500, 2600, size=int(proxy.sum()))  # the lender's account
+    tenure_days = np.maximum(tenure_days, 2.0 + 3.0 * rng.random(n))
+    created = (start_sec - tenure_days * DAY).astype(np.int64)
+    # Some accounts sign up during the generated window.
+    p_new = min(0.15, 0.003 * days)
+    new = (rng.random(n) < p_new) & ~has_co & (site < 0) & (linked < 0) & (scenario <= 1)
+    new_dprk = dprk & ~proxy & (rng.random(n) < min(0.3, 0.01 * days)) & ~is_client
+    new |= new_dprk
+    created[new] = start_sec + (rng.integers(0, max(days, 1), size=int(new.sum())) * DAY
+                                + rng.integers(6 * 3600, 22 * 3600, size=int(new.sum())))
+    created_day = np.floor_divide(created - start_sec, DAY).astype(np.int32)
+    years = np.maximum(tenure_days, 1.0) / 365.0
+    lifetime = years * rng.lognormal(np.log(420), 0.8, size=n)
+    heavy = scenario == sc.SCENARIO_INDEX["legit_heavy_worker"]
+    lifetime[heavy] = years[heavy] * rng.uniform(1900, 2600, size=int(heavy.sum()))
+    hi = sc.has(traits, sc.T_HIGH_HOURS)
+    lifetime[hi] = np.maximum(years[hi], 0.6) * rng.uniform(4200, 6500, size=int(hi.sum()))
+    lifetime[new] = 0.0
+    lifetime = np.round(lifetime, 1)
+    lifetime[is_client] = np.nan
+
+    status = np.zeros(n, dtype=np.int8)
+    r = rng.random(n)
+    status[(r < 0.01) & ~dprk] = 1
+    status[(r > 0.985) & ~dprk & (site < 0) & ~has_co & (scenario <= 1)] = 2
+    updated = created + (rng.random(n) * np.maximum(start_sec - created, 0) * 0.9).astype(np.int64)
+    updated = np.maximum(updated, created)
+
+    # --- network identity ------------------------------------------------------------------------
+    home_range = net.country_range(rng, c_claim, mobile=False)
+    home_ip = net.address_in(rng, home_range)
+    in_site = site >= 0
+    site_range_a = np.array(site_range, dtype=np.int32)
+    site_ip_a = np.array(site_ip, dtype=np.uint32)
+    fam = scenario == sc.SCENARIO_INDEX["legit_family_shared"]
+    home_range[fam] = site_range_a[site[fam]]
+    home_ip[fam] = site_ip_a[site[fam]]
+    v6 = net.HAS_V6[c_claim] & (rng.random(n) < 0.25)
+    n_devices = _choice(rng, n, [0.45, 0.4, 0.15]).astype(np.int8) + 1
+    del in_site
+
+    # Nomads: three travel countries for the window.
+    nomad = scenario == sc.SCENARIO_INDEX["legit_nomad"]
+    nomad_countries = np.full((n, 3), -1, dtype=np.int16)
+    travel = np.array([net.CIDX[c] for c in ("PT", "ES", "TH", "ID", "MX", "CO", "GE", "TR",
+                                             "VN", "AR", "BR", "RO")])
+    nomad_countries[nomad] = travel[rng.integers(0, len(travel), size=(int(nomad.sum()), 3))]
+    special_day = rng.integers(0, max(days, 1), size=n).astype(np.int16)
+    # An audio mishap has to fall after sign-up.
+    special_day = np.maximum(special_day, np.minimum(created_day, days - 1)).astype(np.int16)
+
+    return Population(
+        n_freelancers=nf, n_clients=nc, start_day=start_day, days=days,
+        is_client=is_client, scenario=scenario, traits=traits, country=country, tz=tz,
+        tz_shown=tz_shown, first=first, last=last, name_style=name_style,
+        email_domain=email_domain, phone_key=phone_key, phone_type=phone_type, created=created,
+        created_day=created_day, updated=updated, status=status, category=category, rate=rate,
+        lifetime=lifetime, home_range=home_range, home_ip=home_ip, v6=v6, n_devices=n_devices,
+        site=site, cell=cell, company=company, op_offset=op_offset, special_day=special_day,
+        linked=linked, changed_day=np.full(n, -1, dtype=np.int32),
+        site_range=site_range_a, site_ip=site_ip_a, cell_egress_range=cell_egress_range,
+        cell_egress_ip=cell_egress_ip, cell_face=cell_face, cell_payout_key=cell_payout_key,
+        cell_phone_key=cell_phone_key, cell_holder_first=cell_holder_first,
+        cell_holder_last=cell_holder_last, cell_holder_country=cell_holder_country,
+        company_name=company_name, company_country=company_country,
+        nomad_countries=nomad_countries,
+    )

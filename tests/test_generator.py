@@ -1,0 +1,328 @@
+"""The synthetic export generator: contract conformance, delivery rules, scenarios, formats."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+import json
+import re
+import zoneinfo
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from itw_radar.contract import MANIFEST_NAME, TABLES, table_for_file
+from itw_radar.generator import GenerateSummary, generate
+from itw_radar.generator.scenarios import DPRK_SCENARIOS, LOOK_ALIKES
+
+START = dt.date(2026, 11, 23)
+DAYS = 4
+SIZE = {"freelancers": 300, "clients": 100}
+TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+FORMAT_RE = {"sha256": re.compile(r"^[0-9a-f]{64}$"), "phash": re.compile(r"^[0-9a-f]{16}$"),
+             "country": re.compile(r"^[A-Z]{2}$")}
+ZONES = zoneinfo.available_timezones()
+
+
+def _run(out: Path, seed: int = 42, fmt: str = "csv") -> GenerateSummary:
+    return generate(out, START, DAYS, seed=seed, fmt=fmt, **SIZE)
+
+
+@pytest.fixture(scope="module")
+def csv_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenerateSummary]:
+    out = tmp_path_factory.mktemp("gen") / "exports"
+    seen: list[tuple[str, int, int]] = []
+    summary = generate(out, START, DAYS, seed=42, progress=lambda s, d, t: seen.append((s, d, t)),
+                       **SIZE)
+    assert ("nights", DAYS, DAYS) in seen
+    return out, summary
+
+
+def _read_strings(path: Path) -> pa.Table:
+    """A CSV file with every column as text, empty fields as null (contract CSV rules)."""
+    with path.open("rb") as fh:
+        header = fh.readline().decode().strip().split(",")
+    names = [h.strip('"') for h in header]
+    opts = pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                strings_can_be_null=True, quoted_strings_can_be_null=False)
+    return pacsv.read_csv(path, convert_options=opts)
+
+
+def _nights(out: Path) -> list[Path]:
+    return sorted(p for p in out.iterdir() if p.is_dir() and DATE_RE.match(p.name))
+
+
+def _all_rows(out: Path, table: str) -> list[tuple[str, dict[str, str | None]]]:
+    rows = []
+    for night in _nights(out):
+        f = night / f"{table}.csv"
+        if f.exists():
+            rows += [(night.name, r) for r in _read_strings(f).to_pylist()]
+    return rows
+
+
+def _tree_bytes(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path,
+                                                 csv_run: tuple[Path, GenerateSummary]) -> None:
+    out, _ = csv_run
+    again = tmp_path / "again"
+    _run(again)
+    assert _tree_bytes(again) == _tree_bytes(out)
+    other = tmp_path / "other"
+    _run(other, seed=7)
+    a, b = _tree_bytes(out), _tree_bytes(other)
+    assert a.keys() == b.keys()
+    assert a["2026-11-23/logins.csv"] != b["2026-11-23/logins.csv"]
+    assert a["_truth/labels.csv"] != b["_truth/labels.csv"]
+
+
+def test_manifest_is_last_and_matches_files(csv_run: tuple[Path, GenerateSummary]) -> None:
+    out, summary = csv_run
+    nights = _nights(out)
+    assert [n.name for n in nights] == [(START + dt.timedelta(days=i)).isoformat()
+                                        for i in range(DAYS)]
+    for i, night in enumerate(nights):
+        manifest = json.loads((night / MANIFEST_NAME).read_text())
+        assert manifest["contract_version"] == "1.0"
+        assert manifest["export_date"] == night.name
+        assert manifest["mode"] == ("full" if i == 0 else "delta")
+        assert TS_RE.match(manifest["generated_at"])
+        assert manifest["generated_at"] > night.name  # after the day it covers
+        present = {p.name for p in night.iterdir() if p.name != MANIFEST_NAME}
+        assert present == set(manifest["files"])
+        last_data = max(p.stat().st_mtime_ns for p in night.iterdir() if p.name != MANIFEST_NAME)
+        assert (night / MANIFEST_NAME).stat().st_mtime_ns >= last_data
+        for name, entry in manifest["files"].items():
+            table, suffix = table_for_file(name) or ("?", "?")
+            assert entry["table"] == table and table in TABLES and suffix == ".csv"
+            path = night / name
+            assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+            sql = f"select count(*) from read_csv('{path}', all_varchar=true)"
+            n = duckdb.sql(sql).fetchall()[0][0]
+            assert entry["rows"] == n == _read_strings(path).num_rows
+            assert summary.rows_per_night[night.name][table] == entry["rows"]
+    assert summary.total_rows == sum(sum(v.values()) for v in summary.rows_per_night.values())
+    assert summary.rows_per_second > 0
+
+
+def _check_value(table: str, col, value: str) -> None:
+    where = f"{table}.{col.name}={value!r}"
+    if col.type == "timestamp":
+        assert TS_RE.match(value), where
+        dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    elif col.type == "date":
+        assert DATE_RE.match(value), where
+        dt.date.fromisoformat(value)
+    elif col.type == "boolean":
+        assert value in ("true", "false"), where
+    elif col.type in ("decimal", "integer"):
+        x = float(value) if col.type == "decimal" else int(value)
+        if col.min_value is not None:
+            assert x > col.min_value if col.min_exclusive else x >= col.min_value, where
+        if col.max_value is not None:
+            assert x <= col.max_value, where
+    elif col.type == "enum":
+        assert value in col.values, where
+    if col.fmt == "ip":
+        ipaddress.ip_address(value)
+    elif col.fmt == "timezone":
+        assert value in ZONES, where
+    elif col.fmt is not None:
+        assert FORMAT_RE[col.fmt].match(value), where
+
+
+def test_every_column_valid(csv_run: tuple[Path, GenerateSummary]) -> None:
+    out, _ = csv_run
+    for night in _nights(out):
+        export_end = dt.datetime.combine(dt.date.fromisoformat(night.name) + dt.timedelta(days=1),
+                                         dt.time(), tzinfo=dt.UTC)
+        for name, spec in TABLES.items():
+            data = _read_strings(night / f"{name}.csv")
+            assert tuple(data.column_names) == spec.column_names
+            for col in spec.columns:
+                values = data.column(col.name).to_pylist()
+                if not col.nullable:
+                    assert None not in values, f"{night.name} {name}.{col.name} has nulls"
+                for v in set(values) - {None}:
+                    _check_value(name, col, v)
+            rows = data.to_pylist()
+            keys = [r[spec.key] for r in rows]
+            assert len(keys) == len(set(keys)), f"{night.name} {name}: duplicate keys"
+            for earlier, later in spec.order_pairs:
+                assert all(r[earlier] <= r[later] for r in rows), f"{name}: {later} < {earlier}"
+            if spec.event_time:
+                latest = max((r[spec.event_time] for r in rows), default=None)
+                if latest:
+                    when = dt.datetime.fromisoformat(latest.replace("Z", "+00:00"))
+                    assert when < export_end, f"{name} event after the export day"
+
+
+def test_labels_cover_every_account(csv_run: tuple[Path, GenerateSummary]) -> None:
+    out, summary = csv_run
+    labels = _read_strings(out / "_truth" / "labels.csv").to_pylist()
+    assert len(labels) == summary.accounts == SIZE["freelancers"] + SIZE["clients"]
+    exported = {r["account_id"] for _, r in _all_rows(out, "accounts")}
+    assert exported == {r["account_id"] for r in labels}
+    assert {r["is_dprk"] for r in labels} == {"0", "1"}
+    for r in labels:
+        assert (r["is_dprk"] == "1") == r["scenario"].startswith("dprk_")
+    scenarios = {r["scenario"] for r in labels}
+    for la in LOOK_ALIKES:
+        assert la.name in scenarios
+    assert {"legit_freelancer", "legit_client"} <= scenarios
+    assert len(scenarios & set(DPRK_SCENARIOS)) >= 4
+    dprk = [r for r in labels if r["is_dprk"] == "1" and r["scenario"] != "dprk_self_rating_client"]
+    assert 0.02 * SIZE["freelancers"] <= len(dprk) <= 0.06 * SIZE["freelancers"]
+
+
+def test_late_redelivered_and_entity_updates(csv_run: tuple[Path, GenerateSummary]) -> None:
+    out, summary = csv_run
+    assert summary.late_rows > 0 and summary.redelivered_rows > 0
+    late = 0
+    for table in ("logins", "work_sessions", "messages", "transactions"):
+        spec = TABLES[table]
+        seen: dict[str, tuple[str, dict]] = {}
+        for night, row in _all_rows(out, table):
+            day = row[spec.event_time][:10]
+            assert day <= night
+            assert (dt.date.fromisoformat(night) - dt.date.fromisoformat(day)).days <= 3
+            late += day < night
+            if row[spec.key] in seen:
+                first_night, first_row = seen[row[spec.key]]
+                assert first_night < night and first_row == row  # re-delivered identically
+            seen[row[spec.key]] = (night, row)
+    assert late > 0
+    redelivered = sum(
+        1 for t in ("logins", "work_sessions")
+        for k, c in _count_keys(out, t).items() if c > 1
+    )
+    assert redelivered > 0
+    for table in ("accounts", "contracts", "payment_methods"):
+        versions = _count_keys(out, table)
+        assert any(c > 1 for c in versions.values()), f"no {table} row changed over the window"
+    contracts = _all_rows(out, "contracts")
+    first = {r["contract_id"]: r for n, r in contracts if n == START.isoformat()}
+    changed = [r for n, r in contracts if n > START.isoformat() and r["contract_id"] in first]
+    assert changed and all(r["updated_at"] > first[r["contract_id"]]["updated_at"]
+                           for r in changed)
+    assert any(r["status"] != first[r["contract_id"]]["status"] for r in changed)
+
+
+def _count_keys(out: Path, table: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for _, row in _all_rows(out, table):
+        k = row[TABLES[table].key]
+        counts[k] = counts.get(k, 0) + 1
+    return counts
+
+
+def test_planted_signals(csv_run: tuple[Path, GenerateSummary]) -> None:
+    out, _ = csv_run
+    labels = {r["account_id"]: r for r in _read_strings(out / "_truth" / "labels.csv").to_pylist()}
+    con = duckdb.connect()
+    night = out / START.isoformat()
+    for t in TABLES:
+        con.execute(f"create view {t} as select * from read_csv('{out}/*/{t}.csv', "
+                    "all_varchar=true, union_by_name=true)")
+    # Photo swaps: different holders and numbers, near-identical faces (Hamming 1..6).
+    docs = _read_strings(night / "identity_documents.csv").to_pylist()
+    swap = [d for d in docs if labels[d["account_id"]]["scenario"] == "dprk_photo_swap"
+            and d["face_phash"]]
+    pairs = [(a, b) for i, a in enumerate(swap) for b in swap[i + 1:]
+             if a["account_id"] != b["account_id"]
+             and 1 <= bin(int(a["face_phash"], 16) ^ int(b["face_phash"], 16)).count("1") <= 12]
+    assert pairs and all(a["holder_name"] != b["holder_name"]
+                         or a["document_number_hash"] != b["document_number_hash"]
+                         for a, b in pairs)
+    # Self-rating clients pay with a DPRK freelancer's own payout fingerprint.
+    pms = _read_strings(night / "payment_methods.csv").to_pylist()
+    by_fp: dict[str, set[str]] = {}
+    for m in pms:
+        by_fp.setdefault(m["fingerprint"], set()).add(labels[m["account_id"]]["scenario"])
+    assert any("dprk_self_rating_client" in s and len(s) > 1 for s in by_fp.values())
+    # The agency office: ten staff behind one address.
+    office = {a for a, r in labels.items() if r["scenario"] == "legit_agency_office"}
+    top = con.execute("select ip, count(distinct account_id) n from logins group by ip "
+                      "order by n desc limit 5").fetchall()
+    assert top[0][1] >= 10
+    office_ips = con.execute(
+        "select count(distinct account_id) from logins where account_id in "
+        f"({','.join(repr(a) for a in office)}) group by ip order by 1 desc limit 1").fetchall()[0]
+    assert office_ips[0] >= 8
+    # Off-platform pushes come from DPRK accounts in varied wording; the bot developers talk
+    # about Telegram and Discord without asking anyone to move there.
+    apps = r"(telegram|whatsapp|skype|discord|signal|\btg\b|\bwa\b)"
+    push = r"\b(on|via|use|my|your) (telegram|whatsapp|skype|discord|signal|tg|wa)\b"
+    pushes = con.execute(
+        "select sender_account_id, body from messages where regexp_matches(lower(body), ?) "
+        "and regexp_matches(lower(body), ?)", [apps, push]).fetchall()
+    senders = {labels[s]["scenario"] for s, _ in pushes}
+    assert any(s.startswith("dprk_") for s in senders)
+    assert not any(s.startswith("legit_") for s in senders)
+    assert len({b for _, b in pushes}) >= min(5, len(pushes))
+    bot = con.execute("select sender_account_id from messages where regexp_matches(lower(body), ?)",
+                      [apps]).fetchall()
+    assert "legit_telegram_bot_dev" in {labels[a]["scenario"] for (a,) in bot}
+    # Text-only / camera-off interviews where video was asked for.
+    odd = con.execute("select freelancer_account_id from interviews where requested_mode='video' "
+                      "and (held_mode in ('text','voice') or camera_on='false')").fetchall()
+    assert any(labels[a]["scenario"].startswith("dprk_") for (a,) in odd)
+    # Round-the-clock shift work: 20+ tracked hours on one account and day.
+    shift = con.execute(
+        "select account_id, sum(epoch(ended_at::timestamptz) - epoch(started_at::timestamptz))"
+        "/3600 h from work_sessions group by account_id, started_at[:10] having h >= 20"
+    ).fetchall()
+    assert shift and all(labels[a]["is_dprk"] == "1" for a, _ in shift)
+    # DPRK wider picture: VPN/hosting logins, VoIP phones, remote desktop.
+    kinds = con.execute("select distinct account_id from logins where ip_kind in "
+                        "('vpn','hosting')").fetchall()
+    assert {labels[a]["scenario"] for (a,) in kinds} & {"legit_vpn_privacy"}
+    assert any(labels[a]["is_dprk"] == "1" for (a,) in kinds)
+
+
+@pytest.mark.parametrize("fmt", ["csv.gz", "parquet"])
+def test_other_formats_hold_the_same_rows(tmp_path: Path, fmt: str,
+                                          csv_run: tuple[Path, GenerateSummary]) -> None:
+    out, summary = csv_run
+    other = tmp_path / fmt
+    result = _run(other, fmt=fmt)
+    assert result.rows_per_night == summary.rows_per_night
+    night = other / START.isoformat()
+    manifest = json.loads((night / MANIFEST_NAME).read_text())
+    assert set(manifest["files"]) == {f"{t}.{fmt}" for t in TABLES}
+    for name, entry in manifest["files"].items():
+        assert entry["sha256"] == hashlib.sha256((night / name).read_bytes()).hexdigest()
+    reader = "read_parquet" if fmt == "parquet" else "read_csv"
+    n = duckdb.sql(f"select count(*) from {reader}('{night}/logins.{fmt}')").fetchall()[0][0]
+    assert n == manifest["files"][f"logins.{fmt}"]["rows"]
+    if fmt == "parquet":
+        schema = pq.read_schema(night / "logins.parquet")
+        assert schema.field("ts").type == pa.timestamp("us", tz="UTC")
+        assert schema.field("success").type == pa.bool_()
+        assert pq.read_schema(night / "accounts.parquet").field("hourly_rate_usd").type == (
+            pa.float64())
+        assert pq.read_schema(night / "identity_documents.parquet").field(
+            "date_of_birth").type == pa.date32()
+        csv_logins = duckdb.sql(
+            f"select login_id, ts::timestamptz t, ip from read_csv('{out}/2026-11-23/logins.csv')"
+            " order by login_id").fetchall()
+        pq_logins = duckdb.sql(
+            f"select login_id, ts t, ip from read_parquet('{night}/logins.parquet') "
+            "order by login_id").fetchall()
+        assert csv_logins == pq_logins
+
+
+def test_bad_arguments_explain_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="format"):
+        generate(tmp_path, START, 1, fmt="xlsx")
+    with pytest.raises(ValueError, match="days"):
+        generate(tmp_path, START, 0)
