@@ -305,31 +305,46 @@ def iso_country_codes() -> frozenset[str]:
     return frozenset(codes | {"XK"})
 
 
-def iana_timezones() -> frozenset[str]:
-    """Every IANA time zone name the tz database knows."""
-    import zoneinfo
+def iana_timezones() -> tuple[str, ...]:
+    """IANA zone names from the locked `tzdata` package (the same on every machine, unlike
+    `zoneinfo.available_timezones()`, which also reads the machine's own zone files)."""
+    from importlib.resources import files
 
-    return frozenset(zoneinfo.available_timezones())
+    text = files("tzdata").joinpath("zones").read_text(encoding="utf-8")
+    return tuple(sorted(line.strip() for line in text.splitlines() if line.strip()))
 
 
-# Regular expressions for the textual formats (DuckDB / RE2 and Python `re` compatible).
-IPV4_RE = (
-    r"^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}"
-    r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$"
-)
-IPV6_RE = (
-    r"^(([0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}"
-    r"|([0-9a-fA-F]{1,4}:){1,7}:"
-    r"|([0-9a-fA-F]{1,4}:){1,6}:[0-9a-fA-F]{1,4}"
-    r"|([0-9a-fA-F]{1,4}:){1,5}(:[0-9a-fA-F]{1,4}){1,2}"
-    r"|([0-9a-fA-F]{1,4}:){1,4}(:[0-9a-fA-F]{1,4}){1,3}"
-    r"|([0-9a-fA-F]{1,4}:){1,3}(:[0-9a-fA-F]{1,4}){1,4}"
-    r"|([0-9a-fA-F]{1,4}:){1,2}(:[0-9a-fA-F]{1,4}){1,5}"
-    r"|[0-9a-fA-F]{1,4}:((:[0-9a-fA-F]{1,4}){1,6})"
-    r"|(:((:[0-9a-fA-F]{1,4}){1,7}|:))"
-    r"|(::(ffff(:0{1,4})?:)?((25[0-5]|(2[0-4]|1?[0-9])?[0-9])\.){3}(25[0-5]|(2[0-4]|1?[0-9])?[0-9]))"
-    r"|(([0-9a-fA-F]{1,4}:){1,4}:((25[0-5]|(2[0-4]|1?[0-9])?[0-9])\.){3}(25[0-5]|(2[0-4]|1?[0-9])?[0-9])))$"
-)
-SHA256_RE = r"^[0-9a-f]{64}$"
-PHASH_RE = r"^[0-9a-f]{16}$"
-COUNTRY_RE = r"^[A-Z]{2}$"
+# Textual formats, unanchored, in the syntax shared by Python `re` and DuckDB's RE2.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
+_H = r"[0-9A-Fa-f]{1,4}"
+
+
+def _ipv6_pattern() -> str:
+    """IPv6 in every textual form (full, `::`-compressed, IPv4-embedded), without zone ids."""
+
+    def groups(n: int) -> str:  # exactly n >= 1 hex groups joined by ':'
+        return _H if n == 1 else rf"{_H}(?::{_H}){{{n - 1}}}"
+
+    forms = [rf"(?:{_H}:){{7}}{_H}", rf"(?:{_H}:){{6}}{IPV4}"]
+    for left in range(8):  # hex groups before `::` (it stands for at least one group)
+        lhs = groups(left) if left else ""
+        right = 7 - left  # at most this many hex groups after `::`
+        if right == 0:
+            rhs = ""
+        elif right == 1:
+            rhs = rf"(?:{_H})?"
+        else:
+            rhs = rf"(?:{_H}(?::{_H}){{0,{right - 1}}})?"
+        forms.append(rf"{lhs}::{rhs}")
+        if left <= 5:  # `::`, up to 5 - left hex groups, then an IPv4 tail (6 groups + IPv4)
+            tail = IPV4 if left == 5 else rf"(?:{_H}:){{0,{5 - left}}}{IPV4}"
+            forms.append(rf"{lhs}::{tail}")
+    return "|".join(forms)
+
+
+IPV6 = _ipv6_pattern()
+IP = rf"(?:{IPV4}|{IPV6})"
+SHA256 = r"[0-9a-f]{64}"
+PHASH = r"[0-9a-f]{16}"
+COUNTRY = r"[A-Z]{2}"

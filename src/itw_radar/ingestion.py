@@ -29,11 +29,10 @@ from pathlib import Path
 import duckdb
 
 from itw_radar.contract import (
-    IPV4_RE,
-    IPV6_RE,
+    IP,
     MANIFEST_NAME,
-    PHASH_RE,
-    SHA256_RE,
+    PHASH,
+    SHA256,
     SUPPORTED_CONTRACT_VERSIONS,
     TABLES,
     Column,
@@ -424,14 +423,13 @@ def _column_checks(col: Column) -> list[str]:
     if col.fmt == "ip":
         checks.append(_problem(
             col, "format",
-            f"{nn} AND NOT regexp_full_match({c}, {_lit(IPV4_RE)}) "
-            f"AND NOT regexp_full_match({c}, {_lit(IPV6_RE)})", "not an IPv4 or IPv6 address"))
+            f"{nn} AND NOT regexp_full_match({c}, {_lit(IP)})", "not an IPv4 or IPv6 address"))
     elif col.fmt == "sha256":
         checks.append(_problem(col, "format", f"{nn} AND NOT regexp_full_match({c}, "
-                               f"{_lit(SHA256_RE)})", "not 64 lowercase hex characters"))
+                               f"{_lit(SHA256)})", "not 64 lowercase hex characters"))
     elif col.fmt == "phash":
         checks.append(_problem(col, "format", f"{nn} AND NOT regexp_full_match({c}, "
-                               f"{_lit(PHASH_RE)})", "not 16 lowercase hex characters"))
+                               f"{_lit(PHASH)})", "not 16 lowercase hex characters"))
     elif col.fmt == "country":
         checks.append(_problem(col, "format", f"{nn} AND ({c} NOT IN (SELECT code FROM "
                                f"_iso_countries))", "not an ISO 3166-1 alpha-2 country code"))
