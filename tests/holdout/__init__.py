@@ -1,0 +1,1 @@
+"""Independent holdout export writer (see README.md)."""
