@@ -1,0 +1,79 @@
+{#- The night being processed and the incremental bookkeeping around it.
+
+    as_of_date()  'YYYY-MM-DD' of the night: var as_of_date, else the latest night in
+                  raw.load_files (a placeholder while dbt parses).
+    as_of()       the same as a DuckDB DATE literal.
+    processed_bound()  the last night whose results are already stored (exclusive lower bound
+                  of the nights this run computes): the latest night in risk_daily, but never
+                  as_of_date itself, so that re-running a night recomputes it. 1900-01-01 on a
+                  first run or with --full-refresh: every night up to as_of_date is recomputed.
+    incremental_bound(col)  for an incremental model: rows with col > this are (re)built.
+-#}
+
+{% macro as_of_date() -%}
+    {%- set v = var('as_of_date', none) -%}
+    {%- if v -%}
+        {{- return(v | string) -}}
+    {%- elif execute -%}
+        {%- set res = run_query("select coalesce(max(export_date), current_date)::varchar from " ~ source('raw', 'load_files')) -%}
+        {{- return(res.columns[0].values()[0]) -}}
+    {%- else -%}
+        {{- return('1970-01-01') -}}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro as_of() -%}
+    date '{{ as_of_date() }}'
+{%- endmacro %}
+
+{% macro processed_bound() -%}
+    {%- if flags.FULL_REFRESH or not execute -%}
+        {{- return("date '1900-01-01'") -}}
+    {%- endif -%}
+    {%- set rel = adapter.get_relation(database=target.database, schema=target.schema, identifier='risk_daily') -%}
+    {%- if rel is none -%}
+        {{- return("date '1900-01-01'") -}}
+    {%- endif -%}
+    {%- set res = run_query("select least(coalesce(max(as_of_date), date '1900-01-01'), " ~ as_of() ~ " - 1)::varchar from " ~ rel) -%}
+    {{- return("date '" ~ res.columns[0].values()[0] ~ "'") -}}
+{%- endmacro %}
+
+{% macro incremental_bound(col) -%}
+    {%- if is_incremental() -%}
+        (select least(coalesce(max({{ col }}), date '1900-01-01'), {{ as_of() }} - 1) from {{ this }})
+    {%- else -%}
+        date '1900-01-01'
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Threshold of an indicator from var indicator_thresholds. -#}
+{% macro th(indicator_id, name) -%}
+    {%- set all = var('indicator_thresholds') -%}
+    {%- if indicator_id not in all or name not in all[indicator_id] -%}
+        {{ exceptions.raise_compiler_error("var indicator_thresholds has no " ~ indicator_id ~ "." ~ name ~ ": add it to dbt_project.yml") }}
+    {%- endif -%}
+    {{- all[indicator_id][name] -}}
+{%- endmacro %}
+
+{#- Linear ramp from 0 at `lo` to 1 at `hi`, clamped (hi may be below lo for "smaller is worse"). -#}
+{% macro ramp(expr, lo, hi) -%}
+    greatest(0.0, least(1.0, (({{ expr }}) - ({{ lo }})) / nullif(({{ hi }}) - ({{ lo }}), 0)))
+{%- endmacro %}
+
+{#- Every indicator with a model int_indicator__<id> (must match seeds/indicators.csv). -#}
+{% macro indicator_ids() -%}
+    {{ return(['login_ip_burst', 'continuous_presence', 'shared_ip', 'extreme_hours',
+               'self_rating', 'document_reuse', 'low_rate', 'video_avoidance', 'off_platform',
+               'proxy_account', 'proxy_phone', 'foreign_hours', 'remote_desktop',
+               'anonymised_ip', 'shared_device', 'crypto_payout', 'payout_churn']) }}
+{%- endmacro %}
+
+{#- Risk tier of a 0-100 score (thresholds in vars tier_high / tier_medium / tier_low). -#}
+{% macro risk_tier(score) -%}
+    case
+        when {{ score }} >= {{ var('tier_high') }} then 'high'
+        when {{ score }} >= {{ var('tier_medium') }} then 'medium'
+        when {{ score }} >= {{ var('tier_low') }} then 'low'
+        else 'none'
+    end
+{%- endmacro %}

@@ -1,0 +1,95 @@
+-- Messages that count toward a text indicator, with the matching text and its position.
+-- off_platform: a `contact` pattern (handle, number, address), or a `request` pattern in a
+-- message without a technology mention (`tech`: "Telegram bot", "Discord API").
+-- video_avoidance: an `excuse` pattern. Patterns live in the seed text_patterns.
+-- Incremental: each night matches only the messages it delivered.
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='export_date') }}
+
+with
+
+messages as (
+
+    select * from {{ ref('stg_messages') }}
+    where export_date <= {{ as_of() }}
+      and export_date > {{ incremental_bound('export_date') }}
+
+),
+
+patterns as (
+
+    select * from {{ ref('text_patterns') }}
+
+),
+
+matched as (
+
+    select
+        messages.message_id,
+        messages.thread_id,
+        messages.sender_account_id,
+        messages.recipient_account_id,
+        messages.sent_at,
+        messages.message_day,
+        messages.body,
+        messages.export_date,
+        patterns.indicator_id,
+        patterns.kind,
+        patterns.pattern_id,
+        regexp_extract(messages.body, patterns.pattern, 0) as match_text
+    from messages
+    inner join patterns on regexp_matches(messages.body, patterns.pattern)
+
+),
+
+per_message as (
+
+    select
+        message_id,
+        indicator_id,
+        bool_or(kind = 'tech') as mentions_technology
+    from matched
+    group by message_id, indicator_id
+
+),
+
+counted as (
+
+    select
+        matched.*,
+        per_message.mentions_technology
+    from matched
+    inner join per_message using (message_id, indicator_id)
+    where (matched.indicator_id = 'off_platform'
+           and (matched.kind = 'contact'
+                or (matched.kind = 'request' and not per_message.mentions_technology)))
+       or (matched.indicator_id = 'video_avoidance' and matched.kind = 'excuse')
+    qualify row_number() over (
+        partition by matched.message_id, matched.indicator_id
+        order by case matched.kind when 'contact' then 1 when 'request' then 2 else 3 end,
+                 matched.pattern_id
+    ) = 1
+
+),
+
+final as (
+
+    select
+        message_id,
+        indicator_id,
+        pattern_id,
+        kind,
+        thread_id,
+        sender_account_id,
+        recipient_account_id,
+        sent_at,
+        message_day,
+        body,
+        match_text,
+        (strpos(body, match_text) - 1)::integer as match_start,
+        (strpos(body, match_text) - 1 + length(match_text))::integer as match_end,
+        export_date
+    from counted
+
+)
+
+select * from final

@@ -1,0 +1,114 @@
+-- low_rate: the freelancer's hourly rate (median of its recent hourly contracts, else its
+-- profile's asking rate) far under the median rate of its main category (over freelancers with
+-- recent hourly contracts in that category; the profile-rate median of all freelancers when
+-- it has no category yet).
+{%- set t = 'low_rate' %}
+
+with
+
+contracts as (
+
+    select * from {{ ref('int_contracts__as_of') }}
+    where contract_type = 'hourly'
+      and created_at::date >= night - {{ th(t, 'lookback_days') }}
+
+),
+
+freelancers as (
+
+    select night, account_id, hourly_rate_usd
+    from {{ ref('int_accounts__as_of') }}
+    where account_type = 'freelancer'
+
+),
+
+freelancer_category_rates as (
+
+    select
+        night,
+        freelancer_account_id as account_id,
+        category,
+        median(rate_usd) as rate,
+        count(*) as contracts
+    from contracts
+    group by night, freelancer_account_id, category
+
+),
+
+category_medians as (
+
+    select
+        night,
+        category,
+        median(rate) as median_rate,
+        count(*) as peers
+    from freelancer_category_rates
+    group by night, category
+    having count(*) >= {{ th(t, 'min_category_peers') }}
+
+),
+
+main_category as (
+
+    select * from freelancer_category_rates
+    qualify row_number() over (
+        partition by night, account_id order by contracts desc, category
+    ) = 1
+
+),
+
+profile_medians as (
+
+    select night, median(hourly_rate_usd) as median_rate, count(*) as peers
+    from freelancers
+    where hourly_rate_usd > 0
+    group by night
+    having count(*) >= {{ th(t, 'min_category_peers') }}
+
+),
+
+compared as (
+
+    select
+        freelancers.night,
+        freelancers.account_id,
+        coalesce(main_category.category, 'all categories') as category,
+        coalesce(main_category.rate, freelancers.hourly_rate_usd) as rate,
+        case when main_category.category is not null then category_medians.median_rate
+             else profile_medians.median_rate end as median_rate
+    from freelancers
+    left join main_category
+        on main_category.night = freelancers.night
+        and main_category.account_id = freelancers.account_id
+    left join category_medians
+        on category_medians.night = main_category.night
+        and category_medians.category = main_category.category
+    left join profile_medians
+        on profile_medians.night = freelancers.night
+
+),
+
+flagged as (
+
+    select *, rate / median_rate as ratio
+    from compared
+    where rate > 0 and median_rate > 0
+      and rate / median_rate <= {{ th(t, 'max_ratio') }}
+
+),
+
+final as (
+
+    select
+        night,
+        account_id,
+        '{{ t }}' as indicator_id,
+        0.3 + 0.7 * {{ ramp('ratio', th(t, 'max_ratio'), th(t, 'full_ratio')) }} as strength,
+        format('${:.0f}/h, {:.0f}% of the {} median (${:.0f}/h)',
+               rate, 100 * ratio, category, median_rate) as evidence,
+        ratio
+    from flagged
+
+)
+
+select * from final

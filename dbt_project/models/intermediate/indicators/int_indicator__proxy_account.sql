@@ -1,0 +1,142 @@
+-- proxy_account: the freelancer is paid to an account that is not its verified identity's
+-- (holder name unlike every name on its identity documents, or a country that is neither its
+-- claimed nor its documents'), or to a payout account shared with other freelancers. Holder
+-- names that look like a company (var company_name_pattern) are a weaker sign: agencies are
+-- paid to their company account.
+{%- set t = 'proxy_account' %}
+
+with
+
+freelancers as (
+
+    select night, account_id, country
+    from {{ ref('int_accounts__as_of') }}
+    where account_type = 'freelancer'
+
+),
+
+payout_methods as (
+
+    select pm.*
+    from {{ ref('int_payment_methods__as_of') }} as pm
+    inner join freelancers
+        on freelancers.night = pm.night and freelancers.account_id = pm.account_id
+    where pm.is_active
+
+),
+
+documents as (
+
+    select night, account_id, holder_name, issuing_country
+    from {{ ref('int_identity_documents__as_of') }}
+    where verification_status <> 'rejected'
+
+),
+
+normalised_names as (
+
+    select
+        night,
+        account_id,
+        issuing_country,
+        array_to_string(list_sort(string_split(regexp_replace(lower(holder_name), '[^a-z ]', '', 'g'), ' ')), ' ') as name_key
+    from documents
+
+),
+
+name_checks as (
+
+    select
+        pm.night,
+        pm.account_id,
+        pm.payment_method_id,
+        pm.fingerprint,
+        pm.holder_name,
+        pm.country as payout_country,
+        freelancers.country as claimed_country,
+        regexp_matches(coalesce(pm.holder_name, ''), '{{ var("company_name_pattern") }}') as company_holder,
+        max(jaro_winkler_similarity(
+            array_to_string(list_sort(string_split(regexp_replace(lower(pm.holder_name), '[^a-z ]', '', 'g'), ' ')), ' '),
+            names.name_key)) as best_similarity,
+        count(names.name_key) as document_names,
+        bool_or(names.issuing_country = pm.country) as country_matches_document,
+        min(names.name_key) as identity_name
+    from payout_methods as pm
+    inner join freelancers
+        on freelancers.night = pm.night and freelancers.account_id = pm.account_id
+    left join normalised_names as names
+        on names.night = pm.night and names.account_id = pm.account_id
+    group by all
+
+),
+
+shared_fingerprints as (
+
+    select
+        pm.night,
+        pm.fingerprint,
+        count(distinct pm.account_id) as freelancers
+    from payout_methods as pm
+    group by pm.night, pm.fingerprint
+    having count(distinct pm.account_id) >= {{ th(t, 'shared_min_freelancers') }}
+       and count(distinct pm.account_id) <= {{ th(t, 'shared_max_accounts') }}
+
+),
+
+per_method as (
+
+    select
+        name_checks.*,
+        coalesce(shared_fingerprints.freelancers, 0) as sharing_freelancers,
+        (document_names > 0 and holder_name is not null
+            and best_similarity < {{ th(t, 'name_similarity') }}) as name_mismatch,
+        (payout_country is not null and payout_country <> claimed_country
+            and not coalesce(country_matches_document, false)) as country_mismatch
+    from name_checks
+    left join shared_fingerprints
+        on shared_fingerprints.night = name_checks.night
+        and shared_fingerprints.fingerprint = name_checks.fingerprint
+
+),
+
+scored as (
+
+    select
+        *,
+        round(1 - (1 - case when name_mismatch then (case when company_holder then 0.2 else 0.6 end) else 0 end)
+          * (1 - case when country_mismatch then 0.4 else 0 end)
+          * (1 - case when sharing_freelancers > 0
+                      then (case when company_holder then 0.3 else 0.5 end)
+                           + 0.3 * {{ ramp('sharing_freelancers', th(t, 'shared_min_freelancers'), th(t, 'shared_min_freelancers') ~ ' + 3') }}
+                      else 0 end), 4) as method_strength
+    from per_method
+
+),
+
+best as (
+
+    select * from scored
+    where method_strength > 0
+    qualify row_number() over (
+        partition by night, account_id order by method_strength desc, payment_method_id
+    ) = 1
+
+),
+
+final as (
+
+    select
+        night,
+        account_id,
+        '{{ t }}' as indicator_id,
+        method_strength as strength,
+        concat_ws('; ',
+            case when name_mismatch then format('payout account held by "{}", identity documents say "{}"', holder_name, identity_name) end,
+            case when country_mismatch then format('payout account in {} (claimed {})', payout_country, claimed_country) end,
+            case when sharing_freelancers > 0 then format('payout account shared by {} freelancers', sharing_freelancers) end
+        ) as evidence
+    from best
+
+)
+
+select * from final

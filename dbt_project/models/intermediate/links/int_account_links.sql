@@ -1,0 +1,142 @@
+-- Links between accounts on each night being computed, one row per direction: a shared IP on
+-- the same day or a shared device in the last cluster_link_lookback_days, a shared payout or
+-- payment fingerprint, the same or a near-identical identity document or portrait, the same
+-- verification phone. An identifier shared by more than cluster_max_accounts_per_value
+-- accounts (carrier-grade NAT, public Wi-Fi, a payment processor) links nobody, and a VPN or
+-- Tor exit address links two accounts only when they share it on at least two days (strangers
+-- meet on a commercial VPN exit by chance; a shared setup shows up day after day).
+{%- set cap = var('cluster_max_accounts_per_value') %}
+
+with
+
+nights as (
+
+    select night from {{ ref('int_nights') }}
+
+),
+
+ip_members as (
+
+    select nights.night, d.ip as link_value, d.login_day, d.account_id, d.ip_kind
+    from nights
+    inner join {{ ref('int_ip_day_accounts') }} as d
+        on d.first_seen_night <= nights.night
+        and d.login_day between nights.night - {{ var('cluster_link_lookback_days') }} and nights.night
+
+),
+
+ip_groups as (
+
+    select night, link_value, login_day
+    from ip_members
+    group by night, link_value, login_day
+    having count(distinct account_id) between 2 and {{ cap }}
+
+),
+
+ip_pair_days as (
+
+    select
+        a.night,
+        a.account_id,
+        b.account_id as linked_account_id,
+        a.link_value,
+        min(a.ip_kind) as ip_kind,
+        count(distinct a.login_day) as days
+    from ip_groups as g
+    inner join ip_members as a
+        on a.night = g.night and a.link_value = g.link_value and a.login_day = g.login_day
+    inner join ip_members as b
+        on b.night = g.night and b.link_value = g.link_value and b.login_day = g.login_day
+        and b.account_id <> a.account_id
+    group by a.night, a.account_id, b.account_id, a.link_value
+
+),
+
+ip_links as (
+
+    select night, account_id, linked_account_id, 'ip_day' as link_type, link_value
+    from ip_pair_days
+    where coalesce(ip_kind, '') not in ('vpn', 'tor') or days >= 2
+
+),
+
+device_members as (
+
+    select distinct nights.night, d.device_id as link_value, d.account_id
+    from nights
+    inner join {{ ref('int_device_day_accounts') }} as d
+        on d.first_seen_night <= nights.night
+        and d.login_day between nights.night - {{ var('cluster_link_lookback_days') }} and nights.night
+
+),
+
+fingerprint_members as (
+
+    select distinct pm.night, pm.fingerprint as link_value, pm.account_id, a.account_type
+    from {{ ref('int_payment_methods__as_of') }} as pm
+    inner join {{ ref('int_accounts__as_of') }} as a
+        on a.night = pm.night and a.account_id = pm.account_id
+
+),
+
+phone_members as (
+
+    select night, phone_hash as link_value, account_id
+    from {{ ref('int_accounts__as_of') }}
+    where phone_hash is not null
+
+),
+
+{%- for kind in ['device', 'fingerprint', 'phone'] %}
+
+{{ kind }}_groups as (
+
+    select night, link_value
+    from {{ kind }}_members
+    group by night, link_value
+    having count(distinct account_id) between 2 and {{ cap }}
+
+),
+
+{{ kind }}_links as (
+
+    select distinct
+        a.night,
+        a.account_id,
+        b.account_id as linked_account_id,
+        {% if kind == 'fingerprint' -%}
+        case when a.account_type = 'freelancer' and b.account_type = 'freelancer'
+             then 'payout_fingerprint' else 'payment_fingerprint' end
+        {%- else -%}
+        '{{ kind }}'
+        {%- endif %} as link_type,
+        a.link_value
+    from {{ kind }}_groups as g
+    inner join {{ kind }}_members as a
+        on a.night = g.night and a.link_value = g.link_value
+    inner join {{ kind }}_members as b
+        on b.night = g.night and b.link_value = g.link_value and b.account_id <> a.account_id
+
+),
+{%- endfor %}
+
+document_links as (
+
+    select night, account_id, linked_account_id, link_type, link_value
+    from {{ ref('int_document_pairs') }}
+
+),
+
+unioned as (
+
+    select * from ip_links
+    union all select * from device_links
+    union all select * from fingerprint_links
+    union all select * from phone_links
+    union all select * from document_links
+
+)
+
+select distinct night, account_id, linked_account_id, link_type, link_value
+from unioned

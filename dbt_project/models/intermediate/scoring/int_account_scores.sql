@@ -1,0 +1,151 @@
+-- Each account's own score on each night being computed, from its indicator hits of the last
+-- score_lookback_days nights. A hit's value (weight * strength) halves every
+-- score_half_life_days; per indicator the best decayed hit counts. Indicators combine as a
+-- noisy-OR, 100 * (1 - prod(1 - value)), so several independent weak signs outrank one strong
+-- common one, plus family_bonus_points for each distinct indicator family beyond the first.
+-- An account an analyst marked false_positive only counts hits after the decision that are
+-- new or stronger than what the analyst saw.
+
+with
+
+nights as (
+
+    select night from {{ ref('int_nights') }}
+
+),
+
+accounts as (
+
+    select night, account_id, account_type from {{ ref('int_accounts__as_of') }}
+
+),
+
+indicators as (
+
+    select indicator_id, name, family, weight from {{ ref('indicator_catalog') }}
+
+),
+
+reviews as (
+
+    select
+        nights.night,
+        r.account_id,
+        r.status,
+        r.decided_at
+    from nights
+    inner join {{ ref('stg_analyst_reviews') }} as r
+        on r.decided_at < nights.night + interval 1 day
+    qualify row_number() over (
+        partition by nights.night, r.account_id order by r.decided_at desc, r.status
+    ) = 1
+
+),
+
+history as (
+
+    select nights.night, h.*
+    from nights
+    inner join {{ ref('account_indicator_hits') }} as h
+        on h.as_of_date between nights.night - {{ var('score_lookback_days') }} and nights.night
+
+),
+
+reviewed_baseline as (
+
+    select
+        history.night,
+        history.account_id,
+        history.indicator_id,
+        max(history.strength) as seen_strength
+    from history
+    inner join reviews
+        on reviews.night = history.night and reviews.account_id = history.account_id
+    where reviews.status = 'false_positive'
+      and history.as_of_date <= reviews.decided_at::date
+    group by all
+
+),
+
+counted as (
+
+    select
+        history.*,
+        indicators.name,
+        indicators.family,
+        indicators.weight * history.strength
+            * pow(0.5, date_diff('day', history.as_of_date, history.night) / {{ var('score_half_life_days') }}) as value
+    from history
+    inner join indicators on indicators.indicator_id = history.indicator_id
+    left join reviews
+        on reviews.night = history.night and reviews.account_id = history.account_id
+    left join reviewed_baseline as baseline
+        on baseline.night = history.night
+        and baseline.account_id = history.account_id
+        and baseline.indicator_id = history.indicator_id
+    where coalesce(reviews.status, '') <> 'false_positive'
+       or (history.as_of_date > reviews.decided_at::date
+           and history.strength > coalesce(baseline.seen_strength, 0) + 0.0001)
+
+),
+
+per_indicator as (
+
+    select
+        night,
+        account_id,
+        indicator_id,
+        min(name) as name,
+        min(family) as family,
+        max(value) as value,
+        arg_max(evidence, value) as evidence,
+        arg_max(as_of_date, value) as hit_night
+    from counted
+    group by night, account_id, indicator_id
+
+),
+
+combined as (
+
+    select
+        night,
+        account_id,
+        count(*) as indicators_fired,
+        count(distinct family) as families,
+        100 * (1 - exp(sum(ln(1 - least(value, 0.99))))) as noisy_or,
+        array_to_string(list(
+            format('{} ({:.0f} pts{}): {}', name, 100 * value,
+                   case when hit_night < night then ', ' || strftime(hit_night, '%Y-%m-%d') else '' end,
+                   evidence)
+            order by value desc, indicator_id)[1:3], '; ') as reasons,
+        string_agg(indicator_id, ',' order by value desc, indicator_id) as indicator_ids
+    from per_indicator
+    group by night, account_id
+
+),
+
+final as (
+
+    select
+        accounts.night,
+        accounts.account_id,
+        accounts.account_type,
+        coalesce(combined.indicators_fired, 0) as indicators_fired,
+        coalesce(combined.families, 0) as families,
+        case when combined.noisy_or is null then 0.0
+             else round(least(100.0, combined.noisy_or + least({{ var('family_bonus_max') }},
+                        {{ var('family_bonus_points') }} * (combined.families - 1))), 4)
+        end as own_score,
+        combined.reasons,
+        combined.indicator_ids,
+        reviews.status as review_status,
+        reviews.decided_at as reviewed_at
+    from accounts
+    left join combined
+        on combined.night = accounts.night and combined.account_id = accounts.account_id
+    left join reviews
+        on reviews.night = accounts.night and reviews.account_id = accounts.account_id
+
+)
+
+select * from final

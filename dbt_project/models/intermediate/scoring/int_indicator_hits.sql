@@ -1,0 +1,37 @@
+-- Every indicator's hits for the nights being computed, with the indicator's weight and the
+-- points it is worth at full freshness (100 * weight * strength).
+
+with
+
+hits as (
+
+    {% for indicator_id in indicator_ids() %}
+    select night, account_id, indicator_id, strength, evidence
+    from {{ ref('int_indicator__' ~ indicator_id) }}
+    {% if not loop.last %}union all{% endif %}
+    {% endfor %}
+
+),
+
+indicators as (
+
+    select * from {{ ref('indicator_catalog') }}
+
+),
+
+final as (
+
+    select
+        hits.night as as_of_date,
+        hits.account_id,
+        hits.indicator_id,
+        round(least(1.0, hits.strength), 4)::double as strength,
+        round(100 * indicators.weight * least(1.0, hits.strength), 2)::double as points,
+        hits.evidence
+    from hits
+    inner join indicators on indicators.indicator_id = hits.indicator_id
+    where hits.strength > 0
+
+)
+
+select * from final

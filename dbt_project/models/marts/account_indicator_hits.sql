@@ -1,0 +1,11 @@
+-- One row per account, indicator and night it fired (history; incremental by night).
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='as_of_date') }}
+
+select
+    as_of_date,
+    account_id,
+    indicator_id,
+    strength,
+    points,
+    evidence
+from {{ ref('int_indicator_hits') }}

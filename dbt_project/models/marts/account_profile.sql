@@ -1,0 +1,50 @@
+-- One row per account, latest version, with the names on its identity documents and payout
+-- accounts (for comparing against the profile).
+
+with
+
+accounts as (
+
+    select * from {{ ref('int_accounts__as_of') }}
+    where night = {{ as_of() }}
+
+),
+
+documents as (
+
+    select account_id, string_agg(distinct holder_name, ', ' order by holder_name) as document_holder_names
+    from {{ ref('int_identity_documents__as_of') }}
+    where night = {{ as_of() }}
+    group by account_id
+
+),
+
+payouts as (
+
+    select account_id, string_agg(distinct holder_name, ', ' order by holder_name) as payout_holder_names
+    from {{ ref('int_payment_methods__as_of') }}
+    where night = {{ as_of() }} and holder_name is not null
+    group by account_id
+
+)
+
+select
+    accounts.account_id,
+    accounts.account_type,
+    accounts.created_at,
+    accounts.updated_at,
+    accounts.display_name,
+    accounts.email_hash,
+    accounts.email_domain,
+    accounts.phone_hash,
+    accounts.phone_line_type,
+    accounts.country,
+    accounts.timezone,
+    accounts.hourly_rate_usd,
+    accounts.lifetime_hours,
+    accounts.status,
+    documents.document_holder_names,
+    payouts.payout_holder_names
+from accounts
+left join documents on documents.account_id = accounts.account_id
+left join payouts on payouts.account_id = accounts.account_id

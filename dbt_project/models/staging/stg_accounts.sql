@@ -1,0 +1,46 @@
+-- One row per account_id and night: the latest version delivered that night. Versions of
+-- earlier nights are kept so that any night can be replayed (see int_accounts__as_of).
+{{ config(unique_key='export_date') }}
+
+with
+
+source as (
+
+    select * from {{ source('raw', 'accounts') }}
+    where _export_date <= {{ as_of() }}
+      and _export_date > {{ incremental_bound('export_date') }}
+
+),
+
+latest as (
+
+    select * from source
+    qualify row_number() over (partition by account_id, _export_date order by updated_at desc, _line desc) = 1
+
+),
+
+renamed as (
+
+    select
+        account_id,
+        account_type,
+        created_at,
+        updated_at,
+        display_name,
+        email_hash,
+        email_domain,
+        phone_hash,
+        phone_line_type,
+        country,
+        timezone,
+        hourly_rate_usd,
+        lifetime_hours,
+        status,
+        _export_date as export_date,
+        _load_id as load_id,
+        _line as source_line
+    from latest
+
+)
+
+select * from renamed

@@ -1,0 +1,44 @@
+-- One row per document_id and night: the latest version delivered that night. Versions of
+-- earlier nights are kept so that any night can be replayed (see int_identity_documents__as_of).
+{{ config(unique_key='export_date') }}
+
+with
+
+source as (
+
+    select * from {{ source('raw', 'identity_documents') }}
+    where _export_date <= {{ as_of() }}
+      and _export_date > {{ incremental_bound('export_date') }}
+
+),
+
+latest as (
+
+    select * from source
+    qualify row_number() over (partition by document_id, _export_date order by _line desc) = 1
+
+),
+
+renamed as (
+
+    select
+        document_id,
+        account_id,
+        submitted_at,
+        document_type,
+        issuing_country,
+        document_number_hash,
+        holder_name,
+        date_of_birth,
+        image_phash,
+        face_phash,
+        verification_status,
+        verification_method,
+        _export_date as export_date,
+        _load_id as load_id,
+        _line as source_line
+    from latest
+
+)
+
+select * from renamed

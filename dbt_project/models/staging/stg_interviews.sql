@@ -1,0 +1,49 @@
+-- One row per interview_id: the first delivery of each event (late and re-delivered events
+-- are kept once). Incremental: reads only the nights not yet processed.
+{{ config(unique_key='export_date') }}
+
+with
+
+source as (
+
+    select * from {{ source('raw', 'interviews') }}
+    where _export_date <= {{ as_of() }}
+      and _export_date > {{ incremental_bound('export_date') }}
+
+),
+
+latest as (
+
+    select * from source
+    qualify row_number() over (partition by interview_id order by _export_date, _line) = 1
+
+),
+
+renamed as (
+
+    select
+        interview_id,
+        client_account_id,
+        freelancer_account_id,
+        contract_id,
+        scheduled_at,
+        requested_mode,
+        held_mode,
+        camera_on,
+        outcome,
+        scheduled_at::date as interview_day,
+        _export_date as export_date,
+        _load_id as load_id,
+        _line as source_line
+    from latest
+
+)
+
+select * from renamed
+{% if is_incremental() %}
+where not exists (
+    select 1 from {{ this }} as seen
+    where seen.interview_id = renamed.interview_id
+      and seen.export_date <= {{ incremental_bound('export_date') }}
+)
+{% endif %}

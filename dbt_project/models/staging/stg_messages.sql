@@ -1,0 +1,47 @@
+-- One row per message_id: the first delivery of each event (late and re-delivered events
+-- are kept once). Incremental: reads only the nights not yet processed.
+{{ config(unique_key='export_date') }}
+
+with
+
+source as (
+
+    select * from {{ source('raw', 'messages') }}
+    where _export_date <= {{ as_of() }}
+      and _export_date > {{ incremental_bound('export_date') }}
+
+),
+
+latest as (
+
+    select * from source
+    qualify row_number() over (partition by message_id order by _export_date, _line) = 1
+
+),
+
+renamed as (
+
+    select
+        message_id,
+        thread_id,
+        contract_id,
+        sender_account_id,
+        recipient_account_id,
+        sent_at,
+        body,
+        sent_at::date as message_day,
+        _export_date as export_date,
+        _load_id as load_id,
+        _line as source_line
+    from latest
+
+)
+
+select * from renamed
+{% if is_incremental() %}
+where not exists (
+    select 1 from {{ this }} as seen
+    where seen.message_id = renamed.message_id
+      and seen.export_date <= {{ incremental_bound('export_date') }}
+)
+{% endif %}

@@ -1,0 +1,46 @@
+-- One row per review_id: the first delivery of each event (late and re-delivered events
+-- are kept once). Incremental: reads only the nights not yet processed.
+{{ config(unique_key='export_date') }}
+
+with
+
+source as (
+
+    select * from {{ source('raw', 'reviews') }}
+    where _export_date <= {{ as_of() }}
+      and _export_date > {{ incremental_bound('export_date') }}
+
+),
+
+latest as (
+
+    select * from source
+    qualify row_number() over (partition by review_id order by _export_date, _line) = 1
+
+),
+
+renamed as (
+
+    select
+        review_id,
+        contract_id,
+        reviewer_account_id,
+        reviewee_account_id,
+        rating,
+        created_at,
+        created_at::date as review_day,
+        _export_date as export_date,
+        _load_id as load_id,
+        _line as source_line
+    from latest
+
+)
+
+select * from renamed
+{% if is_incremental() %}
+where not exists (
+    select 1 from {{ this }} as seen
+    where seen.review_id = renamed.review_id
+      and seen.export_date <= {{ incremental_bound('export_date') }}
+)
+{% endif %}

@@ -1,0 +1,47 @@
+-- One row per transaction_id: the first delivery of each event (late and re-delivered events
+-- are kept once). Incremental: reads only the nights not yet processed.
+{{ config(unique_key='export_date') }}
+
+with
+
+source as (
+
+    select * from {{ source('raw', 'transactions') }}
+    where _export_date <= {{ as_of() }}
+      and _export_date > {{ incremental_bound('export_date') }}
+
+),
+
+latest as (
+
+    select * from source
+    qualify row_number() over (partition by transaction_id order by _export_date, _line) = 1
+
+),
+
+renamed as (
+
+    select
+        transaction_id,
+        ts,
+        account_id,
+        payment_method_id,
+        contract_id,
+        kind,
+        amount_usd,
+        ts::date as transaction_day,
+        _export_date as export_date,
+        _load_id as load_id,
+        _line as source_line
+    from latest
+
+)
+
+select * from renamed
+{% if is_incremental() %}
+where not exists (
+    select 1 from {{ this }} as seen
+    where seen.transaction_id = renamed.transaction_id
+      and seen.export_date <= {{ incremental_bound('export_date') }}
+)
+{% endif %}

@@ -1,0 +1,47 @@
+-- One row per session_id: the first delivery of each event (late and re-delivered events
+-- are kept once). Incremental: reads only the nights not yet processed.
+{{ config(unique_key='export_date') }}
+
+with
+
+source as (
+
+    select * from {{ source('raw', 'work_sessions') }}
+    where _export_date <= {{ as_of() }}
+      and _export_date > {{ incremental_bound('export_date') }}
+
+),
+
+latest as (
+
+    select * from source
+    qualify row_number() over (partition by session_id order by _export_date, _line) = 1
+
+),
+
+renamed as (
+
+    select
+        session_id,
+        account_id,
+        contract_id,
+        started_at,
+        ended_at,
+        remote_desktop_detected,
+        started_at::date as session_day,
+        date_diff('second', started_at, ended_at) / 3600.0 as tracked_hours,
+        _export_date as export_date,
+        _load_id as load_id,
+        _line as source_line
+    from latest
+
+)
+
+select * from renamed
+{% if is_incremental() %}
+where not exists (
+    select 1 from {{ this }} as seen
+    where seen.session_id = renamed.session_id
+      and seen.export_date <= {{ incremental_bound('export_date') }}
+)
+{% endif %}

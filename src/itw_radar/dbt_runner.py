@@ -1,0 +1,121 @@
+"""Run the dbt project (dbt_project/) in-process with `dbt.cli.main.dbtRunner`.
+
+The Airflow DAG runs dbt through astronomer-cosmos; tests, benchmarks and the command line use
+`run_dbt` here. The warehouse path reaches the committed profile through the environment
+variable ITW_RADAR_WAREHOUSE; the night through the var `as_of_date`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+WAREHOUSE_ENV = "ITW_RADAR_WAREHOUSE"
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+
+
+class DbtError(RuntimeError):
+    """dbt failed: the message names the command, the night and the failing nodes."""
+
+
+@dataclass
+class DbtRunResult:
+    command: str
+    as_of: date | None
+    success: bool
+    failures: list[str] = field(default_factory=list)  # "node: message" per failed node
+    statuses: dict[str, str] = field(default_factory=dict)  # unique_id -> status
+
+
+@contextmanager
+def _env(name: str, value: str) -> Iterator[None]:
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+
+
+def release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in this process after a command.
+
+    Without this, the warehouse file stays open and another connection in the same process
+    (publishing, a test, the dashboard) fails with "different configuration".
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # pragma: no cover - dbt-duckdb is a dependency
+        return
+    with DuckDBConnectionManager._LOCK:
+        env = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+    if env is not None:
+        env.close()
+
+
+def run_dbt(
+    command: str | Sequence[str],
+    *,
+    warehouse: Path,
+    as_of: date | None = None,
+    full_refresh: bool = False,
+    select: str | None = None,
+    extra_vars: dict[str, object] | None = None,
+    project_dir: Path = PROJECT_DIR,
+    target_path: Path | None = None,
+    log_path: Path | None = None,
+    check: bool = True,
+) -> DbtRunResult:
+    """Run a dbt command (`build`, `run`, `test`, `seed`, `docs generate`, ...) on `warehouse`.
+
+    `as_of` is the night processed (var as_of_date; default: the latest night loaded). Raises
+    DbtError naming the failing nodes when `check` and dbt did not succeed.
+    """
+    from dbt.cli.main import dbtRunner
+
+    words = command.split() if isinstance(command, str) else list(command)
+    args = [*words, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+    dbt_vars: dict[str, object] = dict(extra_vars or {})
+    if as_of is not None:
+        dbt_vars["as_of_date"] = as_of.isoformat()
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars)]
+    if full_refresh:
+        args.append("--full-refresh")
+    if select:
+        args += ["--select", select]
+    if target_path is not None:
+        args += ["--target-path", str(target_path)]
+    if log_path is not None:
+        args += ["--log-path", str(log_path)]
+    with _env(WAREHOUSE_ENV, str(Path(warehouse).resolve())):
+        try:
+            res = dbtRunner().invoke(args)
+        finally:
+            release_duckdb()
+    result = DbtRunResult(" ".join(words), as_of, bool(res.success))
+    nodes = getattr(res.result, "results", None) or []
+    for r in nodes:
+        uid = getattr(getattr(r, "node", None), "unique_id", "?")
+        status = str(getattr(r, "status", ""))
+        result.statuses[uid] = status
+        if status in ("error", "fail", "runtime error"):
+            message = _ANSI.sub("", str(getattr(r, "message", "") or "")).strip()
+            result.failures.append(f"{uid}: {message}")
+    if check and not result.success:
+        night = as_of.isoformat() if as_of else "the latest night"
+        detail = "; ".join(result.failures[:5]) or str(res.exception or "see the dbt log")
+        raise DbtError(f"dbt {result.command} failed for {night} on {warehouse}: {detail}. "
+                       f"Fix the failing model or test, then run the night again.")
+    return result
