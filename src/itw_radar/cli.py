@@ -173,6 +173,21 @@ def validate(
     out.print(f"{date_}: every expectation passed; Data Docs in {report.data_docs}")
 
 
+@app.command("eval")
+def eval_(
+    exports: ExportsOpt,
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Score the published results against EXPORTS/_truth/labels.csv (synthetic data only)."""
+    from itw_radar.evaluation import EvaluationError, evaluate_home, format_report
+
+    try:
+        report = evaluate_home(exports, Home.resolve(home))
+    except (EvaluationError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    out.print(format_report(report), highlight=False)
+
+
 @app.command()
 def serve(
     port: Annotated[int, typer.Option(help="Port for the dashboard.")] = 8501,
