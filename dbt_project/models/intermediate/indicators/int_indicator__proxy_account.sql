@@ -91,7 +91,16 @@ per_method as (
         (document_names > 0 and holder_name is not null
             and best_similarity < {{ th(t, 'name_similarity') }}) as name_mismatch,
         (payout_country is not null and payout_country <> claimed_country
-            and not coalesce(country_matches_document, false)) as country_mismatch
+            and not coalesce(country_matches_document, false)) as country_mismatch,
+        -- An agency: its staff are paid to the company's own account in the country where
+        -- they live and hold their identity documents. A front company abroad is not.
+        (company_holder
+            and payout_country is not null
+            and (payout_country = claimed_country or coalesce(country_matches_document, false))
+        ) as agency_payout,
+        -- The account's own name is on the payout account (a joint account with a partner).
+        (document_names > 0 and holder_name is not null
+            and best_similarity >= {{ th(t, 'name_similarity') }}) as own_name
     from name_checks
     left join shared_fingerprints
         on shared_fingerprints.night = name_checks.night
@@ -103,12 +112,15 @@ scored as (
 
     select
         *,
-        round(1 - (1 - case when name_mismatch then (case when company_holder then 0.2 else 0.6 end) else 0 end)
+        case when agency_payout then {{ th(t, 'agency_strength') }}
+        else round(1 - (1 - case when name_mismatch then (case when company_holder then 0.2 else 0.6 end) else 0 end)
           * (1 - case when country_mismatch then 0.4 else 0 end)
           * (1 - case when sharing_freelancers > 0
-                      then (case when company_holder then 0.3 else 0.5 end)
+                      then (case when own_name then {{ th(t, 'own_name_shared_strength') }}
+                                 when company_holder then 0.3 else 0.5 end)
                            + 0.3 * {{ ramp('sharing_freelancers', th(t, 'shared_min_freelancers'), th(t, 'shared_min_freelancers') ~ ' + 3') }}
-                      else 0 end), 4) as method_strength
+                      else 0 end), 4)
+        end as method_strength
     from per_method
 
 ),
@@ -133,7 +145,9 @@ final as (
         concat_ws('; ',
             case when name_mismatch then format('payout account held by "{}", identity documents say "{}"', holder_name, identity_name) end,
             case when country_mismatch then format('payout account in {} (claimed {})', payout_country, claimed_country) end,
-            case when sharing_freelancers > 0 then format('payout account shared by {} freelancers', sharing_freelancers) end
+            case when sharing_freelancers > 0 then format('payout account shared by {} freelancers', sharing_freelancers) end,
+            case when agency_payout then format('company account "{}" in {}, the country of the identity (an agency, counted weakly)', holder_name, payout_country)
+                 when own_name and sharing_freelancers > 0 then 'in the account''s own name (counted weakly)' end
         ) as evidence
     from best
 

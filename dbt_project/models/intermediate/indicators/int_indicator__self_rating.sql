@@ -106,7 +106,7 @@ client_side as (
 
 ),
 
-final as (
+both_sides as (
 
     select
         night,
@@ -127,6 +127,21 @@ final as (
                freelancers, example_account, left(fingerprint, 8), high_reviews,
                coalesce(format(' averaging {:.1f}', rating), '')) as evidence
     from client_side
+
+),
+
+-- An account can be on both sides (a cell member who also hires a cell-mate): one row per
+-- account and night, the stronger side's evidence.
+final as (
+
+    select
+        night,
+        account_id,
+        any_value(indicator_id) as indicator_id,
+        max(strength) as strength,
+        arg_max(evidence, strength) as evidence
+    from both_sides
+    group by night, account_id
 
 )
 

@@ -74,7 +74,10 @@ final as (
         night,
         account_id,
         '{{ t }}' as indicator_id,
-        0.3 + 0.7 * {{ ramp('accounts', th(t, 'nat_accounts'), th(t, 'full_accounts')) }} as strength,
+        (0.3 + 0.7 * {{ ramp('accounts', th(t, 'nat_accounts'), th(t, 'full_accounts')) }})
+            -- a large NAT (campus, coworking) mixes strangers: fades from large_accounts on
+            * (1 - (1 - {{ th(t, 'max_accounts_strength') }})
+                   * {{ ramp('accounts', th(t, 'large_accounts'), th(t, 'max_accounts')) }}) as strength,
         format('IP {} ({}) used by {} accounts ({} freelancers) on {}',
                ip, coalesce(ip_kind, 'unknown kind'), accounts, freelancers,
                strftime(login_day, '%Y-%m-%d')) as evidence,

@@ -1,5 +1,5 @@
 -- Final risk per account and night: the own score plus a bounded spread from the riskiest
--- other account of its cluster: cluster_spread_share of that account's own score above
+-- linked account: its link type's share (cluster_spread_share_by_link) of that account's own score above
 -- cluster_spread_min_neighbour_score, at most cluster_spread_max_points, with the link it came
 -- through in the reasons.
 -- Accounts an analyst marked false_positive receive no spread until they show new evidence.
@@ -71,39 +71,89 @@ neighbour as (
 
 ),
 
-through as (
+-- Spread candidates: every directly linked account, worth the share of its link type (a
+-- document, portrait or payment fingerprint is one person or one money flow; an IP shared on a
+-- day can be an office or a campus), and the riskiest other member of the cluster reached
+-- through others, worth the smaller indirect share. The best candidate counts.
+{%- set shares = var('cluster_spread_share_by_link') %}
 
+direct as (
+
+    select
+        links.night,
+        links.account_id,
+        links.linked_account_id as neighbour_account,
+        linked.own_score as neighbour_score,
+        max(case links.link_type
+            {%- for link_type, share in shares.items() %}
+            when '{{ link_type }}' then {{ share }}
+            {%- endfor %}
+            else 0 end) as share,
+        arg_max(links.link_type, case links.link_type
+            {%- for link_type, share in shares.items() %}
+            when '{{ link_type }}' then {{ share }}
+            {%- endfor %}
+            else 0 end) as link_type
+    from links
+    inner join scores as linked
+        on linked.night = links.night and linked.account_id = links.linked_account_id
+    group by links.night, links.account_id, links.linked_account_id, linked.own_score
+
+),
+
+candidates as (
+
+    select
+        night,
+        account_id,
+        neighbour_account,
+        neighbour_score,
+        'direct ' || link_type as link_path,
+        share * greatest(0, neighbour_score - {{ var('cluster_spread_min_neighbour_score') }}) as points
+    from direct
+    union all
     select
         neighbour.night,
         neighbour.account_id,
-        coalesce(
-            'direct ' || string_agg(distinct direct.link_type, ', ' order by direct.link_type),
-            'the same cluster via ' || (
-                select string_agg(distinct own.link_type, ', ' order by own.link_type)
-                from links as own
-                where own.night = neighbour.night and own.account_id = neighbour.account_id
-            )
-        ) as link_path
+        neighbour.neighbour_account,
+        neighbour.neighbour_score,
+        'the same cluster via ' || (
+            select string_agg(distinct own.link_type, ', ' order by own.link_type)
+            from links as own
+            where own.night = neighbour.night and own.account_id = neighbour.account_id
+        ) as link_path,
+        -- reached through others: worth the share of this account's own strongest link
+        -- (a fake client tied by its payment fingerprint to a cell keeps that strength),
+        -- times cluster_spread_share_indirect
+        {{ var('cluster_spread_share_indirect') }} * coalesce(own_link.share, 0)
+            * greatest(0, neighbour.neighbour_score - {{ var('cluster_spread_min_neighbour_score') }}) as points
     from neighbour
-    left join links as direct
-        on direct.night = neighbour.night
-        and direct.account_id = neighbour.account_id
-        and direct.linked_account_id = neighbour.neighbour_account
-    group by neighbour.night, neighbour.account_id
+    left join (
+        select night, account_id, max(share) as share from direct group by night, account_id
+    ) as own_link
+        on own_link.night = neighbour.night and own_link.account_id = neighbour.account_id
 
 ),
 
 spread as (
 
     select
-        neighbour.*,
-        through.link_path,
-        least({{ var('cluster_spread_max_points') }},
-              {{ var('cluster_spread_share') }}
-              * greatest(0, neighbour.neighbour_score - {{ var('cluster_spread_min_neighbour_score') }})
-        ) as spread_points
+        neighbour.night,
+        neighbour.account_id,
+        neighbour.cluster_id,
+        best.neighbour_account,
+        best.neighbour_score,
+        best.link_path,
+        least({{ var('cluster_spread_max_points') }}, coalesce(best.points, 0)) as spread_points
     from neighbour
-    left join through on through.night = neighbour.night and through.account_id = neighbour.account_id
+    left join (
+        select * from candidates
+        qualify row_number() over (
+            partition by night, account_id
+            order by points desc, neighbour_score desc, neighbour_account
+        ) = 1
+    ) as best
+        on best.night = neighbour.night and best.account_id = neighbour.account_id
 
 ),
 
