@@ -25,6 +25,11 @@ from itw_radar.generator.store import Store
 from itw_radar.generator.writer import SCHEMAS
 
 CHUNK = 50_000
+# Disjoint key spaces for payment fingerprints: equal keys mean the same real account, so a
+# new account on one night must never reuse a key handed out for a change on another.
+NEW_ACCOUNT_PM_KEYS = 10_000_000_000
+CHANGED_PM_KEYS = 20_000_000_000
+PM_KEYS_PER_DAY = 10_000_000
 DOC_TYPES = pa.array(("passport", "national_id", "drivers_license", "residence_permit"))
 DOC_STATUS = pa.array(("approved", "rejected", "pending"))
 DOC_METHOD = pa.array(("automated", "manual_review", "video_call"))
@@ -91,7 +96,9 @@ class World:
         face = encode.hash64(31, acc.astype(np.uint64))
         swap = p.has(sc.T_PHOTO_SWAP)[acc]
         if swap.any():
-            face[swap] = flip_bits(rng, p.cell_face[p.cell[acc[swap]]], 1, 6)
+            # The same portrait re-scanned on each forged document: a few bits from the cell's
+            # original, so any two forgeries of one cell are near-identical (<= 6 bits).
+            face[swap] = flip_bits(rng, p.cell_face[p.cell[acc[swap]]], 0, 3)
         dtype = rng.choice(4, size=k, p=[0.45, 0.3, 0.2, 0.05]).astype(np.int8)
         method = rng.choice(3, size=k, p=[0.7, 0.25, 0.05]).astype(np.int8)
         method[swap] = rng.choice(2, size=int(swap.sum()))
@@ -350,14 +357,15 @@ class World:
         m = self.pms
         idx = m.append(**self._pm_rows(rng, new_acc, np.minimum(
             p.created[new_acc] + rng.integers(600, 3 * 3600, size=len(new_acc)), t0 + DAY - 1),
-            100_000_000 + day * 10_000_000))
+            NEW_ACCOUNT_PM_KEYS + day * PM_KEYS_PER_DAY))
         self.pay_pm[new_acc] = idx
         ch.pms.append(idx)
         p_change = np.where(p.has(sc.T_CRYPTO) & ~p.is_client, 0.35, 0.003)
         chg = np.flatnonzero(fl_alive & (p.created_day < day) & (rng.random(p.n) < p_change))
         chg = chg[p.company[chg] < 0]
         if len(chg):
-            rows = self._pm_rows(rng, chg, when(len(chg)), 200_000_000 + day * 10_000_000)
+            rows = self._pm_rows(rng, chg, when(len(chg)),
+                                 CHANGED_PM_KEYS + day * PM_KEYS_PER_DAY)
             cr = p.has(sc.T_CRYPTO)[chg]
             rows["mtype"][cr] = rng.choice([CRYPTO, CRYPTO, PAYONEER, WISE], size=int(cr.sum()))
             rows["holder_null"][cr] = rows["mtype"][cr] == CRYPTO
