@@ -173,6 +173,32 @@ def validate(
     out.print(f"{date_}: every expectation passed; Data Docs in {report.data_docs}")
 
 
+@app.command()
+def run(
+    exports: ExportsOpt,
+    date_from: Annotated[str | None, typer.Option("--from", help="First night, YYYY-MM-DD.")]
+    = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Last night, YYYY-MM-DD.")] = None,
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Process nights in date order through the Airflow DAG and publish after each good night.
+
+    Without --from/--to every night folder under --exports is processed. Stops at the first
+    failing night with its error; the last published night stays in place.
+    """
+    from itw_radar.orchestration import OrchestrationError, run_nights
+
+    nights = _nights(date_from, date_to, None, exports)
+    try:
+        results = run_nights(Home.resolve(home), exports, nights[0], nights[-1],
+                             echo=lambda line: out.print(line, highlight=False, soft_wrap=True))
+    except OrchestrationError as exc:
+        _fail(str(exc))
+    failed = [r for r in results if not r.ok]
+    if failed:
+        _fail(failed[0].error or f"night {failed[0].export_date} failed")
+
+
 @app.command("eval")
 def eval_(
     exports: ExportsOpt,
