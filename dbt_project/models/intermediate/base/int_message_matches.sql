@@ -1,7 +1,9 @@
 -- Messages that count toward a text indicator, with the matching text and its position.
 -- off_platform: a `contact` pattern (handle, number, address), or a `request` pattern in a
 -- message without a technology mention (`tech`: "Telegram bot", "Discord API").
--- video_avoidance: an `excuse` pattern. Patterns live in the seed text_patterns.
+-- video_avoidance: an `excuse` pattern in a message that does not also offer to hold the video
+-- call again (`redo`: "happy to redo on video", "another call tomorrow": an honest mishap).
+-- Patterns live in the seed text_patterns.
 -- Incremental: each night matches only the messages it delivered.
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='export_date') }}
 
@@ -46,7 +48,8 @@ per_message as (
     select
         message_id,
         indicator_id,
-        bool_or(kind = 'tech') as mentions_technology
+        bool_or(kind = 'tech') as mentions_technology,
+        bool_or(kind = 'redo') as offers_redo
     from matched
     group by message_id, indicator_id
 
@@ -56,13 +59,15 @@ counted as (
 
     select
         matched.*,
-        per_message.mentions_technology
+        per_message.mentions_technology,
+        per_message.offers_redo
     from matched
     inner join per_message using (message_id, indicator_id)
     where (matched.indicator_id = 'off_platform'
            and (matched.kind = 'contact'
                 or (matched.kind = 'request' and not per_message.mentions_technology)))
-       or (matched.indicator_id = 'video_avoidance' and matched.kind = 'excuse')
+       or (matched.indicator_id = 'video_avoidance' and matched.kind = 'excuse'
+           and not per_message.offers_redo)
     qualify row_number() over (
         partition by matched.message_id, matched.indicator_id
         order by case matched.kind when 'contact' then 1 when 'request' then 2 else 3 end,

@@ -1,6 +1,9 @@
 -- anonymised_ip: a large share of successful logins through VPN, hosting (VPS) or Tor
 -- addresses. Common among privacy-minded users too, so its weight is low: it matters in
--- combination with other signs.
+-- combination with other signs. Stronger (+leak_strength) when the logins that bypass the
+-- anonymiser come from residential or mobile networks in another country than the one the
+-- profile claims: a privacy-minded user's own line is at home, an operator hiding its
+-- location leaks it (the advisories: VPNs / VPS to appear in the claimed country).
 {%- set t = 'anonymised_ip' %}
 
 with
@@ -11,6 +14,13 @@ nights as (
 
 ),
 
+accounts as (
+
+    select night, account_id, country
+    from {{ ref('int_accounts__as_of') }}
+
+),
+
 logins as (
 
     select
@@ -18,11 +28,21 @@ logins as (
         l.account_id,
         count(*) as logins,
         count(*) filter (where l.ip_kind in ('vpn', 'hosting', 'tor')) as anonymised,
-        count(*) filter (where l.ip_kind = 'tor') as tor
+        count(*) filter (where l.ip_kind = 'tor') as tor,
+        count(*) filter (where l.ip_kind in ('residential', 'mobile')
+                            and l.ip_country is not null and accounts.country is not null
+                            and l.ip_country <> accounts.country) as leaked,
+        string_agg(distinct l.ip_country, ', ' order by l.ip_country)
+            filter (where l.ip_kind in ('residential', 'mobile')
+                       and l.ip_country is not null and accounts.country is not null
+                       and l.ip_country <> accounts.country) as leak_countries,
+        any_value(accounts.country) as claimed_country
     from nights
     inner join {{ ref('stg_logins') }} as l
         on l.export_date <= nights.night
         and l.login_day between nights.night - {{ th(t, 'lookback_days') }} and nights.night
+    left join accounts
+        on accounts.night = nights.night and accounts.account_id = l.account_id
     where l.success
     group by nights.night, l.account_id
 
@@ -34,12 +54,19 @@ final as (
         night,
         account_id,
         '{{ t }}' as indicator_id,
-        least(1.0, 0.3 + 0.5 * {{ ramp('anonymised / logins', th(t, 'min_share'), 1.0) }}
-                   + 0.2 * {{ ramp('tor', 0, 2) }}) as strength,
-        format('{} of {} logins via VPN/hosting/Tor ({} via Tor) in {} days',
-               anonymised, logins, tor, {{ th(t, 'lookback_days') }}) as evidence,
+        round(least(1.0, 0.3 + 0.5 * {{ ramp('anonymised / logins', th(t, 'min_share'), 1.0) }}
+                   + 0.2 * {{ ramp('tor', 0, 2) }}
+                   + case when leaked >= {{ th(t, 'leak_min_logins') }}
+                          then {{ th(t, 'leak_strength') }} else 0 end), 4) as strength,
+        format('{} of {} logins via VPN/hosting/Tor ({} via Tor) in {} days', anonymised, logins,
+               tor, {{ th(t, 'lookback_days') }})
+            || case when leaked >= {{ th(t, 'leak_min_logins') }}
+                    then format('; {} of the others from home/mobile networks in {}, not the claimed {}',
+                                leaked, leak_countries, claimed_country)
+                    else '' end as evidence,
         anonymised,
-        logins
+        logins,
+        leaked
     from logins
     where logins >= {{ th(t, 'min_logins') }}
       and anonymised >= {{ th(t, 'min_share') }} * logins

@@ -1,4 +1,8 @@
--- crypto_payout: most of the freelancer's payouts (by amount) go to cryptocurrency wallets.
+-- crypto_payout: freelancer payouts (by amount) to cryptocurrency wallets in the window. The
+-- advisories name requests to be paid in virtual currency as a red flag; a platform's ordinary
+-- freelancers are paid to bank, card or payment-service accounts. Any crypto payout is a weak
+-- sign (strength 0.3); the strength grows with the crypto share, to 1 when all of it is.
+-- The weight stays low: legitimate crypto users exist, it counts in combination.
 {%- set t = 'crypto_payout' %}
 
 with
@@ -33,13 +37,14 @@ final as (
         night,
         account_id,
         '{{ t }}' as indicator_id,
-        0.5 + 0.5 * {{ ramp('crypto_usd / payout_usd', th(t, 'min_share'), 1.0) }} as strength,
+        round(0.3 + 0.7 * {{ ramp('crypto_usd / payout_usd', th(t, 'min_share'), th(t, 'full_share')) }}, 4) as strength,
         format('${:,.0f} of ${:,.0f} paid out to crypto wallets in {} days',
                crypto_usd, payout_usd, {{ th(t, 'lookback_days') }}) as evidence,
         crypto_usd,
         payout_usd
     from payouts
-    where payout_usd > 0 and crypto_usd >= {{ th(t, 'min_share') }} * payout_usd
+    where payout_usd > 0 and crypto_usd > 0
+      and crypto_usd >= {{ th(t, 'min_share') }} * payout_usd
 
 )
 

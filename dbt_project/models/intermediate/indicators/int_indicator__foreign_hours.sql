@@ -1,7 +1,10 @@
 -- foreign_hours: activity (successful logins and work-session starts) concentrated in
--- 00:00-09:00 UTC, the working day of UTC+8/+9, while that is night in the claimed time zone,
--- by an account whose logins appear to come from its claimed country (or hide behind VPN /
--- hosting / Tor). Someone visibly abroad (logins from foreign residential or mobile networks,
+-- 00:00-10:00 UTC, the working day of UTC+8/+9 (08-18 / 09-19 local), with a large share of it
+-- in the late evening and night (21:00-06:00) of the claimed time zone: the Americas' evening
+-- and night, Europe's small hours; daytime (no hit) for East / South-East Asian or Australian
+-- profiles. Early risers (a European working 05-13 local) stay under the night share.
+-- Only accounts whose logins appear to come from their claimed country (or hide behind VPN /
+-- hosting / Tor): someone visibly abroad (logins from foreign residential or mobile networks,
 -- e.g. a travelling nomad) is not judged against the claimed zone.
 {%- set t = 'foreign_hours' %}
 
@@ -57,9 +60,10 @@ hours as (
         activity.account_id,
         accounts.timezone,
         count(*) as events,
-        count(*) filter (where hour(activity.ts) < 9) as asia_day_events,
-        count(*) filter (where hour(timezone(accounts.timezone, activity.ts)) >= 22
-                            or hour(timezone(accounts.timezone, activity.ts)) < 6) as local_night_events
+        count(*) filter (where hour(activity.ts) >= {{ th(t, 'asia_day_start_utc') }}
+                            and hour(activity.ts) < {{ th(t, 'asia_day_end_utc') }}) as asia_day_events,
+        count(*) filter (where hour(timezone(accounts.timezone, activity.ts)) >= {{ th(t, 'local_night_start') }}
+                            or hour(timezone(accounts.timezone, activity.ts)) < {{ th(t, 'local_night_end') }}) as local_night_events
     from activity
     inner join accounts
         on accounts.night = activity.night and accounts.account_id = activity.account_id
@@ -103,10 +107,12 @@ final as (
         night,
         account_id,
         '{{ t }}' as indicator_id,
-        (0.4 + 0.6 * {{ ramp('local_night_share', th(t, 'min_local_night_share'), 0.85) }})
-            * (1 - abroad_share) as strength,
-        format('{:.0f}% of {} logins/sessions in 00-09 UTC (UTC+9 working day); {:.0f}% fall in 22-06 {}',
-               100 * asia_share, events, 100 * local_night_share, timezone) as evidence,
+        round((0.4 + 0.6 * {{ ramp('local_night_share', th(t, 'min_local_night_share'), th(t, 'full_local_night_share')) }})
+            * (1 - abroad_share), 4) as strength,
+        format('{:.0f}% of {} logins/sessions in {:02d}-{:02d} UTC (UTC+8/+9 working day); {:.0f}% fall in {:02d}-{:02d} {}',
+               100 * asia_share, events, {{ th(t, 'asia_day_start_utc') }}, {{ th(t, 'asia_day_end_utc') }},
+               100 * local_night_share, {{ th(t, 'local_night_start') }}, {{ th(t, 'local_night_end') }},
+               timezone) as evidence,
         asia_share,
         local_night_share,
         abroad_share

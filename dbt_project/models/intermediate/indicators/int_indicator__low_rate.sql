@@ -1,7 +1,10 @@
 -- low_rate: the freelancer's hourly rate (median of its recent hourly contracts, else its
--- profile's asking rate) far under the median rate of its main category (over freelancers with
--- recent hourly contracts in that category; the profile-rate median of all freelancers when
--- it has no category yet).
+-- profile's asking rate) far under the market rate for its work where it says it lives: the
+-- median rate of its main category (over freelancers with recent hourly contracts in that
+-- category; the profile-rate median of all freelancers when it has no category yet), scaled by
+-- the claimed country's price level (median profile rate of the freelancers of that country /
+-- median of all; 1 for countries with fewer than min_country_peers freelancers). A developer
+-- in a low-cost market asking its market's rate is not low; a "US" profile at $17/h is.
 {%- set t = 'low_rate' %}
 
 with
@@ -16,7 +19,7 @@ contracts as (
 
 freelancers as (
 
-    select night, account_id, hourly_rate_usd
+    select night, account_id, country, hourly_rate_usd
     from {{ ref('int_accounts__as_of') }}
     where account_type = 'freelancer'
 
@@ -67,6 +70,20 @@ profile_medians as (
 
 ),
 
+country_index as (
+
+    select
+        freelancers.night,
+        freelancers.country,
+        median(freelancers.hourly_rate_usd) / any_value(profile_medians.median_rate) as price_index
+    from freelancers
+    inner join profile_medians on profile_medians.night = freelancers.night
+    where freelancers.hourly_rate_usd > 0 and freelancers.country is not null
+    group by freelancers.night, freelancers.country
+    having count(*) >= {{ th(t, 'min_country_peers') }}
+
+),
+
 compared as (
 
     select
@@ -74,8 +91,11 @@ compared as (
         freelancers.account_id,
         coalesce(main_category.category, 'all categories') as category,
         coalesce(main_category.rate, freelancers.hourly_rate_usd) as rate,
+        freelancers.country,
+        coalesce(country_index.price_index, 1.0) as price_index,
         case when main_category.category is not null then category_medians.median_rate
-             else profile_medians.median_rate end as median_rate
+             else profile_medians.median_rate end
+            * coalesce(country_index.price_index, 1.0) as median_rate
     from freelancers
     left join main_category
         on main_category.night = freelancers.night
@@ -85,6 +105,9 @@ compared as (
         and category_medians.category = main_category.category
     left join profile_medians
         on profile_medians.night = freelancers.night
+    left join country_index
+        on country_index.night = freelancers.night
+        and country_index.country = freelancers.country
 
 ),
 
@@ -104,9 +127,10 @@ final as (
         account_id,
         '{{ t }}' as indicator_id,
         0.3 + 0.7 * {{ ramp('ratio', th(t, 'max_ratio'), th(t, 'full_ratio')) }} as strength,
-        format('${:.0f}/h, {:.0f}% of the {} median (${:.0f}/h)',
-               rate, 100 * ratio, category, median_rate) as evidence,
-        ratio
+        format('${:.0f}/h, {:.0f}% of the {} median for {} (${:.0f}/h)',
+               rate, 100 * ratio, category, coalesce(country, 'any country'), median_rate) as evidence,
+        ratio,
+        round(price_index, 4) as price_index
     from flagged
 
 )

@@ -2,6 +2,12 @@
 -- NAT explains (> nat_accounts), up to max_accounts (beyond: carrier-grade NAT, public Wi-Fi;
 -- mobile-carrier IPs are already left out of int_ip_day_accounts). Strength grows with the
 -- number of accounts; the largest group of the last days is the evidence.
+-- Second path, accounts moving together: two accounts that log in from the same several
+-- addresses on the same days (at least co_travel_min_ips IPs over 2+ networks, one of them a
+-- VPN / hosting / Tor exit) within co_travel_lookback_days: one operator or one laptop farm
+-- reaching the platform through the same home line, the same VPN exits and the same servers.
+-- A household shares its router's one address; a campus shares its NAT; neither shares a
+-- series of VPN exits and servers with the same other account day after day.
 {%- set t = 'shared_ip' %}
 
 with
@@ -68,12 +74,70 @@ member_groups as (
 
 ),
 
-final as (
+co_days as (
+
+    select nights.night, d.*
+    from nights
+    inner join {{ ref('int_ip_day_accounts') }} as d
+        on d.first_seen_night <= nights.night
+        and d.login_day between nights.night - {{ th(t, 'co_travel_lookback_days') }} and nights.night
+
+),
+
+co_day_sizes as (
+
+    select night, ip, login_day
+    from co_days
+    group by night, ip, login_day
+    having count(distinct account_id) between 2 and {{ th(t, 'max_accounts') }}
+
+),
+
+co_travel_pairs as (
+
+    select
+        a.night,
+        a.account_id,
+        b.account_id as other_account_id,
+        count(distinct a.ip) as ips,
+        count(distinct a.ip_asn) as networks,
+        count(distinct a.ip) filter (where a.ip_kind in ('vpn', 'hosting', 'tor')) as anonymised_ips,
+        count(distinct a.login_day) as days,
+        string_agg(distinct coalesce(a.ip_kind, 'unknown'), ', ' order by coalesce(a.ip_kind, 'unknown')) as kinds
+    from co_days as a
+    inner join co_day_sizes as sizes
+        on sizes.night = a.night and sizes.ip = a.ip and sizes.login_day = a.login_day
+    inner join co_days as b
+        on b.night = a.night and b.ip = a.ip and b.login_day = a.login_day
+        and b.account_id <> a.account_id
+    group by a.night, a.account_id, b.account_id
+    having count(distinct a.ip) >= {{ th(t, 'co_travel_min_ips') }}
+       and count(distinct a.ip_asn) >= 2
+       and count(distinct a.ip) filter (where a.ip_kind in ('vpn', 'hosting', 'tor')) >= 1
+
+),
+
+co_travel as (
 
     select
         night,
         account_id,
-        '{{ t }}' as indicator_id,
+        {{ th(t, 'co_travel_strength') }} as strength,
+        format('shares {} IPs ({}; {} networks) with {} on {} days in {} days',
+               ips, kinds, networks, other_account_id, days, {{ th(t, 'co_travel_lookback_days') }}) as evidence,
+        2 as accounts
+    from co_travel_pairs
+    qualify row_number() over (
+        partition by night, account_id order by ips desc, days desc, other_account_id
+    ) = 1
+
+),
+
+group_hits as (
+
+    select
+        night,
+        account_id,
         (0.3 + 0.7 * {{ ramp('accounts', th(t, 'nat_accounts'), th(t, 'full_accounts')) }})
             -- a large NAT (campus, coworking) mixes strangers: fades from large_accounts on
             * (1 - (1 - {{ th(t, 'max_accounts_strength') }})
@@ -83,6 +147,26 @@ final as (
                strftime(login_day, '%Y-%m-%d')) as evidence,
         accounts
     from member_groups
+
+),
+
+final as (
+
+    select
+        night,
+        account_id,
+        '{{ t }}' as indicator_id,
+        strength,
+        evidence,
+        accounts
+    from (
+        select * from group_hits
+        union all
+        select * from co_travel
+    )
+    qualify row_number() over (
+        partition by night, account_id order by strength desc, accounts desc
+    ) = 1
 
 )
 

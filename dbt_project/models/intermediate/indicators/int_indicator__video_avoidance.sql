@@ -1,7 +1,11 @@
 -- video_avoidance: a pattern, not a mishap. Fires when requested video interviews were held as
 -- text or voice, with the camera off, or missed by the freelancer (no-show; cancellations do
--- not count) at least min_avoided times and in at least min_share of the requests, or when the freelancer sent min_excuses excuse messages ("my camera is
--- broken") in the window. One bad day does not fire.
+-- not count) at least min_avoided times and in at least min_share of the requests; or when
+-- every requested video interview of the window (even a single one) was avoided AND the
+-- freelancer sent an excuse asking to go on without video ("mic not detected, can you type the
+-- questions?"; an apology offering to redo the call on video is not an excuse, see
+-- int_message_matches); or on min_excuses excuse messages. One bad day without an excuse, or
+-- one avoided interview among several held on video, does not fire.
 {%- set t = 'video_avoidance' %}
 
 with
@@ -68,7 +72,10 @@ flagged as (
         *,
         (avoided >= {{ th(t, 'min_avoided') }}
             and avoided >= {{ th(t, 'min_share') }} * video_requested) as interview_pattern,
-        excuse_messages >= {{ th(t, 'min_excuses') }} as excuse_pattern
+        excuse_messages >= {{ th(t, 'min_excuses') }} as excuse_pattern,
+        -- the only requested video interview(s) avoided, with an excuse for it
+        (avoided >= 1 and avoided = video_requested
+            and excuse_messages >= 1) as excused_avoidance
     from combined
 
 ),
@@ -83,6 +90,7 @@ final as (
             case when interview_pattern
                  then 0.4 + 0.3 * {{ ramp('avoided', th(t, 'min_avoided'), th(t, 'full_avoided')) }}
                           + 0.3 * {{ ramp('avoided / video_requested', th(t, 'min_share'), 1.0) }}
+                 when excused_avoidance then {{ th(t, 'excused_avoidance_strength') }}
                  else 0 end
             + case when excuse_pattern then 0.5
                    when excuse_messages > 0 then 0.15
@@ -96,7 +104,7 @@ final as (
         video_requested,
         excuse_messages
     from flagged
-    where interview_pattern or excuse_pattern
+    where interview_pattern or excuse_pattern or excused_avoidance
 
 )
 
