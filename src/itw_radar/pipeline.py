@@ -1,0 +1,350 @@
+"""What each task of the nightly DAG does (dags/itw_radar_nightly.py), without Airflow.
+
+The DAG only wires these functions together and turns the project's own errors into Airflow's
+"fail, do not retry"; everything here takes plain paths and dates, so it is tested directly.
+Every step logs its outcome in `raw.load_log`, the source of `pipeline_runs`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+
+from itw_radar.contract import MANIFEST_NAME
+from itw_radar.paths import HOME_ENV, Home
+from itw_radar.warehouse import connect, ensure_raw_schema, log_step
+
+log = logging.getLogger("itw_radar.pipeline")
+
+EXPORTS_ENV = "ITW_RADAR_EXPORTS"
+# Set to 1 to process nights older than the published one (re-run every later night after).
+REPROCESS_ENV = "ITW_RADAR_REPROCESS"
+PAGER_PREFIX = "ITW-RADAR NIGHT FAILED"
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """The DAG run does not say where the exports or the home are."""
+
+
+@dataclass(frozen=True)
+class NightConfig:
+    home: Home
+    exports: Path
+    export_date: date
+
+    @property
+    def folder(self) -> Path:
+        return self.exports / self.export_date.isoformat()
+
+    @property
+    def manifest(self) -> Path:
+        return self.folder / MANIFEST_NAME
+
+
+def night_config(params: Mapping[str, Any] | None, ds: str) -> NightConfig:
+    """The night's settings from the DAG run's params, falling back to the environment."""
+    params = params or {}
+    exports = params.get("exports") or os.environ.get(EXPORTS_ENV)
+    if not exports:
+        raise ConfigError(f"night {ds}: no exports folder; set the DAG param 'exports' or the "
+                          f"environment variable {EXPORTS_ENV} to the platform's export root")
+    home = Home.resolve(params.get("home") or os.environ.get(HOME_ENV) or None)
+    return NightConfig(home=home, exports=Path(exports).expanduser().resolve(),
+                       export_date=date.fromisoformat(ds))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _with_warehouse(home: Home, fn: Callable[[duckdb.DuckDBPyConnection], T],
+                    attempts: int = 5, wait: float = 1.0) -> T:
+    """Run `fn` on a warehouse connection, waiting out a lock held by another process."""
+    for i in range(attempts):
+        try:
+            con = connect(home.warehouse)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or i == attempts - 1:
+                raise
+            time.sleep(wait * (i + 1))
+            continue
+        try:
+            ensure_raw_schema(con)
+            return fn(con)
+        finally:
+            con.close()
+    raise AssertionError("unreachable")
+
+
+# --------------------------------------------------------------------------------------------
+# wait_for_manifest -> verify_manifest -> load_raw -> validate -> sync_reviews
+
+
+def manifest_ready(cfg: NightConfig) -> bool:
+    """The platform writes manifest.json last: its presence means the folder is complete."""
+    return cfg.manifest.is_file()
+
+
+def missing_export_message(cfg: NightConfig, waited: str | None = None) -> str:
+    after = f" after waiting {waited}" if waited else ""
+    return (f"night {cfg.export_date}: the export never arrived{after}: {cfg.manifest} does not "
+            "exist; check the platform's export job for that night, then re-run the night")
+
+
+def verify(cfg: NightConfig) -> dict[str, Any]:
+    """Check the night's files against its manifest and log the `verify` step.
+
+    Raises itw_radar.ingestion.ExportError (one sentence: night, file, what is wrong).
+    """
+    from itw_radar.ingestion import verify_night
+
+    started = _now()
+    refuse_older_night(cfg)
+    manifest = verify_night(cfg.exports, cfg.export_date)
+    rows = sum(f.rows for f in manifest.files)
+    info = {"mode": manifest.mode, "files": len(manifest.files), "rows": rows,
+            "attempt_started_at": started.isoformat()}
+    _with_warehouse(cfg.home, lambda con: log_step(
+        con, export_date=cfg.export_date, load_id="", step="verify", status="success",
+        started_at=started, finished_at=_now(), summary=json.dumps(info)))
+    log.info("night %s: manifest ok (%s, %d files, %d rows)", cfg.export_date, manifest.mode,
+             len(manifest.files), rows)
+    return info
+
+
+def refuse_older_night(cfg: NightConfig) -> None:
+    """Refuse a night older than the published one (a late or re-delivered night).
+
+    The marts are built night by night (incremental dbt models), so processing an older night
+    would publish that older night's scores over a newer one. Raises ExportError saying how to
+    process it on purpose: with ITW_RADAR_REPROCESS=1, from that night to the latest.
+    """
+    from itw_radar.ingestion import ExportError
+    from itw_radar.publishing import published_night
+
+    if os.environ.get(REPROCESS_ENV, "") == "1" or not cfg.home.serving.exists():
+        return
+    try:
+        latest = published_night(cfg.home.serving)
+    except duckdb.Error:
+        return  # an unreadable serving file is replaced by this night's publish
+    if latest is not None and cfg.export_date < latest:
+        raise ExportError(
+            f"Night {cfg.export_date}: refused, night {latest} is already published and the "
+            f"scores are built night by night; to add this late or re-delivered night, run "
+            f"`{REPROCESS_ENV}=1 itw-radar run --from {cfg.export_date} --to {latest}`")
+
+
+def load(cfg: NightConfig) -> dict[str, Any]:
+    """Load the night into the raw layer (replacing that night's rows). Raises ExportError."""
+    from itw_radar.ingestion import load_night
+
+    res = load_night(cfg.home, cfg.exports, cfg.export_date)
+    log.info("night %s: loaded %d rows, quarantined %d (load %s)", cfg.export_date,
+             res.rows_loaded, res.rows_quarantined, res.load_id)
+    return {"load_id": res.load_id, "rows_loaded": res.rows_loaded,
+            "rows_quarantined": res.rows_quarantined,
+            "files": {f.file_name: [f.rows_loaded, f.rows_quarantined] for f in res.files}}
+
+
+def validate(cfg: NightConfig, load_id: str = "") -> dict[str, Any]:
+    """Run the Great Expectations suites on the loaded night. Raises ValidationError."""
+    from itw_radar.validation import validate_night
+
+    started = _now()
+    report = validate_night(cfg.home, cfg.export_date)
+    suites = {name: s.rows for name, s in report.suites.items()}
+    _with_warehouse(cfg.home, lambda con: log_step(
+        con, export_date=cfg.export_date, load_id=load_id, step="validate", status="success",
+        started_at=started, finished_at=_now(),
+        summary=json.dumps({"suites": suites, "data_docs": str(report.data_docs or "")})))
+    log.info("night %s: every expectation passed (%d suites)", cfg.export_date, len(suites))
+    return {"suites": len(suites), "data_docs": str(report.data_docs or "")}
+
+
+def sync_reviews(cfg: NightConfig) -> dict[str, Any]:
+    """Copy the analysts' latest review decisions into raw.analyst_reviews before dbt runs."""
+    from itw_radar.reviews import export_decisions_to_warehouse
+
+    n = _with_warehouse(cfg.home, lambda con: export_decisions_to_warehouse(cfg.home, con))
+    log.info("night %s: %d review decisions copied to the warehouse", cfg.export_date, n)
+    return {"decisions": n, "finished_at": _now().isoformat(),
+            "warehouse": str(cfg.home.warehouse), "dbt_target": str(dbt_target(cfg.home))}
+
+
+def dbt_target(home: Home) -> Path:
+    """Where the DAG's dbt runs write run_results.json (env DBT_TARGET_PATH)."""
+    return home.airflow / "dbt_target"
+
+
+def dbt_failures(target: Path, since: datetime | None = None) -> list[str]:
+    """'kind name: message' for each failed node of the latest dbt run in `target`.
+
+    Empty when there is no run_results.json written after `since`.
+    """
+    results = target / "run_results.json"
+    if not results.is_file():
+        return []
+    if since is not None and results.stat().st_mtime < since.timestamp():
+        return []
+    try:
+        data = json.loads(results.read_text())
+    except (OSError, ValueError):
+        return []
+    failed = []
+    for r in data.get("results", []):
+        if r.get("status") in ("error", "fail", "runtime error"):
+            uid = str(r.get("unique_id", "?"))
+            kind, _, name = uid.partition(".")
+            name = name.split(".", 1)[-1] if "." in name else name
+            msg = " ".join(str(r.get("message") or r.get("status")).split())
+            failed.append(f"{kind.replace('_', ' ')} {name}: {msg[:200]}")
+    return failed
+
+
+# --------------------------------------------------------------------------------------------
+# publish -> summarise
+
+
+def publish(cfg: NightConfig, *, load_id: str = "", dbt_started_at: str | None = None) -> dict:
+    """Swap in a new serving database holding this night's marts (see itw_radar.publishing)."""
+    from itw_radar.publishing import publish as publish_serving
+
+    path = publish_serving(
+        cfg.home, cfg.export_date, load_id=load_id,
+        dbt_started_at=datetime.fromisoformat(dbt_started_at) if dbt_started_at else None)
+    log.info("night %s: published %s", cfg.export_date, path)
+    return {"serving": str(path)}
+
+
+def summary_line(summary: Mapping[str, Any]) -> str:
+    """One line a person reads: rows, quarantined, accounts per tier, new high-risk accounts."""
+    tiers = summary.get("accounts_per_tier", {})
+    tier_text = ", ".join(f"{t} {int(tiers.get(t, 0)):,}" for t in ("high", "medium", "low",
+                                                                   "none"))
+    new_high = int(summary.get("new_high_risk_accounts", 0))
+    sample = list(summary.get("new_high_risk_sample", []))[:5]
+    named = f" ({', '.join(sample)}{', ...' if new_high > len(sample) else ''})" if sample else ""
+    return (f"{summary.get('export_date')}: {int(summary.get('rows_loaded', 0)):,} rows loaded, "
+            f"{int(summary.get('rows_quarantined', 0)):,} quarantined; accounts by tier: "
+            f"{tier_text}; {new_high} new high-risk account{'s' if new_high != 1 else ''}{named}")
+
+
+def summarise(cfg: NightConfig, load_id: str = "") -> dict[str, Any]:
+    """Log the night's summary (task log and raw.load_log step `summarise`) and return it.
+
+    The summary was computed at publish time and is in the serving `pipeline_runs` row.
+    """
+    from itw_radar.publishing import night_summary
+
+    started = _now()
+
+    def write(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+        info = night_summary(con, cfg.export_date)
+        log_step(con, export_date=cfg.export_date, load_id=load_id, step="summarise",
+                 status="success", started_at=started, finished_at=_now(),
+                 rows_loaded=info["rows_loaded"], rows_quarantined=info["rows_quarantined"],
+                 summary=json.dumps(info, sort_keys=True))
+        return info
+
+    info = _with_warehouse(cfg.home, write)
+    line = summary_line(info)
+    info["line"] = line
+    log.info("%s", line)
+    print(line, flush=True)
+    return info
+
+
+# --------------------------------------------------------------------------------------------
+# failures
+
+
+def failure_text(task_id: str, error: BaseException | str | None, cfg: NightConfig | None,
+                 ds: str, attempt_started_at: str | None = None) -> str:
+    """The one sentence that says what failed, from the task and its exception."""
+    name = type(error).__name__ if isinstance(error, BaseException) else ""
+    text = str(error or "").strip() or name or "unknown error"
+    if task_id == "wait_for_manifest" and "timed out" in text.lower() and cfg is not None:
+        return missing_export_message(cfg, waited=_timeout_words(text))
+    if task_id.startswith("dbt_build"):
+        since = datetime.fromisoformat(attempt_started_at) if attempt_started_at else None
+        failed = dbt_failures(dbt_target(cfg.home), since) if cfg is not None else []
+        if failed:
+            more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+            what = f"{failed[0]}{more}"
+        else:
+            what = f"{task_id.removeprefix('dbt_build.')}: {' '.join(text.split())[:300]}"
+        return (f"night {ds}: dbt build failed, nothing was published: {what}; fix the model, "
+                "test or data, then re-run the night")
+    if text.startswith("night ") or text.startswith("Night "):
+        return " ".join(text.split())
+    return f"night {ds}: task {task_id} failed: {' '.join(text.split())[:500]}"
+
+
+def _timeout_words(text: str) -> str | None:
+    import re
+
+    m = re.search(r"timeout of ([0-9]+(?:\.[0-9]+)?)", text)
+    if not m:
+        return None
+    seconds = float(m.group(1))
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds:.0f} s"
+
+
+def record_failure(home: Home, export_date: date, task_id: str, message: str,
+                   attempt_started_at: str | datetime | None = None) -> str:
+    """Write the failure into raw.load_log (step `failed`) and return the pager line.
+
+    Never raises: a failure callback must not hide the original error.
+    """
+    line = f"{PAGER_PREFIX} night={export_date} task={task_id}: {message}"
+    started = (datetime.fromisoformat(attempt_started_at)
+               if isinstance(attempt_started_at, str) else attempt_started_at) or _now()
+
+    def write(con: duckdb.DuckDBPyConnection) -> None:
+        already = con.execute(
+            "SELECT count(*) FROM raw.load_log WHERE export_date = ? AND step = 'failed' "
+            "AND started_at = ?", [export_date, started]).fetchone()[0]
+        if already and attempt_started_at is not None:
+            return  # one failed row per attempt: a second task failing is a consequence
+        log_step(con, export_date=export_date, load_id="", step="failed", status="failed",
+                 started_at=started, finished_at=_now(), error=message,
+                 summary=json.dumps({"task": task_id}))
+
+    try:
+        home.ensure()
+        _with_warehouse(home, write)
+    except Exception as exc:  # noqa: BLE001 - report, never mask the task's own failure
+        line += f" (could not record it in {home.warehouse}: {exc})"
+    log.error("%s", line)
+    print(line, flush=True)
+    return line
+
+
+def last_failure(home: Home, export_date: date) -> str | None:
+    """The error of the night's latest `failed` row in raw.load_log, if any."""
+    if not home.warehouse.exists():
+        return None
+    con = connect(home.warehouse, read_only=True)
+    try:
+        ensure_ok = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' "
+            "AND table_name = 'load_log'").fetchone()[0]
+        if not ensure_ok:
+            return None
+        row = con.execute(
+            "SELECT error FROM raw.load_log WHERE export_date = ? AND step = 'failed' "
+            "ORDER BY finished_at DESC LIMIT 1", [export_date]).fetchone()
+        return row[0] if row else None
+    finally:
+        con.close()

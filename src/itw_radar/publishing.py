@@ -1,0 +1,276 @@
+"""Publish a night: copy the dbt marts into a new serving DuckDB file and swap it in atomically.
+
+`<home>/serving/radar.duckdb` is only ever replaced by `os.replace` of a complete, checkpointed
+and fsynced file, so a reader sees the previous night or the new one, never a mix, and a failed or
+killed night leaves the previous file untouched. The marts are every table dbt built in the
+warehouse's `main` schema (see docs/serving_schema.md); `pipeline_runs` is rebuilt here from
+`raw.load_log` so that the night being published is already marked `success` in the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from itw_radar.paths import Home, pause_point
+from itw_radar.warehouse import connect, ensure_raw_schema, log_step
+
+# The output contract (../shared/contract/OUTPUT_CONTRACT.md): table -> guaranteed columns.
+OUTPUT_CONTRACT: dict[str, tuple[str, ...]] = {
+    "account_risk": ("account_id", "account_type", "as_of_date", "risk_score", "risk_tier",
+                     "indicators_fired", "reasons", "cluster_id"),
+    "account_indicator_hits": ("account_id", "as_of_date", "indicator_id", "points", "evidence"),
+    "indicators": ("indicator_id", "name", "description", "source", "weight"),
+    "risk_daily": ("as_of_date", "risk_tier", "accounts", "new_accounts"),
+    "pipeline_runs": ("export_date", "status", "started_at", "finished_at", "rows_loaded",
+                      "rows_quarantined"),
+}
+RISK_TIERS = ("high", "medium", "low", "none")
+TMP_PREFIX = ".radar."
+TMP_SUFFIX = ".duckdb.tmp"
+
+# One row per night from raw.load_log. A night's latest attempt starts at its latest `verify`
+# or `failed` row (the pipeline logs a failure with the start of the attempt it ended), or at its
+# latest `load` when it was only loaded by `itw-radar load`. The night failed when any step of
+# that attempt failed.
+PIPELINE_RUNS_SQL = """
+WITH log AS (SELECT * FROM {log}),
+starts AS (
+    SELECT export_date,
+           coalesce(max(started_at) FILTER (WHERE step IN ('verify', 'failed')),
+                    max(started_at) FILTER (WHERE step = 'load')) AS attempt_start
+    FROM log GROUP BY export_date
+),
+attempt AS (
+    SELECT log.* FROM log JOIN starts USING (export_date)
+    WHERE log.started_at >= starts.attempt_start OR starts.attempt_start IS NULL
+)
+SELECT
+    export_date,
+    CASE WHEN bool_or(status <> 'success') THEN 'failed' ELSE 'success' END AS status,
+    min(started_at) AS started_at,
+    max(finished_at) AS finished_at,
+    coalesce(arg_max(rows_loaded, finished_at) FILTER (WHERE step = 'load'), 0)::BIGINT
+        AS rows_loaded,
+    coalesce(arg_max(rows_quarantined, finished_at) FILTER (WHERE step = 'load'), 0)::BIGINT
+        AS rows_quarantined,
+    arg_max(error, finished_at) FILTER (WHERE error IS NOT NULL) AS error,
+    coalesce(arg_max(summary, finished_at) FILTER (WHERE step = 'summarise'),
+             arg_max(summary, finished_at) FILTER (WHERE step = 'publish'),
+             arg_max(summary, finished_at) FILTER (WHERE step = 'load')) AS summary
+FROM attempt
+GROUP BY export_date
+ORDER BY export_date
+"""
+
+
+class PublishError(RuntimeError):
+    """The serving database could not be written; the previous one is still in place."""
+
+
+def _lit(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def mart_tables(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> list[str]:
+    """Tables and views dbt built in the `main` schema of the warehouse (the marts)."""
+    cat = catalog or con.execute("SELECT current_database()").fetchone()[0]
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_catalog = ? AND table_schema = 'main' ORDER BY table_name",
+        [cat],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def night_summary(con: duckdb.DuckDBPyConnection, export_date: date,
+                  new_high_listed: int = 20) -> dict[str, Any]:
+    """Rows loaded and quarantined, accounts per tier and new high-risk accounts of a night.
+
+    `con` is the warehouse after dbt built the marts for `export_date`.
+    """
+    runs_sql = PIPELINE_RUNS_SQL.format(log="raw.load_log")
+    runs = con.execute(f"SELECT rows_loaded, rows_quarantined FROM ({runs_sql}) "
+                       "WHERE export_date = ?", [export_date]).fetchone()
+    rows_loaded, rows_quarantined = runs if runs else (0, 0)
+    tables = set(mart_tables(con))
+    tiers = dict.fromkeys(RISK_TIERS, 0)
+    new_high: list[str] = []
+    new_high_count = 0
+    if "account_risk" in tables:
+        for tier, n in con.execute(
+                "SELECT risk_tier, count(*) FROM main.account_risk GROUP BY 1").fetchall():
+            tiers[str(tier)] = int(n)
+        cols = {r[0] for r in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' "
+            "AND table_name = 'account_risk'").fetchall()}
+        if "is_new_high" in cols:
+            cond = "is_new_high"
+        elif "previous_tier" in cols:
+            cond = "risk_tier = 'high' AND previous_tier IS DISTINCT FROM 'high'"
+        else:
+            cond = None
+        if cond:
+            new_high_count = con.execute(
+                f"SELECT count(*) FROM main.account_risk WHERE {cond}").fetchone()[0]
+            new_high = [r[0] for r in con.execute(
+                f"SELECT account_id FROM main.account_risk WHERE {cond} "
+                "ORDER BY risk_score DESC, account_id LIMIT ?", [new_high_listed]).fetchall()]
+    return {
+        "export_date": export_date.isoformat(),
+        "rows_loaded": int(rows_loaded or 0),
+        "rows_quarantined": int(rows_quarantined or 0),
+        "accounts_per_tier": tiers,
+        "new_high_risk_accounts": int(new_high_count),
+        "new_high_risk_sample": new_high,
+    }
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temporaries(home: Home) -> list[Path]:
+    """Delete half-written serving files left by killed nights (never the published file)."""
+    removed = []
+    if home.serving_dir.is_dir():
+        for p in home.serving_dir.iterdir():
+            if p.name.startswith(TMP_PREFIX) and (p.name.endswith(TMP_SUFFIX)
+                                                  or p.name.endswith(TMP_SUFFIX + ".wal")):
+                p.unlink(missing_ok=True)
+                removed.append(p)
+    return removed
+
+
+def publish(home: Home, export_date: date, *, started_at: datetime | None = None,
+            dbt_started_at: datetime | None = None, load_id: str = "",
+            summary: Mapping[str, Any] | None = None) -> Path:
+    """Copy every mart into a new serving file, mark the night published, swap it in.
+
+    Call only after every validation and dbt test of the night passed. Logs the `dbt` step
+    (from `dbt_started_at`) and, once the file is in place, the `publish` step in raw.load_log.
+    Returns the path of the serving database.
+    """
+    if not home.warehouse.exists():
+        raise PublishError(f"night {export_date}: no warehouse at {home.warehouse}; load and "
+                           "build the night before publishing")
+    home.ensure()
+    remove_stale_temporaries(home)
+    began = started_at or datetime.now(UTC)
+    tmp = home.serving_dir / f"{TMP_PREFIX}{export_date.isoformat()}.{uuid.uuid4().hex}{TMP_SUFFIX}"
+    con = connect(home.warehouse)
+    try:
+        ensure_raw_schema(con)
+        marts = mart_tables(con)
+        missing = sorted(set(OUTPUT_CONTRACT) - {"pipeline_runs"} - set(marts))
+        if missing:
+            raise PublishError(
+                f"night {export_date}: the warehouse has no mart {', '.join(missing)}; run dbt "
+                "build for the night (the dbt project's models/marts/ must build them)")
+        now = datetime.now(UTC)
+        if dbt_started_at is not None:
+            log_step(con, export_date=export_date, load_id=load_id, step="dbt", status="success",
+                     started_at=dbt_started_at, finished_at=began)
+        info = dict(summary) if summary is not None else night_summary(con, export_date)
+        info_json = json.dumps(info, sort_keys=True, default=str)
+        con.execute(f"ATTACH '{_lit(str(tmp))}' AS serving")
+        try:
+            for name in marts:
+                if name == "pipeline_runs":
+                    continue
+                con.execute(f"CREATE TABLE serving.main.{_q(name)} AS "
+                            f"SELECT * FROM main.{_q(name)}")
+            # The night being published, as it will be logged once the file is in place.
+            con.execute(
+                "CREATE TEMP TABLE _publishing AS SELECT * FROM raw.load_log LIMIT 0")
+            con.execute(
+                "INSERT INTO _publishing VALUES (?, ?, 'publish', 'success', ?, ?, NULL, NULL, "
+                "NULL, ?)", [export_date, load_id, began, now, info_json])
+            log = "(SELECT * FROM raw.load_log UNION ALL SELECT * FROM _publishing)"
+            con.execute("CREATE TABLE serving.main.pipeline_runs AS "
+                        + PIPELINE_RUNS_SQL.format(log=log))
+            con.execute("DROP TABLE _publishing")
+            con.execute("CHECKPOINT serving")
+        finally:
+            con.execute("DETACH serving")
+        wal = tmp.with_name(tmp.name + ".wal")
+        if wal.exists():
+            raise PublishError(f"night {export_date}: {tmp} still has a write-ahead log after "
+                               "checkpoint; not publishing a file that may be incomplete")
+        problems = check_serving(tmp)
+        if problems:
+            raise PublishError(f"night {export_date}: the new serving database breaks the "
+                               f"output contract ({'; '.join(problems)}); fix the dbt marts")
+        _fsync(tmp)
+        pause_point("publish")  # crash tests only (no-op otherwise)
+        os.replace(tmp, home.serving)
+        _fsync(home.serving_dir)
+        log_step(con, export_date=export_date, load_id=load_id, step="publish", status="success",
+                 started_at=began, finished_at=now, summary=info_json)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        tmp.with_name(tmp.name + ".wal").unlink(missing_ok=True)
+        raise
+    finally:
+        con.close()
+    return home.serving
+
+
+def check_serving(path: Path) -> list[str]:
+    """Problems that keep `path` from meeting the output contract (empty list: it does)."""
+    if not path.exists():
+        return [f"{path} does not exist"]
+    problems: list[str] = []
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        cols: dict[str, set[str]] = {}
+        for table, column in con.execute(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = 'main'").fetchall():
+            cols.setdefault(table, set()).add(column)
+        for table, required in OUTPUT_CONTRACT.items():
+            if table not in cols:
+                problems.append(f"table {table} is missing")
+                continue
+            absent = [c for c in required if c not in cols[table]]
+            if absent:
+                problems.append(f"table {table} lacks column(s) {', '.join(absent)}")
+        if "account_risk" in cols and "risk_tier" in cols["account_risk"]:
+            bad = con.execute(
+                "SELECT count(*) FROM account_risk WHERE risk_tier NOT IN "
+                "('high', 'medium', 'low', 'none') OR risk_tier IS NULL").fetchone()[0]
+            if bad:
+                problems.append(f"account_risk has {bad} row(s) with a risk_tier outside "
+                                "high/medium/low/none")
+        if "account_risk" in cols and "risk_score" in cols["account_risk"]:
+            bad = con.execute("SELECT count(*) FROM account_risk WHERE risk_score < 0 "
+                              "OR risk_score > 100 OR risk_score IS NULL").fetchone()[0]
+            if bad:
+                problems.append(f"account_risk has {bad} row(s) with risk_score outside 0..100")
+    finally:
+        con.close()
+    return problems
+
+
+def published_night(path: Path) -> date | None:
+    """The latest night `path` holds scores for (max account_risk.as_of_date), None if empty."""
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("SELECT max(as_of_date) FROM account_risk").fetchone()[0]
+    finally:
+        con.close()

@@ -1,0 +1,154 @@
+"""The nightly DAG as Airflow's DagBag parses it: no import errors, the flow chart's tasks and
+dependencies, the settings the issue asks for, and no work at import time.
+
+Airflow reads its configuration when first imported, so the DagBag is built in a child process
+with the environment `itw-radar run` uses (itw_radar.orchestration.airflow_env).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from itw_radar.orchestration import DAG_ID, DAGS_DIR, airflow_env, ensure_dbt_manifest
+from itw_radar.paths import Home
+
+MAIN_CHAIN = ["wait_for_manifest", "verify_manifest", "load_raw", "validate", "sync_reviews"]
+
+_PROBE = r"""
+import json, sys, time
+t0 = time.perf_counter()
+from airflow.dag_processing.dagbag import DagBag
+imported = time.perf_counter() - t0
+bag = DagBag(dag_folder=sys.argv[1])
+dag = bag.dags.get(sys.argv[2])
+out = {"import_errors": {k: v[-2000:] for k, v in bag.import_errors.items()},
+       "parse_seconds": [s.duration.total_seconds() for s in bag.dagbag_stats]}
+if dag is not None:
+    out.update(
+        schedule=str(getattr(dag.timetable, "expression", None)),
+        timetable=type(dag.timetable).__name__,
+        catchup=dag.catchup, max_active_runs=dag.max_active_runs,
+        params=sorted(dag.params.keys()),
+        tasks={t.task_id: {
+            "upstream": sorted(t.upstream_task_ids), "downstream": sorted(t.downstream_task_ids),
+            "retries": t.retries, "pool": t.pool, "type": type(t).__name__,
+            "mode": getattr(t, "mode", None), "timeout": getattr(t, "timeout", None),
+            "outlets": [getattr(o, "name", str(o)) for o in t.outlets],
+            "callback": bool(t.on_failure_callback),
+            "vars": getattr(t, "vars", None), "invocation": str(getattr(t, "invocation_mode", "")),
+        } for t in dag.tasks})
+print("@@" + json.dumps(out, default=str))
+"""
+
+
+@pytest.fixture(scope="module")
+def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    tmp = tmp_path_factory.mktemp("dagbag")
+    home = Home.resolve(tmp / "home")
+    ensure_dbt_manifest()
+    env = airflow_env(home, tmp / "no-exports-here")
+    proc = subprocess.run([sys.executable, "-c", _PROBE, str(DAGS_DIR), DAG_ID], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("@@")]
+    assert lines, f"DagBag probe failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    out = json.loads(lines[-1][2:])
+    out["home"] = home
+    return out
+
+
+def _descendants(tasks: dict[str, Any], start: str) -> set[str]:
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        for d in tasks[todo.pop()]["downstream"]:
+            if d not in seen:
+                seen.add(d)
+                todo.append(d)
+    return seen
+
+
+def test_dag_imports_without_errors(parsed: dict[str, Any]) -> None:
+    assert parsed["import_errors"] == {}
+    assert "tasks" in parsed, f"DAG {DAG_ID} not found"
+
+
+def test_parsing_does_no_work(parsed: dict[str, Any]) -> None:
+    home: Home = parsed["home"]
+    assert not home.warehouse.exists()
+    assert not home.serving.exists()
+
+
+def test_the_flow_chart_is_the_dependency_chain(parsed: dict[str, Any]) -> None:
+    tasks = parsed["tasks"]
+    for a, b in zip(MAIN_CHAIN, MAIN_CHAIN[1:], strict=False):
+        assert tasks[b]["upstream"] == [a], f"{b} should run right after {a}"
+    dbt = {t for t in tasks if t.startswith("dbt_build.")}
+    assert "dbt_build.dbt_producer_watcher" in dbt or any(t.endswith("_run") or ".run" in t
+                                                          for t in dbt)
+    # every dbt task runs after the reviews are synced and before anything is published
+    after_sync = _descendants(tasks, "sync_reviews")
+    assert dbt <= after_sync
+    assert "publish" in after_sync
+    for t in dbt:
+        assert "publish" in _descendants(tasks, t), f"{t} does not gate publish"
+    # (load_raw and sync_reviews hand publish their results through XCom)
+    assert set(tasks["publish"]["upstream"]) <= dbt | {"load_raw", "sync_reviews"}
+    assert set(tasks["summarise"]["upstream"]) == {"publish", "load_raw"}
+    assert tasks["summarise"]["downstream"] == []
+    assert tasks["wait_for_manifest"]["upstream"] == []
+    assert set(tasks) == set(MAIN_CHAIN) | dbt | {"publish", "summarise"}
+
+
+def test_one_task_per_mart_and_its_tests(parsed: dict[str, Any]) -> None:
+    marts = sorted(p.stem for p in (DAGS_DIR.parent / "dbt_project" / "models" / "marts")
+                   .glob("*.sql"))
+    assert marts, "dbt_project/models/marts/ has no models"
+    tasks = parsed["tasks"]
+    for mart in marts:
+        assert {f"dbt_build.{mart}_run", f"dbt_build.{mart}.run"} & set(tasks), mart
+    assert any(t.endswith(".test") for t in tasks)
+
+
+def test_schedule_catchup_and_one_run_at_a_time(parsed: dict[str, Any]) -> None:
+    assert parsed["timetable"] == "CronDataIntervalTimetable"
+    assert parsed["schedule"] == "0 2 * * *"
+    assert parsed["catchup"] is True
+    assert parsed["max_active_runs"] == 1
+    assert parsed["params"] == ["exports", "home", "wait_for_export"]
+
+
+def test_sensor_retries_assets_and_callbacks(parsed: dict[str, Any]) -> None:
+    tasks = parsed["tasks"]
+    sensor = tasks["wait_for_manifest"]
+    assert sensor["mode"] == "reschedule"
+    assert 0 < float(sensor["timeout"]) <= 24 * 3600
+    # data failures are not retried, transient steps are
+    for t in ("verify_manifest", "validate"):
+        assert tasks[t]["retries"] == 0
+    for t in ("load_raw", "sync_reviews", "publish", "summarise"):
+        assert tasks[t]["retries"] >= 1
+    assert tasks["publish"]["outlets"] == ["itw_radar_serving"]
+    assert all(t["callback"] for t in tasks.values())
+    dbt = [t for name, t in tasks.items() if name.startswith("dbt_build.")]
+    assert all(t["vars"] == {"as_of_date": "{{ ds }}"} for t in dbt if t["vars"] is not None)
+    assert any(t["vars"] for t in dbt)
+    # dbt failures are tests or SQL, not transient (cosmos' own bookkeeping task may retry)
+    assert all(t["retries"] == 0 for name, t in tasks.items()
+               if name.startswith("dbt_build.") and not name.endswith("_watcher_done"))
+
+
+def test_parse_time_is_recorded(parsed: dict[str, Any], capsys: pytest.CaptureFixture) -> None:
+    # Not asserted (no timed assertions); printed for docs/orchestration.md.
+    with capsys.disabled():
+        print(f"\nDAG file parse time: {parsed['parse_seconds']} s")
+    assert parsed["parse_seconds"]
+
+
+def test_the_dag_file_is_not_named_like_dbt() -> None:
+    assert not list(Path(DAGS_DIR).glob("dbt_*"))
