@@ -41,7 +41,7 @@ from itw_radar.contract import (
     iso_country_codes,
     table_for_file,
 )
-from itw_radar.paths import Home
+from itw_radar.paths import Home, pause_point
 from itw_radar.warehouse import connect, ensure_raw_schema, log_step
 
 Progress = Callable[[str, int, int], None]
@@ -602,6 +602,7 @@ def load_night(home: Home, exports: Path, export_date: date, *,
                 con.execute("INSERT INTO raw.load_files VALUES (?, ?, ?, ?, ?, ?, ?)",
                             [d, load_id, table.name, mf.name, mf.rows, loaded, quarantined])
                 result.files.append(FileLoad(table.name, mf.name, mf.rows, loaded, quarantined))
+                pause_point("load")  # crash tests only (no-op otherwise)
             result.seconds = time.perf_counter() - t0
             log_step(con, export_date=d, load_id=load_id, step="load", status="success",
                      started_at=started, finished_at=datetime.now(UTC),
