@@ -68,10 +68,11 @@ DBT_EXECUTION = os.environ.get("ITW_RADAR_DBT_EXECUTION", "watcher").strip().low
 INLINE_RUN = os.environ.get("ITW_RADAR_DAG_TEST", "") == "1"  # set by itw_radar.orchestration
 WAREHOUSE_POOL = "itw_radar_warehouse"  # one slot: DuckDB allows one writing process
 WATCHER_POOL = "itw_radar_dbt_watchers"  # a few slots: dbt model tasks watching the producer
-_HOME = Path(os.environ.get("ITW_RADAR_HOME", "./var")).expanduser().resolve()
 
 # Other DAGs can follow the published serving database.
-SERVING_DB = Asset(name="itw_radar_serving", uri=f"file://{_HOME / 'serving' / 'radar.duckdb'}")
+# The URI is logical, not the file's path: a home that is moved or restored from a copy keeps
+# the same asset (a path-based URI left the old one registered and failed the publish task).
+SERVING_DB = Asset(name="itw_radar_serving", uri="itw-radar://serving/radar.duckdb")
 
 if not DBT_MANIFEST.is_file():
     raise FileNotFoundError(
