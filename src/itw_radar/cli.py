@@ -236,8 +236,10 @@ def serve(
 
 @app.command()
 def bench(
-    sections: Annotated[str, typer.Option(help="Comma list: ingest")] = "ingest",
-    big: Annotated[bool, typer.Option(help="Include the 1,000,000-account night.")] = True,
+    sections: Annotated[str, typer.Option(
+        help="Comma list of ingest, large, floor, history, tiny, dashboard.")] = "ingest",
+    big: Annotated[bool, typer.Option(
+        help="Full sizes (the million-account night); --no-big runs quick sizes.")] = True,
     repeats: Annotated[int, typer.Option(min=1)] = 3,
     doc: Annotated[Path, typer.Option(help="Markdown file to write.")] = Path(
         "docs/benchmarks.md"),
@@ -252,8 +254,11 @@ def bench(
     for section in [s.strip() for s in sections.split(",") if s.strip()]:
         if section == "ingest":
             out.print(b.run_ingest_benchmark(scratch, doc, big=big, repeats=repeats))
+        elif section in b.SECTIONS:
+            out.print(b.SECTIONS[section](scratch, doc, repeats=repeats, quick=not big))
         else:
-            _fail(f"unknown benchmark section {section!r}; known: ingest")
+            _fail(f"unknown benchmark section {section!r}; known: ingest, "
+                  f"{', '.join(b.SECTIONS)}")
 
 
 def main() -> None:  # pragma: no cover - console entry point

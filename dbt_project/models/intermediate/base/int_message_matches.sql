@@ -25,6 +25,16 @@ patterns as (
 
 matched as (
 
+    -- One branch per pattern with the regex as a constant: DuckDB compiles a constant regex
+    -- once, while `join ... on regexp_matches(body, patterns.pattern)` recompiles it for
+    -- every (message, pattern) pair (about 800x slower). The seed is read at compile time.
+    -- (In a dbt unit test the seed is a CTE, so the slower join below stands in.)
+    {%- set pattern_relation = ref('text_patterns') | string %}
+    {%- set pats = [] %}
+    {%- if execute and not pattern_relation.startswith('__dbt__cte__') %}
+        {%- set pats = run_query("select pattern_id, indicator_id, kind, pattern from " ~ ref('text_patterns') ~ " order by pattern_id").rows %}
+    {%- endif %}
+    {%- for p in pats %}
     select
         messages.message_id,
         messages.thread_id,
@@ -34,12 +44,24 @@ matched as (
         messages.message_day,
         messages.body,
         messages.export_date,
-        patterns.indicator_id,
-        patterns.kind,
-        patterns.pattern_id,
-        regexp_extract(messages.body, patterns.pattern, 0) as match_text
+        '{{ p[1] }}' as indicator_id,
+        '{{ p[2] }}' as kind,
+        '{{ p[0] }}' as pattern_id,
+        regexp_extract(messages.body, '{{ p[3] | replace("'", "''") }}', 0) as match_text
     from messages
-    inner join patterns on regexp_matches(messages.body, patterns.pattern)
+    where regexp_matches(messages.body, '{{ p[3] | replace("'", "''") }}')
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+    {%- if not pats %}
+    select
+        messages.message_id, messages.thread_id, messages.sender_account_id,
+        messages.recipient_account_id, messages.sent_at, messages.message_day, messages.body,
+        messages.export_date, patterns.indicator_id, patterns.kind, patterns.pattern_id,
+        regexp_extract(messages.body, patterns.pattern, 0) as match_text
+    from messages inner join patterns on regexp_matches(messages.body, patterns.pattern)
+    {%- endif %}
 
 ),
 

@@ -1,0 +1,97 @@
+"""The benchmark harness at tiny sizes, so it cannot rot (issue 6). No timed assertions.
+
+One small night goes through the real DAG (sections large, floor, dashboard share it) and a
+three-night history runs through the loader and dbt, with a full refresh whose marts must equal
+the incremental ones.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from itw_radar import bench
+
+pytestmark = pytest.mark.slow
+
+
+def test_write_section_replaces_only_its_own_block(tmp_path: Path) -> None:
+    doc = tmp_path / "b.md"
+    bench.write_section(doc, "a", "first A")
+    bench.write_section(doc, "b", "first B")
+    bench.write_section(doc, "a", "second A")
+    text = doc.read_text()
+    assert "second A" in text and "first A" not in text and "first B" in text
+    assert text.index("<!-- bench:a -->") < text.index("<!-- bench:b -->")
+
+
+def test_p95_and_dbt_model_times(tmp_path: Path) -> None:
+    assert bench._p95([float(i) for i in range(1, 101)]) == 95.0
+    assert bench._p95([3.0]) == 3.0
+    rr = tmp_path / "run_results.json"
+    rr.write_text(json.dumps({"results": [
+        {"unique_id": "model.itw_radar.stg_logins", "execution_time": 1.5},
+        {"unique_id": "test.itw_radar.not_null_x", "execution_time": 0.25},
+        {"unique_id": "test.itw_radar.unique_y", "execution_time": 0.25},
+    ]}))
+    assert bench._dbt_model_times(rr) == {"stg_logins": 1.5, "tests": 0.5}
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    work = tmp_path_factory.mktemp("bench")
+    doc = work / "benchmarks.md"
+    bench.run_large_benchmark(work, doc, repeats=1, quick=True)
+    return work, doc
+
+
+def _section(doc: Path, key: str) -> str:
+    text = doc.read_text()
+    start, end = f"<!-- bench:{key} -->", f"<!-- /bench:{key} -->"
+    assert start in text and end in text, f"section {key} missing"
+    return text[text.index(start):text.index(end)]
+
+
+def test_large_section_through_the_dag(quick_run: tuple[Path, Path]) -> None:
+    work, doc = quick_run
+    body = _section(doc, "large")
+    res = json.loads((work / "bench-results.json").read_text())["large"]
+    run = res["runs"][0]
+    # every stage of the DAG was timed from the Airflow metadata DB, dbt models one by one
+    for task in ("verify_manifest", "load_raw", "validate", "publish"):
+        assert task in run["tasks"], f"no time for task {task}: {sorted(run['tasks'])}"
+    assert "stg_logins" in run["dbt"] and "account_risk" in run["dbt"]
+    assert run["tree_peak_mb"] > 50
+    assert res["counts"]["accounts"] == bench.QUICK_NIGHT.freelancers + bench.QUICK_NIGHT.clients
+    assert re.search(r"Whole night \d+ s", body)
+    assert "dbt stg_logins" in body
+
+
+def test_floor_and_dashboard_sections(quick_run: tuple[Path, Path]) -> None:
+    work, doc = quick_run
+    bench.run_floor_benchmark(work, doc, repeats=1, quick=True)
+    assert re.search(r"pipeline / floor = [\d.]+", _section(doc, "floor"))
+    floor = json.loads((work / "bench-results.json").read_text())["floor"]
+    assert floor["ratio"] > 1  # the pipeline does more than read the files once
+
+    bench.run_dashboard_benchmark(work, doc, repeats=1, quick=True)
+    dash = json.loads((work / "bench-results.json").read_text())["dashboard"]
+    assert not dash["errors"], dash["errors"]
+    pages = {key.split(":")[0] for key in dash["times"]}
+    assert pages == {"overview", "flagged", "account", "networks", "data quality"}
+    assert "Worst p95" in _section(doc, "dashboard")
+    assert "<!-- bench:large -->" in doc.read_text()  # the other sections stay
+
+
+def test_history_section_full_refresh_equals_incremental(tmp_path: Path) -> None:
+    doc = tmp_path / "benchmarks.md"
+    bench.run_history_benchmark(tmp_path, doc, repeats=1, quick=True)
+    res = json.loads((tmp_path / "bench-results.json").read_text())["history"]
+    assert sorted(int(k) for k in res["timed"]) == [1, 2, 3]
+    assert res["marts"] > 5
+    assert res["marts_differing"] == []
+    body = _section(doc, "history")
+    assert "night 3 / night 1" in body and "identical" in body
