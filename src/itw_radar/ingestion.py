@@ -315,8 +315,7 @@ def verify_night(exports: Path, export_date: date) -> Manifest:
             raise _fail(export_date, f"file {names[1]}", f"table {table} is delivered twice "
                         f"({', '.join(names)}); a night has one file per table")
 
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
+    con = connect(Path(":memory:"))  # in memory, with the configured DuckDB memory limit
     checked: list[ManifestFile] = []
     try:
         for mf in parsed:
