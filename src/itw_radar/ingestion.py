@@ -378,6 +378,15 @@ def _problem(col: Column, rule: str, cond: str, why: str) -> str:
             f"' (value: ' || coalesce({value}, 'null') || ')' END")
 
 
+# Contract types checked by a cast: the DuckDB type and what a value that fails it is not.
+_CASTS: dict[str, tuple[str, str]] = {
+    "timestamp": ("TIMESTAMPTZ", "not an ISO-8601 timestamp"),
+    "date": ("DATE", "not a YYYY-MM-DD date"),
+    "decimal": ("DECIMAL(18,4)", "not a decimal number"),
+    "integer": ("BIGINT", "not an integer"),
+}
+
+
 def _column_checks(col: Column) -> list[str]:
     c = _q(col.name)
     checks: list[str] = []
@@ -387,18 +396,9 @@ def _column_checks(col: Column) -> list[str]:
     if col.type in ("string", "enum"):
         checks.append(_problem(col, "control_char", f"contains({c}, chr(0))",
                                "contains a NUL byte"))
-    if col.type == "timestamp":
-        checks.append(_problem(col, "type", f"{nn} AND TRY_CAST({c} AS TIMESTAMPTZ) IS NULL",
-                               "not an ISO-8601 timestamp"))
-    elif col.type == "date":
-        checks.append(_problem(col, "type", f"{nn} AND TRY_CAST({c} AS DATE) IS NULL",
-                               "not a YYYY-MM-DD date"))
-    elif col.type == "decimal":
-        checks.append(_problem(col, "type", f"{nn} AND TRY_CAST({c} AS DECIMAL(18,4)) IS NULL",
-                               "not a decimal number"))
-    elif col.type == "integer":
-        checks.append(_problem(col, "type", f"{nn} AND TRY_CAST({c} AS BIGINT) IS NULL",
-                               "not an integer"))
+    if col.type in _CASTS:
+        target, why = _CASTS[col.type]
+        checks.append(_problem(col, "type", f"{nn} AND TRY_CAST({c} AS {target}) IS NULL", why))
     elif col.type == "boolean":
         checks.append(_problem(col, "type", f"{nn} AND lower({c}) NOT IN ('true', 'false')",
                                "not true or false"))
