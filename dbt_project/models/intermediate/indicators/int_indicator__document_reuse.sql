@@ -17,7 +17,7 @@ per_account as (
         account_id,
         max(case link_type
                 when 'document_number' then 1.0
-                when 'face_phash' then case when distance <= 4 then 0.9 when distance <= 7 then 0.8 else 0.65 end
+                when 'face_phash' then case when distance <= 4 then 0.9 else 0.8 end
                 else case when distance <= 4 then 0.8 else 0.6 end
             end) as strength,
         count(distinct linked_account_id) as other_accounts,

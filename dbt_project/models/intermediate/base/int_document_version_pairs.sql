@@ -1,0 +1,170 @@
+-- Matching pairs of identity-document versions, found once, on the night the newer version was
+-- delivered: equal document_number_hash, or face / document-image perceptual hashes within
+-- var indicator_thresholds.document_reuse.max_hamming_* bits (Hamming distance =
+-- bit_count(xor(a, b)) on the 64-bit value of the 16 hex characters).
+--
+-- Incremental: each night compares only the document versions delivered that night with every
+-- version delivered up to then, so a night costs (its documents) x (all documents) / 2^24
+-- candidate pairs, not (all documents)^2; int_document_pairs keeps the pairs whose two versions
+-- are still current on a night.
+--
+-- Blocking: the 64-bit hash is cut into 8 bytes and a candidate pair must agree on 3 of them
+-- (56 keys of 24 bits). Two hashes up to 5 bits apart always agree on 3 untouched bytes; 6 bits
+-- apart, 9 in 10 pairs do. Random pairs rarely share a 24-bit key: a first (full) export of
+-- 1.16M documents gives ~3M candidates and takes ~27 s on 2 cores (docs/detection.md).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='found_night',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where found_night > {{ incremental_bound('found_night') }}{% endif %}"
+) }}
+
+with
+
+versions as (
+
+    select * from {{ ref('stg_identity_documents') }}
+    where export_date <= {{ as_of() }}
+
+),
+
+new_versions as (
+
+    select * from versions
+    where export_date > {{ incremental_bound('found_night') }}
+
+),
+
+-- Pair each new version with the versions delivered before it, and with the other new versions
+-- of its own night once (the one with the smaller document_id is the earlier).
+number_pairs as (
+
+    select
+        a.document_id,
+        a.export_date,
+        b.document_id as linked_document_id,
+        b.export_date as linked_export_date,
+        'document_number' as link_type,
+        a.document_number_hash as link_value,
+        0 as distance
+    from new_versions as a
+    inner join versions as b
+        on a.document_number_hash = b.document_number_hash
+        and a.account_id <> b.account_id
+        and (b.export_date < a.export_date
+             or (b.export_date = a.export_date and b.document_id < a.document_id))
+
+),
+
+hashes as (
+
+    -- One row per version and hash, numbered in delivery order: a pair is looked at from its
+    -- newer side only (linked hash_id < hash_id), so each is found once.
+    select
+        row_number() over (order by export_date, document_id, link_type)::integer as hash_id,
+        *,
+        export_date > {{ incremental_bound('found_night') }} as is_new
+    from (
+        select document_id, export_date, account_id, 'face_phash' as link_type, face_phash as hex,
+               ('0x' || face_phash)::ubigint as v
+        from versions where face_phash is not null
+        union all
+        select document_id, export_date, account_id, 'image_phash' as link_type,
+               image_phash as hex, ('0x' || image_phash)::ubigint as v
+        from versions where image_phash is not null
+    )
+
+),
+
+byte_sets as (
+
+    -- every choice of 3 of the hash's 8 bytes: 56 sets, numbered 0-55
+    select * from (values
+    {%- for i in range(8) %}{% for j in range(i + 1, 8) %}{% for k in range(j + 1, 8) %}
+        ({{ i }}, {{ j }}, {{ k }}){% if not (i == 5 and j == 6 and k == 7) %},{% endif %}
+    {%- endfor %}{% endfor %}{% endfor %}
+    ) as t(b1, b2, b3)
+
+),
+
+numbered_sets as (
+
+    select row_number() over (order by b1, b2, b3)::uinteger - 1 as set_id, * from byte_sets
+
+),
+
+{%- for link_type in ['face_phash', 'image_phash'] %}
+
+-- Narrow rows (id, hash, one 32-bit key: the set's number and its 3 bytes) keep the join of a
+-- million documents' 56 keys in memory; details are joined back for the few candidates.
+{{ link_type }}_keys as (
+
+    select
+        h.hash_id,
+        h.is_new,
+        h.v,
+        (s.set_id << 24)
+            | ((((h.v >> (8 * s.b1)::ubigint) & 255::ubigint) << 16::ubigint)
+               | (((h.v >> (8 * s.b2)::ubigint) & 255::ubigint) << 8::ubigint)
+               | ((h.v >> (8 * s.b3)::ubigint) & 255::ubigint))::uinteger as band_key
+    from hashes as h
+    cross join numbered_sets as s
+    where h.link_type = '{{ link_type }}'
+
+),
+
+{{ link_type }}_candidates as (
+
+    select distinct
+        a.hash_id,
+        b.hash_id as linked_hash_id,
+        bit_count(xor(a.v, b.v)) as distance
+    from {{ link_type }}_keys as a
+    inner join {{ link_type }}_keys as b
+        on a.band_key = b.band_key
+        and b.hash_id < a.hash_id
+    where a.is_new
+      and bit_count(xor(a.v, b.v)) <= {{ th('document_reuse', 'max_hamming_' ~ link_type.split('_')[0]) }}
+
+),
+{%- endfor %}
+
+hash_pairs as (
+
+    select
+        a.document_id,
+        a.export_date,
+        b.document_id as linked_document_id,
+        b.export_date as linked_export_date,
+        a.link_type,
+        least(a.hex, b.hex) || '~' || greatest(a.hex, b.hex) as link_value,
+        c.distance
+    from (
+        select * from face_phash_candidates
+        union all
+        select * from image_phash_candidates
+    ) as c
+    inner join hashes as a on a.hash_id = c.hash_id
+    inner join hashes as b on b.hash_id = c.linked_hash_id
+    where a.account_id <> b.account_id
+
+),
+
+unioned as (
+
+    select * from number_pairs
+    union all
+    select * from hash_pairs
+
+)
+
+select
+    export_date as found_night,
+    document_id,
+    export_date,
+    linked_document_id,
+    linked_export_date,
+    link_type,
+    link_value,
+    distance::integer as distance
+from unioned
