@@ -1,7 +1,7 @@
 """ITW Radar's nightly pipeline: one run per export night, in date order.
 
 wait_for_manifest -> verify_manifest -> load_raw -> validate -> sync_reviews
-    -> dbt_build (astronomer-cosmos: one task per dbt model and its tests) -> publish -> summarise
+    -> dbt_build (astronomer-cosmos: one task per dbt model) -> publish -> summarise
 
 The run for logical date D processes the export folder `<exports>/D/`; the schedule's data
 interval is the export day, so the run starts after that day ends (02:00 UTC by default).
@@ -16,6 +16,8 @@ params `exports` and `home`):
     ITW_RADAR_MANIFEST_TIMEOUT     seconds to wait for an export, default 21600 (6 h)
     ITW_RADAR_DBT_EXECUTION        watcher (default: one `dbt build`) or local (one dbt call
                                    per node, serialised through the one-slot pool)
+    ITW_RADAR_DBT_TEST_BEHAVIOR    none (default: data tests run inside the watcher's `dbt
+                                   build`) or after_each (a task per model's tests)
     ITW_RADAR_DBT_PROJECT / ITW_RADAR_DBT_MANIFEST   dbt project and its parsed manifest
 
 Parsing does no work: the task logic lives in itw_radar.pipeline and is imported when a task
@@ -65,6 +67,11 @@ RETRY_DELAY = int(os.environ.get("ITW_RADAR_RETRY_DELAY", "60"))
 # dbt unit tests check SQL logic on fixtures, not the night's data: CI runs them, nights skip them.
 DBT_EXCLUDE = os.environ.get("ITW_RADAR_DBT_EXCLUDE", "resource_type:unit_test").split()
 DBT_EXECUTION = os.environ.get("ITW_RADAR_DBT_EXECUTION", "watcher").strip().lower()
+# Whether dbt's data tests get Airflow tasks of their own: "none" (default in watcher mode) runs
+# them inside the producer's one `dbt build`, which fails the night and names the failing test;
+# "after_each" adds a watcher task per model's tests: twice the tasks, and each task costs
+# scheduling time (docs/orchestration.md). Local mode always runs tests after each model.
+TEST_BEHAVIOR = TestBehavior(os.environ.get("ITW_RADAR_DBT_TEST_BEHAVIOR", "none").strip().lower())
 INLINE_RUN = os.environ.get("ITW_RADAR_DAG_TEST", "") == "1"  # set by itw_radar.orchestration
 WAREHOUSE_POOL = "itw_radar_warehouse"  # one slot: DuckDB allows one writing process
 WATCHER_POOL = "itw_radar_dbt_watchers"  # a few slots: dbt model tasks watching the producer
@@ -251,7 +258,8 @@ def itw_radar_nightly() -> None:
                                      profiles_yml_filepath=DBT_PROJECT / "profiles.yml"),
         execution_config=execution_config,
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST,
-                                   test_behavior=TestBehavior.AFTER_EACH,
+                                   test_behavior=(TEST_BEHAVIOR if DBT_EXECUTION == "watcher"
+                                                  else TestBehavior.AFTER_EACH),
                                    exclude=DBT_EXCLUDE,
                                    # local mode: a test of two models runs after both
                                    should_detach_multiple_parents_tests=DBT_EXECUTION == "local",
