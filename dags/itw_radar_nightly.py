@@ -1,7 +1,8 @@
 """ITW Radar's nightly pipeline: one run per export night, in date order.
 
 wait_for_manifest -> verify_manifest -> load_raw -> validate -> sync_reviews
-    -> dbt_build (astronomer-cosmos: one task per dbt model) -> publish -> summarise
+    -> dbt_build (astronomer-cosmos: a task per dbt model, then the data tests)
+    -> publish -> summarise
 
 The run for logical date D processes the export folder `<exports>/D/`; the schedule's data
 interval is the export day, so the run starts after that day ends (02:00 UTC by default).
@@ -16,8 +17,8 @@ params `exports` and `home`):
     ITW_RADAR_MANIFEST_TIMEOUT     seconds to wait for an export, default 21600 (6 h)
     ITW_RADAR_DBT_EXECUTION        watcher (default: one `dbt build`) or local (one dbt call
                                    per node, serialised through the one-slot pool)
-    ITW_RADAR_DBT_TEST_BEHAVIOR    none (default: data tests run inside the watcher's `dbt
-                                   build`) or after_each (a task per model's tests)
+    ITW_RADAR_DBT_TEST_BEHAVIOR    after_all (default: one `dbt test` task after the models)
+                                   or after_each (a task per model's tests)
     ITW_RADAR_DBT_PROJECT / ITW_RADAR_DBT_MANIFEST   dbt project and its parsed manifest
 
 Parsing does no work: the task logic lives in itw_radar.pipeline and is imported when a task
@@ -67,11 +68,16 @@ RETRY_DELAY = int(os.environ.get("ITW_RADAR_RETRY_DELAY", "60"))
 # dbt unit tests check SQL logic on fixtures, not the night's data: CI runs them, nights skip them.
 DBT_EXCLUDE = os.environ.get("ITW_RADAR_DBT_EXCLUDE", "resource_type:unit_test").split()
 DBT_EXECUTION = os.environ.get("ITW_RADAR_DBT_EXECUTION", "watcher").strip().lower()
-# Whether dbt's data tests get Airflow tasks of their own: "none" (default in watcher mode) runs
-# them inside the producer's one `dbt build`, which fails the night and names the failing test;
-# "after_each" adds a watcher task per model's tests: twice the tasks, and each task costs
-# scheduling time (docs/orchestration.md). Local mode always runs tests after each model.
-TEST_BEHAVIOR = TestBehavior(os.environ.get("ITW_RADAR_DBT_TEST_BEHAVIOR", "none").strip().lower())
+# How dbt's data tests run in watcher mode: "after_all" (default) builds every model in the
+# producer's one `dbt build`, then runs all data tests in one `dbt test` task before publish (a
+# failing test fails the night and is named); "after_each" gives each model's tests a watcher
+# task of its own: 127 tasks instead of 71, each costing scheduling time (docs/orchestration.md).
+# Local mode always runs each model's tests after it.
+TEST_BEHAVIOR = TestBehavior(os.environ.get("ITW_RADAR_DBT_TEST_BEHAVIOR",
+                                            "after_all").strip().lower())
+if TEST_BEHAVIOR not in (TestBehavior.AFTER_ALL, TestBehavior.AFTER_EACH):
+    raise ValueError("ITW_RADAR_DBT_TEST_BEHAVIOR must be after_all or after_each (the other "
+                     "cosmos behaviours skip dbt's data tests or do not run in watcher mode)")
 INLINE_RUN = os.environ.get("ITW_RADAR_DAG_TEST", "") == "1"  # set by itw_radar.orchestration
 WAREHOUSE_POOL = "itw_radar_warehouse"  # one slot: DuckDB allows one writing process
 WATCHER_POOL = "itw_radar_dbt_watchers"  # a few slots: dbt model tasks watching the producer
