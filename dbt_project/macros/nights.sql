@@ -77,3 +77,19 @@
         else 'none'
     end
 {%- endmacro %}
+
+{#- For an incremental event staging model: keep only rows whose event was not delivered on an
+    earlier night. An event is delivered on or after the day it happened (GX allows a time up to
+    the end of the day after the export day, hence - 1), so its earlier deliveries lie in the
+    nights from the earliest event day of tonight's rows: the check reads those nights, not the
+    whole history, and a night's cost does not grow with months of stored events. -#}
+{% macro not_delivered_before(key, event_time) -%}
+    {%- if is_incremental() %}
+where not exists (
+    select 1 from {{ this }} as seen
+    where seen.{{ key }} = renamed.{{ key }}
+      and seen.export_date <= {{ incremental_bound('export_date') }}
+      and seen.export_date >= (select min({{ event_time }})::date - 1 from source)
+)
+    {%- endif %}
+{%- endmacro %}

@@ -40,10 +40,4 @@ renamed as (
 )
 
 select * from renamed
-{% if is_incremental() %}
-where not exists (
-    select 1 from {{ this }} as seen
-    where seen.interview_id = renamed.interview_id
-      and seen.export_date <= {{ incremental_bound('export_date') }}
-)
-{% endif %}
+{{ not_delivered_before('interview_id', 'scheduled_at') }}

@@ -41,10 +41,4 @@ renamed as (
 )
 
 select * from renamed
-{% if is_incremental() %}
-where not exists (
-    select 1 from {{ this }} as seen
-    where seen.login_id = renamed.login_id
-      and seen.export_date <= {{ incremental_bound('export_date') }}
-)
-{% endif %}
+{{ not_delivered_before('login_id', 'ts') }}

@@ -38,10 +38,4 @@ renamed as (
 )
 
 select * from renamed
-{% if is_incremental() %}
-where not exists (
-    select 1 from {{ this }} as seen
-    where seen.message_id = renamed.message_id
-      and seen.export_date <= {{ incremental_bound('export_date') }}
-)
-{% endif %}
+{{ not_delivered_before('message_id', 'sent_at') }}

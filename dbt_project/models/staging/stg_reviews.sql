@@ -37,10 +37,4 @@ renamed as (
 )
 
 select * from renamed
-{% if is_incremental() %}
-where not exists (
-    select 1 from {{ this }} as seen
-    where seen.review_id = renamed.review_id
-      and seen.export_date <= {{ incremental_bound('export_date') }}
-)
-{% endif %}
+{{ not_delivered_before('review_id', 'created_at') }}

@@ -38,10 +38,4 @@ renamed as (
 )
 
 select * from renamed
-{% if is_incremental() %}
-where not exists (
-    select 1 from {{ this }} as seen
-    where seen.transaction_id = renamed.transaction_id
-      and seen.export_date <= {{ incremental_bound('export_date') }}
-)
-{% endif %}
+{{ not_delivered_before('transaction_id', 'ts') }}
