@@ -484,9 +484,12 @@ def _stage_file(con: duckdb.DuckDBPyConnection, mf: ManifestFile, table: Table,
     problems = "list_filter([" + ", ".join(_row_checks(table, export_date)) + "], lambda x: x IS "\
         "NOT NULL)"
     record = "to_json(struct_pack(" + ", ".join(f"{_q(c)} := {_q(c)}" for c in record_cols) + "))"
-    content = "hash(" + ", ".join(_q(c) for c in table.column_names) + ")"
+    # One pass: read the file as text, number its lines and check every value.
+    checked = (f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT *, CASE WHEN len(_problems) > 0 "
+               f"THEN {record} END AS _record FROM (SELECT *, {problems} AS _problems "
+               f"FROM ({select}))")
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {stage}_text AS {select}")
+        con.execute(checked)
     except duckdb.Error as exc:
         if mf.fmt == ".parquet":
             raise _fail(export_date, f"file {mf.name}", f"unreadable {mf.fmt} file "
@@ -494,13 +497,7 @@ def _stage_file(con: duckdb.DuckDBPyConnection, mf: ManifestFile, table: Table,
                         "night") from exc
         with tempfile.TemporaryDirectory(prefix="itw-radar-") as tmp:
             copy = _normalised_copy(export_date, mf, Path(tmp))
-            select = select.replace(src, _csv_relation_sql(copy, mf.header))
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {stage}_text AS {select}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT *, {problems} AS _problems, "
-                f"{content} AS _content FROM {stage}_text")
-    con.execute(f"DROP TABLE {stage}_text")
-    con.execute(f"ALTER TABLE {stage} ADD COLUMN _record VARCHAR")
-    con.execute(f"UPDATE {stage} SET _record = {record} WHERE len(_problems) > 0")
+            con.execute(checked.replace(src, _csv_relation_sql(copy, mf.header)))
 
     # Duplicate keys among otherwise valid rows. An entity key may appear more than once with
     # different versions (updated_at); the same version (or event key) twice is either an exact
@@ -508,8 +505,15 @@ def _stage_file(con: duckdb.DuckDBPyConnection, mf: ManifestFile, table: Table,
     group = [_q(table.key)] + ([_q(table.version_column)] if table.version_column else [])
     g = ", ".join(group)
     key = _q(table.key)
+    # A grouped count finds the repeated keys (usually none); only their rows are compared.
+    content = "hash(" + ", ".join(f"s.{_q(c)}" for c in table.column_names) + ")"
+    same = " AND ".join(f"s.{c} IS NOT DISTINCT FROM r.{c}" for c in group)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE {stage}_dup AS
+        WITH repeated AS (
+            SELECT {g} FROM {stage} WHERE len(_problems) = 0
+            GROUP BY {g} HAVING count(*) > 1
+        )
         SELECT _line,
                CASE WHEN n_content = 1
                     THEN 'duplicate|{table.key}|exact copy of line ' || first_line
@@ -518,12 +522,14 @@ def _stage_file(con: duckdb.DuckDBPyConnection, mf: ManifestFile, table: Table,
                          || 'content (value: ' || left({key}, 60) || ')'
                END AS problem
         FROM (
-            SELECT _line, {g},
+            SELECT s._line, s.{key},
                    count(*) OVER w AS n,
-                   count(DISTINCT _content) OVER w AS n_content,
-                   min(_line) OVER w AS first_line
-            FROM {stage} WHERE len(_problems) = 0
-            WINDOW w AS (PARTITION BY {g})
+                   count(DISTINCT {content}) OVER w AS n_content,
+                   min(s._line) OVER w AS first_line
+            FROM {stage} AS s
+            INNER JOIN repeated AS r ON {same}
+            WHERE len(s._problems) = 0
+            WINDOW w AS (PARTITION BY {", ".join(f"s.{c}" for c in group)})
         )
         WHERE n > 1 AND (n_content > 1 OR _line <> first_line)
     """)
@@ -579,8 +585,11 @@ def load_night(home: Home, exports: Path, export_date: date, *,
                 table = TABLES[mf.table]
                 typed = ", ".join(_typed(c) for c in table.columns)
                 con.execute(
+                    # No ORDER BY: the stage table keeps the file's order (DuckDB preserves
+                    # insertion order), and sorting millions of rows again cost a third of
+                    # the load. Every reader orders by _line itself where order matters.
                     f"INSERT INTO raw.{table.name} SELECT {typed}, ?::DATE, ?, ?, _line "
-                    f"FROM {stage} WHERE len(_problems) = 0 ORDER BY _line",
+                    f"FROM {stage} WHERE len(_problems) = 0",
                     [d, load_id, mf.name])
                 con.execute(
                     f"""INSERT INTO raw.quarantine
