@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 
 from itw_radar.paths import Home, pause_point
-from itw_radar.warehouse import connect, ensure_raw_schema, log_step
+from itw_radar.warehouse import connect, duckdb_config, ensure_raw_schema, log_step
 
 # The output contract (../shared/contract/OUTPUT_CONTRACT.md): table -> guaranteed columns.
 OUTPUT_CONTRACT: dict[str, tuple[str, ...]] = {
@@ -236,7 +236,7 @@ def check_serving(path: Path) -> list[str]:
     if not path.exists():
         return [f"{path} does not exist"]
     problems: list[str] = []
-    con = duckdb.connect(str(path), read_only=True)
+    con = duckdb.connect(str(path), read_only=True, config=duckdb_config())
     try:
         cols: dict[str, set[str]] = {}
         for table, column in con.execute(
@@ -269,7 +269,7 @@ def check_serving(path: Path) -> list[str]:
 
 def published_night(path: Path) -> date | None:
     """The latest night `path` holds scores for (max account_risk.as_of_date), None if empty."""
-    con = duckdb.connect(str(path), read_only=True)
+    con = duckdb.connect(str(path), read_only=True, config=duckdb_config())
     try:
         return con.execute("SELECT max(as_of_date) FROM account_risk").fetchone()[0]
     finally:

@@ -11,16 +11,36 @@ from itw_radar.contract import RAW_META_COLUMNS, TABLES, Table
 
 MEMORY_LIMIT_ENV = "ITW_RADAR_DUCKDB_MEMORY_LIMIT"
 THREADS_ENV = "ITW_RADAR_DUCKDB_THREADS"
+# What a query may spill to disk beyond memory_limit: a runaway query then fails with DuckDB's
+# "maximum temp directory size" error instead of filling the disk.
+MAX_TEMP_ENV = "ITW_RADAR_DUCKDB_MAX_TEMP"
+
+
+def duckdb_config() -> dict[str, str]:
+    """memory_limit and max_temp_directory_size from the environment (4GB / 40GB)."""
+    return {"memory_limit": os.environ.get(MEMORY_LIMIT_ENV, "4GB"),
+            "max_temp_directory_size": os.environ.get(MAX_TEMP_ENV, "40GB")}
+
+
+def remove_stale_spill(path: Path) -> None:
+    """Delete spill files a killed process left in `<db>.tmp/` (call while holding the lock)."""
+    tmp = Path(f"{path}.tmp")
+    if tmp.is_dir():
+        for f in tmp.iterdir():
+            if f.is_file():
+                f.unlink(missing_ok=True)
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse (or any project DuckDB file) with the configured memory limit."""
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    config: dict[str, str] = {"memory_limit": os.environ.get(MEMORY_LIMIT_ENV, "4GB")}
+    config = duckdb_config()
     if threads := os.environ.get(THREADS_ENV):
         config["threads"] = threads
     con = duckdb.connect(str(path), read_only=read_only, config=config)
+    if not read_only:  # the write lock is ours: nobody else can be spilling into <db>.tmp
+        remove_stale_spill(path)
     con.execute("SET TimeZone = 'UTC'")
     return con
 
