@@ -12,6 +12,7 @@ import json
 import math
 import os
 import platform
+import re
 import resource
 import shutil
 import statistics
@@ -217,15 +218,25 @@ def nights(start: date, days: int) -> list[date]:
 # Issue 6: large night through the DAG, the DuckDB floor, history growth, fixed overhead and
 # dashboard query times. Each public `run_<section>_benchmark` writes its own doc section.
 
-LARGE_NIGHT = NightSize("large night (1,280,000 accounts, ~3,000,000 logins)", 1_090_000, 190_000)
+# 1,000,000 accounts: a regular (delta) night of this platform has ~3.1M logins; its first
+# (full) export ~2.3M logins and every entity row.
+LARGE_NIGHT = NightSize("1,000,000 accounts (850,000 freelancers, 150,000 clients)", 850_000,
+                        150_000)
 QUICK_NIGHT = NightSize("quick night (3,000 accounts)", 2_550, 450)
 HISTORY_PLATFORM = NightSize("medium platform (100,000 accounts)", 85_000, 15_000)
+
+
+def history_platform(accounts: int) -> NightSize:
+    """A platform of `accounts` accounts, 85% freelancers, for `--history-accounts`."""
+    freelancers = round(accounts * 0.85)
+    return NightSize(f"platform of {accounts:,} accounts", freelancers, accounts - freelancers)
 QUICK_HISTORY = NightSize("quick platform (1,000 accounts)", 850, 150)
 HISTORY_NIGHTS = 90
 QUICK_HISTORY_NIGHTS = 3
 DEFAULT_MEMORY_LIMIT = "4GB"
 _STAGE_TASKS = {"verify_manifest": "verify", "load_raw": "load", "validate": "validate (GX)",
-                "sync_reviews": "sync reviews", "publish": "publish", "summarise": "summarise"}
+                "sync_reviews": "sync reviews", "dbt_build.dbt_project_test": "dbt data tests",
+                "publish": "publish", "summarise": "summarise"}
 
 
 class _TreeSampler:
@@ -470,21 +481,43 @@ STEPS.update({"prepare": _step_prepare, "dag_nights": _step_dag_nights, "floor":
 
 # ---------------------------------------------------------------------------- timing sources
 
-def _dbt_model_times(run_results: Path) -> dict[str, float]:
-    """Seconds per dbt node of the latest run (models one by one; tests summed as `tests`)."""
-    if not run_results.is_file():
-        return {}
-    data = json.loads(run_results.read_text())
+_DBT_OK = re.compile(r"OK created sql \w+ model ([\w.]+) \.* \[\S*OK\S* in ([\d.]+)s\]")
+_DBT_SEED = re.compile(r"OK loaded seed file ([\w.]+) \.* \[\S*INSERT \d+\S* in ([\d.]+)s\]")
+
+
+def _dbt_model_times(run_results: Path, run_log: Path | None = None) -> dict[str, float]:
+    """Seconds per dbt node of the latest run (models one by one; tests summed as `tests`).
+
+    With the DAG's default test behaviour the data tests run in a `dbt test` task after the
+    producer's `dbt build`, and its run_results.json replaces the producer's: the model times
+    then come from the producer's log lines in the night's run log (`OK created ... in 4.61s`).
+    """
     out: dict[str, float] = {}
-    for r in data.get("results", []):
-        uid = str(r.get("unique_id", "?"))
-        kind = uid.split(".", 1)[0]
-        secs = float(r.get("execution_time") or 0.0)
-        key = uid.split(".")[-1] if kind in ("model", "seed", "snapshot") else f"{kind}s"
-        if kind == "seed":
-            key = f"seed {key}"
-        out[key] = out.get(key, 0.0) + secs
+    if run_results.is_file():
+        data = json.loads(run_results.read_text())
+        for r in data.get("results", []):
+            uid = str(r.get("unique_id", "?"))
+            kind = uid.split(".", 1)[0]
+            secs = float(r.get("execution_time") or 0.0)
+            key = uid.split(".")[-1] if kind in ("model", "seed", "snapshot") else f"{kind}s"
+            if kind == "seed":
+                key = f"seed {key}"
+            out[key] = out.get(key, 0.0) + secs
+    if run_log is not None and run_log.is_file() and not any(k != "tests" for k in out):
+        text = _ANSI.sub("", run_log.read_text(errors="replace"))
+        for m in _DBT_OK.finditer(text):
+            out[m.group(1).split(".")[-1]] = float(m.group(2))
+        for m in _DBT_SEED.finditer(text):
+            out[f"seed {m.group(1).split('.')[-1]}"] = float(m.group(2))
     return out
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _latest_run_log(home: Path) -> Path | None:
+    logs = sorted((home / "logs").glob("run-*.log"))
+    return logs[-1] if logs else None
 
 
 def _airflow_task_times(home: Path, night: date) -> dict[str, float]:
@@ -556,34 +589,55 @@ def _p95(values: list[float]) -> float:
 
 # ---------------------------------------------------------------------------- one DAG night
 
-def _dag_night(work: Path, tag: str, size: NightSize, repeats: int, keep: bool = False) -> dict:
-    """Generate one night of `size`, run it `repeats` times through the DAG (a fresh home each
-    time); return medians of whole night, per task and per dbt model, and peaks."""
-    exports = work / f"{tag}-exports"
-    night = START
+def _dag_night(work: Path, tag: str, size: NightSize, repeats: int, keep: bool = False,
+               delta: bool = False, exports: Path | None = None) -> dict:
+    """Run one night of `size` `repeats` times through the DAG; return medians of the whole
+    night, per task and per dbt model, and peaks.
+
+    delta=False: the platform's first export (`mode` full: every entity row), into a fresh home
+    each time. delta=True: a regular night of the same platform (`mode` delta: the day's new
+    and changed entities and its events): night 1 is processed once (untimed) and saved, and
+    each repeat restores that home and times night 2.
+    """
+    exports = exports or work / f"{tag}-exports"
+    days = 2 if delta else 1
+    night = START + timedelta(days=days - 1)
     if not (exports / night.isoformat() / "manifest.json").is_file():
         shutil.rmtree(exports, ignore_errors=True)
-        run_step("generate", {"out": str(exports), "start": night.isoformat(), "days": 1,
+        run_step("generate", {"out": str(exports), "start": START.isoformat(), "days": days,
                               "freelancers": size.freelancers, "clients": size.clients,
                               "seed": 7})
     env = {"ITW_RADAR_DUCKDB_MEMORY_LIMIT": _memory_limit()}
+    base = work / f"{tag}-base-home"
+    if delta:
+        shutil.rmtree(base, ignore_errors=True)
+        run_step("prepare", {"home": str(base)}, env)
+        run_step("dag_nights", {"home": str(base), "exports": str(exports),
+                                "from": START.isoformat(), "to": START.isoformat()}, env)
     runs: list[dict] = []
     for i in range(repeats):
-        home = work / f"{tag}-home-{i}"
+        home = work / f"{tag}-home"
         shutil.rmtree(home, ignore_errors=True)
-        run_step("prepare", {"home": str(home)}, env)
+        if delta:
+            shutil.copytree(base, home, symlinks=True)
+        else:
+            run_step("prepare", {"home": str(home)}, env)
         load_before = _load_average()
         r = run_step("dag_nights", {"home": str(home), "exports": str(exports),
                                     "from": night.isoformat(), "to": night.isoformat()}, env)
         r["tasks"] = _airflow_task_times(home, night)
-        r["dbt"] = _dbt_model_times(home / "airflow" / "dbt_target" / "run_results.json")
+        r["dbt"] = _dbt_model_times(home / "airflow" / "dbt_target" / "run_results.json",
+                                    _latest_run_log(home))
         r["load_average"] = f"{load_before} before, {_load_average()} after"
         runs.append(r)
         if not keep or i < repeats - 1:
             shutil.rmtree(home, ignore_errors=True)
+    if delta:
+        shutil.rmtree(base, ignore_errors=True)
     return {"label": size.label, "counts": _night_counts(exports / night.isoformat()),
-            "runs": runs, "home": str(work / f"{tag}-home-{repeats - 1}") if keep else None,
-            "exports": str(exports), "memory_limit": _memory_limit()}
+            "runs": runs, "home": str(work / f"{tag}-home") if keep else None,
+            "exports": str(exports), "night": night.isoformat(),
+            "memory_limit": _memory_limit()}
 
 
 def _med(values: list[float]) -> float:
@@ -644,46 +698,67 @@ def _preamble(repeats: int, command: str) -> str:
             f"measured {time.strftime('%Y-%m-%d %H:%M')} UTC with `{command}`.")
 
 
-def run_large_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = False) -> str:
-    """Section 1: the large night through the real DAG, whole and per stage / dbt model."""
-    size = QUICK_NIGHT if quick else LARGE_NIGHT
-    res = _dag_night(work, "quick-large" if quick else "large", size, repeats, keep=True)
-    _save(work, "large", res)
+def _large_block(title: str, res: dict, what: str) -> list[str]:
     counts = res["counts"]
     whole = _med([r["seconds"] for r in res["runs"]])
     tree = max(r["tree_peak_mb"] for r in res["runs"]) / 1024
-    body = "\n".join([
-        f"## 1. Large night through the DAG: {size.label}",
+    each = ", ".join(f"{r['seconds']:.0f}" for r in res["runs"])
+    return [
+        f"### {title}",
         "",
-        _preamble(repeats, "itw-radar bench --sections large"),
+        what,
         "",
-        "Night contents: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())) + ".",
-        f" Load average during the runs: {'; '.join(r['load_average'] for r in res['runs'])}.",
+        f"Night {res.get('night', START.isoformat())}: " + ", ".join(
+            f"{k} {v:,}" for k, v in sorted(counts.items())) + f" ({sum(counts.values()):,} rows).",
+        f" Load average: {'; '.join(r['load_average'] for r in res['runs'])}.",
         "",
-        f"**Whole night {whole:.0f} s** (target ≤ 180 s: "
+        f"**Whole night {whole:.0f} s** (median of {len(res['runs'])}; runs: "
+        f"{each} s; target ≤ 180 s: "
         f"{'met' if whole <= 180 else 'MISSED'}); **peak {tree:.2f} GB** (target ≤ 6 GB: "
         f"{'met' if tree <= 6 else 'MISSED'}).",
         "",
         _peak_line(res),
         "",
-        "Stage times are the tasks' start-to-end times in the run's Airflow metadata DB; dbt "
-        "model times are `execution_time` from that night's `run_results.json` "
-        "(`<home>/airflow/dbt_target/`).",
-        "",
         *_night_table(res),
+        "",
+    ]
+
+
+def run_large_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = False) -> str:
+    """Section 1: the large platform through the real DAG: a regular (delta) night and the
+    first full export, whole and per stage / dbt model."""
+    size = QUICK_NIGHT if quick else LARGE_NIGHT
+    tag = "quick-large" if quick else "large"
+    delta = _dag_night(work, f"{tag}-delta", size, repeats, keep=True, delta=True)
+    _save(work, "large", delta)
+    # the same platform's night 1: its first export
+    full = _dag_night(work, tag, size, repeats, keep=False, exports=Path(delta["exports"]))
+    _save(work, "large_full", full)
+    body = "\n".join([
+        f"## 1. Large platform through the DAG: {size.label}",
+        "",
+        _preamble(repeats, "itw-radar bench --sections large"),
+        "",
+        "Two nights of one generated platform (seed 7): a **regular night** (the export "
+        "contract's `mode: delta`: the day's new and changed accounts, documents, payment "
+        "methods and contracts, and all of its ~3M logins and other events), which is what the "
+        "platform sends every night and what the targets are judged on, and the platform's "
+        "**first export** (`mode: full`: every entity row, 10M rows), which happens once. "
+        "Stage times are the tasks' start-to-end times in the run's Airflow metadata DB; dbt "
+        "model times are dbt's own (`OK created ... in N s` of the producer's log).",
+        "",
+        *_large_block("1a. A regular night of the large platform (delta)", delta,
+                      "Night 1 (the full export) was processed first, untimed, and its home "
+                      "restored before each timed run of night 2."),
+        *_large_block("1b. The platform's first export (full)", full,
+                      "A fresh home each run."),
     ])
     write_section(doc, "large", body)
     write_plot(work, doc.with_suffix(".png"))
     return body
 
 
-def run_floor_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = False) -> str:
-    """Section 2: DuckDB alone on the large night's files, and the pipeline/floor ratio."""
-    saved = _saved(work).get("large")
-    if saved is None:
-        run_large_benchmark(work, doc, repeats=repeats, quick=quick)
-        saved = _saved(work)["large"]
-    folder = Path(saved["exports"]) / START.isoformat()
+def _floor(folder: Path, repeats: int) -> tuple[Measurement, dict[str, list[float]]]:
     floor = Measurement("floor")
     per_table: dict[str, list[float]] = {}
     for _ in range(repeats):
@@ -692,25 +767,43 @@ def run_floor_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = Fa
         floor.peak_mb.append(r["peak_mb"])
         for k, v in r["per_table"].items():
             per_table.setdefault(k, []).append(v)
-    whole = _med([r["seconds"] for r in saved["runs"]])
-    ratio = whole / floor.median_s
-    _save(work, "floor", {"seconds": floor.seconds, "ratio": ratio})
-    lines = ["| table | floor seconds |", "|---|---:|"] + [
-        f"| {k} | {_med(v):.2f} |" for k, v in sorted(per_table.items())]
+    return floor, per_table
+
+
+def run_floor_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = False) -> str:
+    """Section 2: DuckDB alone on the large nights' files, and the pipeline/floor ratios."""
+    saved = _saved(work)
+    if saved.get("large") is None or saved.get("large_full") is None:
+        run_large_benchmark(work, doc, repeats=repeats, quick=quick)
+        saved = _saved(work)
+    lines: list[str] = []
+    ratios: dict[str, float] = {}
+    tables: list[str] = []
+    for key, label in (("large", "regular night (delta)"), ("large_full", "first export (full)")):
+        res = saved[key]
+        night = res.get("night", START.isoformat())
+        floor, per_table = _floor(Path(res["exports"]) / night, repeats)
+        whole = _med([r["seconds"] for r in res["runs"]])
+        ratios[key] = whole / floor.median_s
+        lines.append(f"| {label} | {floor.median_s:.1f} | {floor.peak:,.0f} | {whole:.1f} | "
+                     f"**{ratios[key]:.1f}** ({'met' if ratios[key] <= 10 else 'MISSED'}) |")
+        tables.append(f"{label}: " + ", ".join(
+            f"{k} {_med(v):.2f} s" for k, v in sorted(per_table.items())))
+    _save(work, "floor", {"ratios": ratios})
     body = "\n".join([
-        "## 2. The floor: DuckDB alone on the same night",
+        "## 2. The floor: DuckDB alone on the same nights",
         "",
         _preamble(repeats, "itw-radar bench --sections floor"),
         "",
-        "One DuckDB process reads each CSV file of the large night once (`read_csv`, header, "
-        "types sniffed) and computes one grouped aggregate per table (count per account_id, or "
-        "per first column). Same memory limit as the pipeline.",
+        "One DuckDB process reads each CSV file of the night once (`read_csv`, header, types "
+        "sniffed) and computes one grouped aggregate per table (count per account_id, or per "
+        "first column). Same memory limit as the pipeline. Target: pipeline / floor ≤ 10.",
         "",
-        f"Floor **{floor.median_s:.1f} s** (peak {floor.peak:,.0f} MB); pipeline whole night "
-        f"{whole:.1f} s: **pipeline / floor = {ratio:.1f}** (target ≤ 10: "
-        f"{'met' if ratio <= 10 else 'MISSED'}).",
-        "",
+        "| night | floor s | floor peak MB | pipeline s (section 1) | pipeline / floor |",
+        "|---|---:|---:|---:|---:|",
         *lines,
+        "",
+        "Per table: " + "; ".join(tables) + ".",
     ])
     write_section(doc, "floor", body)
     write_plot(work, doc.with_suffix(".png"))
@@ -721,8 +814,11 @@ def run_history_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = 
     """Section 3: nightly cost as history grows (loader + run_dbt), and a full refresh."""
     size = QUICK_HISTORY if quick else HISTORY_PLATFORM
     days = QUICK_HISTORY_NIGHTS if quick else HISTORY_NIGHTS
-    marks = [1, 2, 3] if quick else [1, 30, 60, 90]
-    exports = work / ("quick-history-exports" if quick else "history-exports")
+    # Night 1 is the platform's full first export; night 2 its first regular (delta) night, the
+    # like-for-like baseline for nights 30, 60 and 90.
+    marks = [1, 2, 3] if quick else [1, 2, 30, 60, 90]
+    accounts = size.freelancers + size.clients
+    exports = work / ("quick-history-exports" if quick else f"history-{accounts}-exports")
     last = START + timedelta(days=days - 1)
     if not (exports / last.isoformat() / "manifest.json").is_file():
         shutil.rmtree(exports, ignore_errors=True)
@@ -779,7 +875,9 @@ def run_history_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = 
         "One run each (not a median).",
         "",
         f"**night {marks[-1]} / night 1 = {incr_last / first:.2f}** (target ≤ 1.3: "
-        f"{'met' if incr_last / first <= 1.3 else 'MISSED'}); **full refresh / incremental "
+        f"{'met' if incr_last / first <= 1.3 else 'MISSED'}); night 1 is the full first "
+        f"export, so also **night {marks[-1]} / night 2 (the first regular night) = "
+        f"{incr_last / timed[marks[1]]['seconds']:.2f}**; **full refresh / incremental "
         f"night {marks[-1]} = {full['seconds'] / incr_last:.1f}** (target ≥ 5: "
         f"{'met' if full['seconds'] / incr_last >= 5 else 'MISSED'}).",
         "",
@@ -896,7 +994,10 @@ def write_plot(work: Path, png: Path) -> Path:
     items: list[tuple[str, float]] = []
     if large:
         run = large["runs"][-1]
-        items.append(("whole night", run["seconds"]))
+        full = saved.get("large_full")
+        if full:
+            items.append(("first export (full), whole night", full["runs"][-1]["seconds"]))
+        items.append(("regular night (delta), whole night", run["seconds"]))
         items += [(_STAGE_TASKS[t], run["tasks"][t]) for t in _STAGE_TASKS if t in run["tasks"]]
         items += [(k.split(".", 1)[1], v) for k, v in run["tasks"].items()
                   if k.startswith("dbt_build.") and "producer" in k]
@@ -919,7 +1020,8 @@ def write_plot(work: Path, png: Path) -> Path:
     _bars(d, (10, 620, 890, 800), "5. dashboard: p95 seconds of each page's slowest query",
           d_items, "s", 1.0)
     floor = saved.get("floor")
-    f_items = ([("pipeline / floor", floor["ratio"])] if floor else [])
+    f_items = ([(f"pipeline / floor, {k}", v) for k, v in floor.get("ratios", {}).items()]
+               if floor else [])
     tiny = saved.get("tiny")
     if tiny:
         f_items.append(("tiny night (fixed overhead) s", tiny["runs"][-1]["seconds"]))

@@ -244,10 +244,15 @@ def bench(
     doc: Annotated[Path, typer.Option(help="Markdown file to write.")] = Path(
         "docs/benchmarks.md"),
     work: Annotated[Path | None, typer.Option(help="Scratch folder, default <home>/bench.")] = None,
+    history_accounts: Annotated[int, typer.Option(
+        min=100, help="Accounts of the history section's platform.")] = 100_000,
     home: HomeOpt = Path(DEFAULT_HOME),
 ) -> None:
     """Measure speed and memory and write them into docs/benchmarks.md."""
     from itw_radar import bench as b
+
+    if history_accounts != 100_000:
+        b.HISTORY_PLATFORM = b.history_platform(history_accounts)
 
     scratch = work or Home.resolve(home).root / "bench"
     scratch.mkdir(parents=True, exist_ok=True)
