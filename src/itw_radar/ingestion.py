@@ -373,7 +373,9 @@ def _lit(text: str) -> str:
 def _problem(col: Column, rule: str, cond: str, why: str) -> str:
     """SQL for one check: NULL when the row passes, else 'rule|column|reason'."""
     c = _q(col.name)
-    value = f"left(replace({c}, '|', '/'), 60)"
+    # Control characters (a NUL byte, a line break) are shown as '?': the reason is one line of
+    # text on the dashboard; the stored record keeps the value exactly.
+    value = f"regexp_replace(left(replace({c}, '|', '/'), 60), '[\\x00-\\x1f\\x7f]', '?', 'g')"
     return (f"CASE WHEN {cond} THEN {_lit(rule + '|' + col.name + '|')} || {_lit(why)} || "
             f"' (value: ' || coalesce({value}, 'null') || ')' END")
 
