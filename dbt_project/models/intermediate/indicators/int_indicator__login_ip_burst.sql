@@ -29,6 +29,24 @@ logins as (
 
 ),
 
+-- Only an account with enough IPs, networks or countries over the whole lookback can have a
+-- window with them: the self-join below runs on those few accounts, not on every login.
+candidates as (
+
+    select logins.*
+    from logins
+    semi join (
+        select night, account_id
+        from logins
+        group by night, account_id
+        having count(distinct ip) >= {{ th(t, 'min_ips') }}
+           and (count(distinct ip_asn) >= {{ th(t, 'min_networks') }}
+                or count(distinct ip_country) >= {{ th(t, 'min_countries') }})
+    ) as busy
+        on busy.night = logins.night and busy.account_id = logins.account_id
+
+),
+
 windows as (
 
     select
@@ -39,8 +57,8 @@ windows as (
         count(distinct b.ip_country) as countries,
         count(distinct b.ip_asn) as networks,
         date_diff('minute', min(b.ts), max(b.ts)) as minutes
-    from logins as a
-    inner join logins as b
+    from candidates as a
+    inner join candidates as b
         on a.night = b.night
         and a.account_id = b.account_id
         and b.ts >= a.ts

@@ -93,6 +93,35 @@ co_day_sizes as (
 
 ),
 
+-- Only an account that shares enough IPs (over 2+ networks, one anonymised, as its own logins
+-- saw them) with anyone can share them with one other account: the pair join starts from those
+-- accounts' shared IP-days (the other side keeps every shared IP-day).
+co_shared as (
+
+    select co_days.*
+    from co_days
+    semi join co_day_sizes as sizes
+        on sizes.night = co_days.night and sizes.ip = co_days.ip
+        and sizes.login_day = co_days.login_day
+
+),
+
+co_members as (
+
+    select co_shared.*
+    from co_shared
+    semi join (
+        select night, account_id
+        from co_shared
+        group by night, account_id
+        having count(distinct ip) >= {{ th(t, 'co_travel_min_ips') }}
+           and count(distinct ip_asn) >= 2
+           and count(distinct ip) filter (where ip_kind in ('vpn', 'hosting', 'tor')) >= 1
+    ) as movers
+        on movers.night = co_shared.night and movers.account_id = co_shared.account_id
+
+),
+
 co_travel_pairs as (
 
     select
@@ -104,10 +133,8 @@ co_travel_pairs as (
         count(distinct a.ip) filter (where a.ip_kind in ('vpn', 'hosting', 'tor')) as anonymised_ips,
         count(distinct a.login_day) as days,
         string_agg(distinct coalesce(a.ip_kind, 'unknown'), ', ' order by coalesce(a.ip_kind, 'unknown')) as kinds
-    from co_days as a
-    inner join co_day_sizes as sizes
-        on sizes.night = a.night and sizes.ip = a.ip and sizes.login_day = a.login_day
-    inner join co_days as b
+    from co_members as a
+    inner join co_shared as b
         on b.night = a.night and b.ip = a.ip and b.login_day = a.login_day
         and b.account_id <> a.account_id
     group by a.night, a.account_id, b.account_id
