@@ -112,7 +112,12 @@ def test_one_task_per_mart_and_its_tests(parsed: dict[str, Any]) -> None:
     tasks = parsed["tasks"]
     for mart in marts:
         assert {f"dbt_build.{mart}_run", f"dbt_build.{mart}.run"} & set(tasks), mart
-    assert any(t.endswith(".test") for t in tasks)
+    # the data tests run in one dbt test task after every model, before publish
+    test_task = "dbt_build.dbt_project_test"
+    assert test_task in tasks, sorted(t for t in tasks if "test" in t)
+    assert "publish" in tasks[test_task]["downstream"]
+    models = {t for t in tasks if t.startswith("dbt_build.") and t.endswith("_run")}
+    assert models and all(test_task in _descendants(tasks, m) for m in models)
 
 
 def test_schedule_catchup_and_one_run_at_a_time(parsed: dict[str, Any]) -> None:

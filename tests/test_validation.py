@@ -512,3 +512,107 @@ def test_validate_night_with_no_rows_records_nothing(tmp_path: Path) -> None:
     assert report.success
     assert all(s.skipped for s in report.suites.values())
     assert gx_results(home, D) == []
+
+
+# --------------------------------------------------------------------------------------------
+# speed-related behaviour (no timings: what is, and is not, redone from one night to the next)
+
+SETUP_FILES = ("great_expectations.yml", "expectations", "validation_definitions", "checkpoints")
+
+
+def stamps(root: Path, parts: tuple[str, ...]) -> dict[str, int]:
+    """mtime_ns of every file under the given parts of `root` (files or folders)."""
+    out: dict[str, int] = {}
+    for part in parts:
+        path = root / part
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        for f in files:
+            out[str(f.relative_to(root))] = f.stat().st_mtime_ns
+    return out
+
+
+def test_next_night_reuses_the_gx_context_and_renders_only_its_own_pages(tmp_path: Path) -> None:
+    home = Home(tmp_path / "home").ensure()
+    later = D + dt.timedelta(days=1)
+    load_night(home, clean_rows(), D)
+    load_night(home, clean_rows(), later)
+    validate_night(home, D)
+    setup = stamps(home.gx, SETUP_FILES)
+    assert any(k.startswith("expectations") for k in setup)
+    assert any(k.startswith("checkpoints") for k in setup)
+    suite_pages = stamps(home.data_docs, ("expectations",))
+    first_pages = stamps(home.data_docs, ("validations",))
+    assert len(suite_pages) == len(TABLES) and len(first_pages) == len(TABLES)
+
+    report = validate_night(home, later)
+    assert report.success
+    # suites, validation definitions, checkpoints and the config were not written again
+    assert stamps(home.gx, SETUP_FILES) == setup
+    # nor the suite pages or the other night's pages: only this night's pages were rendered
+    assert stamps(home.data_docs, ("expectations",)) == suite_pages
+    pages = stamps(home.data_docs, ("validations",))
+    assert {k: v for k, v in pages.items() if k in first_pages} == first_pages
+    new_pages = [k for k in pages if k not in first_pages]
+    assert len(new_pages) == len(TABLES) and all(later.isoformat() in k for k in new_pages)
+    assert len(gx_results(home, later)) == len(gx_results(home, D))
+
+
+def test_a_changed_stored_suite_is_replaced_by_the_committed_one(tmp_path: Path) -> None:
+    home = Home(tmp_path / "home").ensure()
+    night = clean_rows()
+    load_night(home, night, D)
+    validate_night(home, D)
+    stored = home.gx / "expectations" / "raw" / "logins.json"
+    suite = json.loads(stored.read_text(encoding="utf-8"))
+    kept = [e for e in suite["expectations"] if e["type"] != "expect_column_values_to_match_regex"]
+    assert len(kept) < len(suite["expectations"])
+    stored.write_text(json.dumps({**suite, "expectations": kept}), encoding="utf-8")
+
+    bad = clean_rows()
+    bad["logins"][0]["ip"] = "999.1.1.1"
+    load_night(home, {"logins": bad["logins"]}, D + dt.timedelta(days=1))
+    with pytest.raises(ValidationError) as info:
+        validate_night(home, D + dt.timedelta(days=1))
+    assert failed(info.value.report) == {("ip", "format_ip")}  # the committed suite ran
+    restored = json.loads(stored.read_text(encoding="utf-8"))
+    assert len(restored["expectations"]) == len(build_suite(TABLES["logins"]).expectations)
+
+
+def test_chunked_and_whole_night_record_the_same_failures(tmp_path: Path) -> None:
+    home = Home(tmp_path / "home").ensure()
+    night = clean_rows()
+    logins = []
+    for i in range(30):
+        row = copy.deepcopy(night["logins"][i % 3])
+        row["login_id"] = f"l{i}"
+        logins.append(row)
+    logins[4]["ip"] = "999.1.1.1"
+    logins[17]["ip"] = "1.2.3"
+    logins[9]["ip_kind"] = "satellite"
+    logins[21]["ts"] = FUTURE
+    logins.append({**logins[12], "ip": "198.51.100.1"})  # duplicate key
+    night["logins"] = logins
+    night["reviews"][1]["rating"] = 7
+    load_night(home, night, D)
+
+    def run(chunk_rows: int) -> tuple[list[tuple[Any, ...]], ValidationReport]:
+        with pytest.raises(ValidationError) as info:
+            validate_night(home, D, chunk_rows=chunk_rows)
+        rows = []
+        for r in gx_results(home, D):
+            details = json.loads(r[5])
+            chunks = details.pop("chunks")
+            details["unexpected_sample"] = sorted(details["unexpected_sample"])
+            rows.append((*r[:5], json.dumps(details, sort_keys=True), chunks))
+        return rows, info.value.report
+
+    whole, whole_report = run(500_000)
+    split, split_report = run(4)
+    assert split_report.suites["logins"].chunks >= 5
+    assert [r[:6] for r in split] == [r[:6] for r in whole]
+    assert failed(whole_report) == failed(split_report) == {
+        ("ip", "format_ip"), ("ip_kind", "enum"), ("ts", "time_not_after_next_day"),
+        ("login_id", "unique_key"), ("rating", "range"),
+    }
+    ip = next(r for _, r in split_report.failures() if r.rule == "format_ip")
+    assert ip.unexpected_count == 2 and sorted(ip.sample) == ["1.2.3", "999.1.1.1"]
