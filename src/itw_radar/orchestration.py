@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -184,6 +185,47 @@ def _nights(date_from: date, date_to: date) -> list[date]:
     return [date_from + timedelta(days=i) for i in range((date_to - date_from).days + 1)]
 
 
+LOCK_WAIT_ENV = "ITW_RADAR_LOCK_WAIT"  # seconds to wait for another process's warehouse lock
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
+
+
+def wait_for_warehouse(warehouse: Path, timeout: float | None = None,
+                       echo: Callable[[str], None] = print) -> None:
+    """Return once the warehouse can be opened for writing; wait for another holder to exit.
+
+    A night killed while dbt ran can leave that dbt process (it runs in a session of its own)
+    holding DuckDB's lock until it finishes. Rather than fail at load with a lock error, wait
+    for it (ITW_RADAR_LOCK_WAIT seconds, default 600) and then say which process holds it.
+    """
+    import duckdb
+
+    from itw_radar.warehouse import connect
+
+    if not warehouse.exists():
+        return
+    limit = float(os.environ.get(LOCK_WAIT_ENV, "600")) if timeout is None else timeout
+    deadline = time.monotonic() + limit
+    told = False
+    while True:
+        try:
+            connect(warehouse).close()
+            return
+        except duckdb.IOException as exc:
+            holder = _LOCK_HOLDER.search(str(exc))
+            if holder is None:
+                raise
+            who = f"process {holder.group(2)} ({holder.group(1)})"
+            if time.monotonic() >= deadline:
+                raise OrchestrationError(
+                    f"the warehouse {warehouse} is locked by {who}, still running after "
+                    f"{limit:.0f} s (a dbt run of an interrupted night?); wait for it to end "
+                    f"or stop it (kill {holder.group(2)}), then run the night again") from exc
+            if not told:
+                echo(f"waiting for {who} to release the warehouse {warehouse}")
+                told = True
+            time.sleep(1.0)
+
+
 def run_nights(home: Home, exports: Path, date_from: date, date_to: date,
                echo: Callable[[str], None] = print) -> list[NightResult]:
     """Process each night from `date_from` to `date_to` in order through the Airflow DAG.
@@ -198,6 +240,7 @@ def run_nights(home: Home, exports: Path, date_from: date, date_to: date,
         raise OrchestrationError(f"exports folder {exports} does not exist; run `itw-radar "
                                  "generate` first or point --exports at the export root")
     home = home.ensure()
+    wait_for_warehouse(home.warehouse, echo=echo)
     env = airflow_env(home, exports)
     ensure_dbt_manifest(warehouse=home.warehouse)
     ensure_airflow_db(home, env)

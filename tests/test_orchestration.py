@@ -1,0 +1,56 @@
+"""itw-radar run waits for a warehouse lock left by an interrupted night, then names its holder.
+
+A night killed while dbt ran can leave that dbt process holding DuckDB's lock until it ends;
+these tests hold the lock from a real second process.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from itw_radar.orchestration import OrchestrationError, wait_for_warehouse
+
+
+def _hold_lock(db: Path, seconds: float) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "print('locked', flush=True); time.sleep(float(sys.argv[2]))", str(db), str(seconds)],
+        stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_waits_until_the_holder_exits(tmp_path: Path) -> None:
+    db = tmp_path / "radar.duckdb"
+    duckdb.connect(str(db)).close()
+    holder = _hold_lock(db, 3)
+    lines: list[str] = []
+    wait_for_warehouse(db, timeout=120, echo=lines.append)
+    assert holder.poll() is not None  # it only returned once the holder had gone
+    assert len(lines) == 1 and f"process {holder.pid}" in lines[0]
+    duckdb.connect(str(db)).close()  # and the warehouse opens for writing
+
+
+def test_names_the_holder_when_it_does_not_exit(tmp_path: Path) -> None:
+    db = tmp_path / "radar.duckdb"
+    duckdb.connect(str(db)).close()
+    holder = _hold_lock(db, 60)
+    try:
+        with pytest.raises(OrchestrationError) as err:
+            wait_for_warehouse(db, timeout=1, echo=lambda _line: None)
+        message = str(err.value)
+        assert f"locked by process {holder.pid}" in message
+        assert f"kill {holder.pid}" in message and "run the night again" in message
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_missing_warehouse_is_not_created(tmp_path: Path) -> None:
+    wait_for_warehouse(tmp_path / "absent.duckdb", timeout=0)
+    assert not (tmp_path / "absent.duckdb").exists()
