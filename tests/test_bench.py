@@ -79,8 +79,9 @@ def test_large_section_through_the_dag(quick_run: tuple[Path, Path]) -> None:
         assert "stg_logins" in run["dbt"] and "account_risk" in run["dbt"], run["dbt"]
         assert run["tree_peak_mb"] > 50
     full, delta = saved["large_full"], saved["large"]
-    assert full["counts"]["accounts"] == (bench.QUICK_NIGHT.freelancers
-                                          + bench.QUICK_NIGHT.clients)
+    platform = bench.QUICK_NIGHT.freelancers + bench.QUICK_NIGHT.clients
+    # the first export holds every account that exists on night 1 (a few sign up on night 2)
+    assert 0.95 * platform <= full["counts"]["accounts"] <= platform
     assert 0 < delta["counts"]["accounts"] < full["counts"]["accounts"]  # only the day's changes
     assert delta["night"] > full["night"]
     assert len(re.findall(r"Whole night \d+ s", body)) == 2
