@@ -589,6 +589,16 @@ def _p95(values: list[float]) -> float:
 
 # ---------------------------------------------------------------------------- one DAG night
 
+def _ensure_exports(exports: Path, days: int, size: NightSize) -> None:
+    """Generate `days` nights of `size` (seed 7) into `exports` unless its last night is there."""
+    last = START + timedelta(days=days - 1)
+    if not (exports / last.isoformat() / "manifest.json").is_file():
+        shutil.rmtree(exports, ignore_errors=True)
+        run_step("generate", {"out": str(exports), "start": START.isoformat(), "days": days,
+                              "freelancers": size.freelancers, "clients": size.clients,
+                              "seed": 7})
+
+
 def _dag_night(work: Path, tag: str, size: NightSize, repeats: int, keep: bool = False,
                delta: bool = False, exports: Path | None = None) -> dict:
     """Run one night of `size` `repeats` times through the DAG; return medians of the whole
@@ -602,11 +612,7 @@ def _dag_night(work: Path, tag: str, size: NightSize, repeats: int, keep: bool =
     exports = exports or work / f"{tag}-exports"
     days = 2 if delta else 1
     night = START + timedelta(days=days - 1)
-    if not (exports / night.isoformat() / "manifest.json").is_file():
-        shutil.rmtree(exports, ignore_errors=True)
-        run_step("generate", {"out": str(exports), "start": START.isoformat(), "days": days,
-                              "freelancers": size.freelancers, "clients": size.clients,
-                              "seed": 7})
+    _ensure_exports(exports, days, size)
     env = {"ITW_RADAR_DUCKDB_MEMORY_LIMIT": _memory_limit()}
     base = work / f"{tag}-base-home"
     if delta:
@@ -820,11 +826,7 @@ def run_history_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = 
     accounts = size.freelancers + size.clients
     exports = work / ("quick-history-exports" if quick else f"history-{accounts}-exports")
     last = START + timedelta(days=days - 1)
-    if not (exports / last.isoformat() / "manifest.json").is_file():
-        shutil.rmtree(exports, ignore_errors=True)
-        run_step("generate", {"out": str(exports), "start": START.isoformat(), "days": days,
-                              "freelancers": size.freelancers, "clients": size.clients,
-                              "seed": 7})
+    _ensure_exports(exports, days, size)
     home = work / ("quick-history-home" if quick else "history-home")
     shutil.rmtree(home, ignore_errors=True)
     env = {"ITW_RADAR_DUCKDB_MEMORY_LIMIT": _memory_limit()}

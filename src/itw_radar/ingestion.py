@@ -42,7 +42,7 @@ from itw_radar.contract import (
     table_for_file,
 )
 from itw_radar.paths import Home, pause_point
-from itw_radar.warehouse import connect, ensure_raw_schema, log_step
+from itw_radar.warehouse import connect, ensure_raw_schema, log_step, remove_stale_spill
 
 Progress = Callable[[str, int, int], None]
 
@@ -562,6 +562,7 @@ def load_night(home: Home, exports: Path, export_date: date, *,
     result = LoadResult(export_date, load_id)
     home.ensure()
     con = connect(home.warehouse)
+    remove_stale_spill(home.warehouse)  # a killed earlier night's leftovers
     try:
         ensure_raw_schema(con)
         _prepare_lookups(con)

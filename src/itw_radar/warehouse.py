@@ -23,7 +23,11 @@ def duckdb_config() -> dict[str, str]:
 
 
 def remove_stale_spill(path: Path) -> None:
-    """Delete spill files a killed process left in `<db>.tmp/` (call while holding the lock)."""
+    """Delete spill files a killed process left in `<db>.tmp/`.
+
+    Call it when a night starts writing, right after opening the warehouse: the lock is this
+    process's and no query of this night has run yet, so nothing alive is spilling there.
+    """
     tmp = Path(f"{path}.tmp")
     if tmp.is_dir():
         for f in tmp.iterdir():
@@ -39,8 +43,6 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     if threads := os.environ.get(THREADS_ENV):
         config["threads"] = threads
     con = duckdb.connect(str(path), read_only=read_only, config=config)
-    if not read_only:  # the write lock is ours: nobody else can be spilling into <db>.tmp
-        remove_stale_spill(path)
     con.execute("SET TimeZone = 'UTC'")
     return con
 
