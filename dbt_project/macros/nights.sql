@@ -46,6 +46,19 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- A constant lower bound for a lookback join `col between nights.night - days and
+    nights.night`: every night of this run is after processed_bound(), so rows older than
+    processed_bound() - days can never match. The join's own condition already excludes them;
+    this copy is a constant, which DuckDB turns into a zone-map filter on the scan, so a night
+    reads its window of a stored table, not all of its history. -#}
+{% macro after_window_start(col, days) -%}
+    {%- if model is mapping and model.get('resource_type') == 'unit_test' -%}
+        true /* unit test: its given rows are the whole table */
+    {%- else -%}
+        {{ col }} > {{ processed_bound() }} - ({{ days }})
+    {%- endif -%}
+{%- endmacro %}
+
 {#- Threshold of an indicator from var indicator_thresholds. -#}
 {% macro th(indicator_id, name) -%}
     {%- set all = var('indicator_thresholds') -%}

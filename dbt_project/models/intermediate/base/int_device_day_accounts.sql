@@ -36,5 +36,7 @@ where not exists (
       and seen.login_day = grouped.login_day
       and seen.account_id = grouped.account_id
       and seen.first_seen_night <= {{ incremental_bound('first_seen_night') }}
+      -- the same day can only be stored from a day tonight's rows also cover: read those days
+      and seen.login_day >= (select min(login_day) from grouped)
 )
 {% endif %}

@@ -41,6 +41,7 @@ logins as (
     inner join {{ ref('stg_logins') }} as l
         on l.export_date <= nights.night
         and l.login_day between nights.night - {{ th(t, 'lookback_days') }} and nights.night
+        and {{ after_window_start('l.login_day', th(t, 'lookback_days')) }}
     left join accounts
         on accounts.night = nights.night and accounts.account_id = l.account_id
     where l.success

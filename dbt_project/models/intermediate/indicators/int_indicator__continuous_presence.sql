@@ -22,6 +22,7 @@ sessions as (
     inner join {{ ref('stg_work_sessions') }} as s
         on s.export_date <= nights.night
         and s.session_day between nights.night - {{ th(t, 'lookback_days') }} - 1 and nights.night
+        and {{ after_window_start('s.session_day', th(t, 'lookback_days') ~ ' + 1') }}
 
 ),
 

@@ -24,6 +24,7 @@ payouts as (
     inner join {{ ref('stg_transactions') }} as tx
         on tx.export_date <= nights.night
         and tx.transaction_day between nights.night - {{ th(t, 'lookback_days') }} and nights.night
+        and {{ after_window_start('tx.transaction_day', th(t, 'lookback_days')) }}
     left join {{ ref('int_payment_methods__as_of') }} as pm
         on pm.night = nights.night and pm.payment_method_id = tx.payment_method_id
     where tx.kind = 'freelancer_payout'

@@ -33,6 +33,7 @@ week as (
     inner join {{ ref('stg_work_sessions') }} as s
         on s.export_date <= nights.night
         and s.session_day between nights.night - 6 and nights.night
+        and {{ after_window_start('s.session_day', 6) }}
     group by nights.night, s.account_id
 
 ),

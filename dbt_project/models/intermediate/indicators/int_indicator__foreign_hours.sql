@@ -31,6 +31,7 @@ logins as (
     inner join {{ ref('stg_logins') }} as l
         on l.export_date <= nights.night
         and l.login_day between nights.night - {{ th(t, 'lookback_days') }} and nights.night
+        and {{ after_window_start('l.login_day', th(t, 'lookback_days')) }}
     where l.success
 
 ),
@@ -42,6 +43,7 @@ sessions as (
     inner join {{ ref('stg_work_sessions') }} as s
         on s.export_date <= nights.night
         and s.session_day between nights.night - {{ th(t, 'lookback_days') }} and nights.night
+        and {{ after_window_start('s.session_day', th(t, 'lookback_days')) }}
 
 ),
 

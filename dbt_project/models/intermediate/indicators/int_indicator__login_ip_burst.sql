@@ -25,6 +25,7 @@ logins as (
     inner join {{ ref('stg_logins') }} as logins
         on logins.export_date <= nights.night
         and logins.login_day between nights.night - {{ th(t, 'lookback_days') }} and nights.night
+        and {{ after_window_start('logins.login_day', th(t, 'lookback_days')) }}
     where logins.success
 
 ),

@@ -23,6 +23,7 @@ requests as (
     inner join {{ ref('int_message_matches') }} as m
         on m.export_date <= nights.night
         and m.message_day between nights.night - {{ th(t, 'lookback_days') }} and nights.night
+        and {{ after_window_start('m.message_day', th(t, 'lookback_days')) }}
     where m.indicator_id = '{{ t }}'
     group by nights.night, m.sender_account_id
 

@@ -21,6 +21,7 @@ sessions as (
     inner join {{ ref('stg_work_sessions') }} as s
         on s.export_date <= nights.night
         and s.session_day between nights.night - {{ th(t, 'lookback_days') }} and nights.night
+        and {{ after_window_start('s.session_day', th(t, 'lookback_days')) }}
     group by nights.night, s.account_id
 
 ),

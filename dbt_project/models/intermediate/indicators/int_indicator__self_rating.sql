@@ -24,6 +24,7 @@ reviews as (
     inner join {{ ref('stg_reviews') }} as r
         on r.export_date <= nights.night
         and r.review_day between nights.night - {{ th(t, 'lookback_days') }} and nights.night
+        and {{ after_window_start('r.review_day', th(t, 'lookback_days')) }}
 
 ),
 

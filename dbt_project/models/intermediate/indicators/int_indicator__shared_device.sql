@@ -18,6 +18,7 @@ device_days as (
     inner join {{ ref('int_device_day_accounts') }} as d
         on d.first_seen_night <= nights.night
         and d.login_day between nights.night - {{ th(t, 'lookback_days') }} and nights.night
+        and {{ after_window_start('d.login_day', th(t, 'lookback_days')) }}
 
 ),
 

@@ -25,6 +25,7 @@ ip_days as (
     inner join {{ ref('int_ip_day_accounts') }} as d
         on d.first_seen_night <= nights.night
         and d.login_day between nights.night - {{ th(t, 'lookback_days') }} and nights.night
+        and {{ after_window_start('d.login_day', th(t, 'lookback_days')) }}
 
 ),
 
@@ -81,6 +82,7 @@ co_days as (
     inner join {{ ref('int_ip_day_accounts') }} as d
         on d.first_seen_night <= nights.night
         and d.login_day between nights.night - {{ th(t, 'co_travel_lookback_days') }} and nights.night
+        and {{ after_window_start('d.login_day', th(t, 'co_travel_lookback_days')) }}
 
 ),
 

@@ -29,6 +29,7 @@ interviews as (
     inner join {{ ref('stg_interviews') }} as i
         on i.export_date <= nights.night
         and i.interview_day between nights.night - {{ th(t, 'lookback_days') }} and nights.night
+        and {{ after_window_start('i.interview_day', th(t, 'lookback_days')) }}
     where i.requested_mode = 'video'
       and i.outcome <> 'cancelled'
     group by nights.night, i.freelancer_account_id
@@ -46,6 +47,7 @@ excuses as (
     inner join {{ ref('int_message_matches') }} as m
         on m.export_date <= nights.night
         and m.message_day between nights.night - {{ th(t, 'lookback_days') }} and nights.night
+        and {{ after_window_start('m.message_day', th(t, 'lookback_days')) }}
     where m.indicator_id = '{{ t }}'
     group by nights.night, m.sender_account_id
 

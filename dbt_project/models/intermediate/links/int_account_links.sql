@@ -22,6 +22,7 @@ ip_members as (
     inner join {{ ref('int_ip_day_accounts') }} as d
         on d.first_seen_night <= nights.night
         and d.login_day between nights.night - {{ var('cluster_link_lookback_days') }} and nights.night
+        and {{ after_window_start('d.login_day', var('cluster_link_lookback_days')) }}
 
 ),
 
@@ -68,6 +69,7 @@ device_members as (
     inner join {{ ref('int_device_day_accounts') }} as d
         on d.first_seen_night <= nights.night
         and d.login_day between nights.night - {{ var('cluster_link_lookback_days') }} and nights.night
+        and {{ after_window_start('d.login_day', var('cluster_link_lookback_days')) }}
 
 ),
 
