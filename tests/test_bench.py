@@ -112,5 +112,6 @@ def test_history_section_full_refresh_equals_incremental(tmp_path: Path) -> None
     assert sorted(int(k) for k in res["timed"]) == [1, 2, 3]
     assert res["marts"] > 5
     assert res["marts_differing"] == []
+    assert [b["as_of"] for b in res["full"]["batches"]] == ["2026-11-02", "2026-11-03"]
     body = _section(doc, "history")
     assert "night 3 / night 1" in body and "identical" in body

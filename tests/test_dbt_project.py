@@ -39,6 +39,7 @@ class Run:
     exports: Path
     incremental: Home
     full: Home
+    rebuilt: Home
     target: Path
     logs: Path
 
@@ -55,11 +56,13 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     generate(exports, START, NIGHTS, freelancers=120, clients=50, seed=7)
     inc = Home.resolve(root / "incremental")
     full = Home.resolve(root / "full")
+    rebuilt = Home.resolve(root / "rebuilt")
     for i in range(NIGHTS):
         load_night(inc, exports, START + timedelta(days=i))
-    full.ensure()
-    shutil.copyfile(inc.warehouse, full.warehouse)  # same raw layer, nothing built yet
-    r = Run(exports, inc, full, root / "target", root / "logs")
+    for copy in (full, rebuilt):
+        copy.ensure()
+        shutil.copyfile(inc.warehouse, copy.warehouse)  # same raw layer, nothing built yet
+    r = Run(exports, inc, full, rebuilt, root / "target", root / "logs")
     _dbt("seed", r, inc)
     for i in range(NIGHTS - 1):
         _dbt("run", r, inc, START + timedelta(days=i))
@@ -128,6 +131,32 @@ def test_full_refresh_equals_incremental(run: Run) -> None:
     _dbt("seed", run, run.full)
     _dbt("run", run, run.full, LAST, full_refresh=True)
     assert _differences(run.incremental.warehouse, run.full.warehouse) == {}
+
+
+def test_rebuild_in_batches_equals_incremental_and_publishes(run: Run) -> None:
+    """`itw-radar rebuild`: a full refresh replayed 2 nights per dbt build (3 builds for 5)."""
+    from typer.testing import CliRunner
+
+    from itw_radar.cli import app
+    from itw_radar.publishing import published_night
+
+    res = CliRunner().invoke(app, ["rebuild", "--home", str(run.rebuilt.root),
+                                   "--batch-nights", "2"])
+    assert res.exit_code == 0, res.output
+    assert res.output.count("built (as of") == 3, res.output
+    assert "batch 3/3 built (as of 2026-11-05)" in res.output
+    assert _differences(run.incremental.warehouse, run.rebuilt.warehouse) == {}
+    assert published_night(run.rebuilt.serving) == LAST
+
+
+def test_rebuild_without_a_warehouse_says_what_to_do(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from itw_radar.cli import app
+
+    res = CliRunner().invoke(app, ["rebuild", "--home", str(tmp_path / "empty")])
+    assert res.exit_code != 0
+    assert "no warehouse" in res.output and "itw-radar run" in res.output
 
 
 def test_rerunning_a_night_changes_nothing(run: Run, tmp_path: Path) -> None:

@@ -235,6 +235,49 @@ def serve(
 
 
 @app.command()
+def rebuild(
+    date_to: Annotated[str | None, typer.Option(
+        "--to", help="Last night to rebuild, YYYY-MM-DD (default: the latest loaded).")] = None,
+    batch_nights: Annotated[int | None, typer.Option(
+        min=1, help="Nights per dbt build (env ITW_RADAR_REBUILD_BATCH_NIGHTS, default 15).")]
+    = None,
+    publish: Annotated[bool, typer.Option(help="Publish the last night afterwards.")] = True,
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Recompute every result from the loaded raw rows (full refresh), a batch of nights a build.
+
+    Use after changing a threshold or a model. Each batch is one `dbt build` (models and data
+    tests): `--full-refresh` for the first, incremental for the rest, so months of history fit
+    in memory. Stop the nightly DAG first: the warehouse takes one writer.
+    """
+    from itw_radar.dbt_runner import DbtError, loaded_nights, rebuild_batch_nights
+    from itw_radar.dbt_runner import rebuild as rebuild_nights
+    from itw_radar.pipeline import dbt_target
+    from itw_radar.publishing import PublishError
+    from itw_radar.publishing import publish as publish_serving
+
+    h = Home.resolve(home)
+    if not h.warehouse.exists():
+        _fail(f"no warehouse at {h.warehouse}: load and run a night first (`itw-radar run`)")
+    until = _date(date_to, "--to") if date_to else None
+    try:
+        size = batch_nights or rebuild_batch_nights()
+        nights = loaded_nights(h.warehouse, until)
+        target = dbt_target(h)
+
+        def report(i: int, n: int, result: object) -> None:
+            out.print(f"batch {i}/{n} built (as of {getattr(result, 'as_of', '?')})")
+
+        rebuild_nights("build --exclude resource_type:unit_test", warehouse=h.warehouse,
+                       nights=nights, batch_nights=size, on_batch=report,
+                       target_path=target, log_path=target / "logs")
+        if publish and nights:
+            out.print(f"published {publish_serving(h, nights[-1])}")
+    except (DbtError, PublishError, ValueError) as exc:
+        _fail(str(exc))
+
+
+@app.command()
 def bench(
     sections: Annotated[str, typer.Option(
         help="Comma list of ingest, large, floor, history, tiny, dashboard.")] = "ingest",

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 WAREHOUSE_ENV = "ITW_RADAR_WAREHOUSE"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -119,3 +120,72 @@ def run_dbt(
         raise DbtError(f"dbt {result.command} failed for {night} on {warehouse}: {detail}. "
                        f"Fix the failing model or test, then run the night again.")
     return result
+
+
+REBUILD_BATCH_ENV = "ITW_RADAR_REBUILD_BATCH_NIGHTS"
+DEFAULT_REBUILD_BATCH = 15
+
+
+def rebuild_batch_nights() -> int:
+    """Nights per build of a rebuild: env ITW_RADAR_REBUILD_BATCH_NIGHTS, default 15."""
+    raw = os.environ.get(REBUILD_BATCH_ENV, "").strip()
+    try:
+        value = int(raw) if raw else DEFAULT_REBUILD_BATCH
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{REBUILD_BATCH_ENV}={raw!r}: give a whole number of nights, at least 1 "
+                         f"(default {DEFAULT_REBUILD_BATCH})")
+    return value
+
+
+def loaded_nights(warehouse: Path, until: date | None = None) -> list[date]:
+    """The nights in raw.load_files (up to `until`), oldest first."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows = con.execute(
+            "select distinct export_date from raw.load_files "
+            "where ? is null or export_date <= ? order by 1", [until, until]).fetchall()
+    finally:
+        con.close()
+    return [r[0] for r in rows]
+
+
+def rebuild(
+    command: str | Sequence[str],
+    *,
+    warehouse: Path,
+    nights: Sequence[date],
+    batch_nights: int | None = None,
+    on_batch: Callable[[int, int, DbtRunResult], None] | None = None,
+    **kwargs: Any,
+) -> list[DbtRunResult]:
+    """Recompute every stored result from the raw layer, a batch of nights per dbt run.
+
+    One `--full-refresh` over all loaded nights computes every night in each model's single
+    query; at months of history that outgrows memory (docs/benchmarks.md, section 3). This runs
+    `command` with `--full-refresh` as of the last night of the first batch, then incrementally
+    as of the last night of each following batch: every night is computed from the data known
+    on that night, exactly as the nightly runs did, and the marts equal those of the nightly
+    path (tests/test_bench.py checks this). `on_batch(i, n, result)` reports progress.
+    """
+    size = batch_nights if batch_nights is not None else rebuild_batch_nights()
+    if size < 1:
+        raise ValueError(f"batch_nights={size}: a rebuild needs at least 1 night per build")
+    ordered = sorted(set(nights))
+    if not ordered:
+        raise DbtError(f"nothing to rebuild on {warehouse}: raw.load_files holds no night; "
+                       "load a night first")
+    batches = [ordered[i:i + size] for i in range(0, len(ordered), size)]
+    results = []
+    for i, batch in enumerate(batches):
+        result = run_dbt(command, warehouse=warehouse, as_of=batch[-1], full_refresh=i == 0,
+                         **kwargs)
+        results.append(result)
+        if on_batch is not None:
+            on_batch(i + 1, len(batches), result)
+        if not result.success:  # check=False: stop at the failing batch, later ones need it
+            break
+    return results
