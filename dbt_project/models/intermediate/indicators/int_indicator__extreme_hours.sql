@@ -28,7 +28,9 @@ week as (
     select
         nights.night,
         s.account_id,
-        sum(s.tracked_hours) as week_hours
+        -- whole seconds: a sum of integers is the same in every run (a sum of doubles can
+        -- differ in the last bit with the order, and flip a rounded score)
+        sum(date_diff('second', s.started_at, s.ended_at)) / 3600.0 as week_hours
     from nights
     inner join {{ ref('stg_work_sessions') }} as s
         on s.export_date <= nights.night

@@ -18,7 +18,8 @@ requests as (
         m.sender_account_id as account_id,
         count(*) as messages,
         count(distinct m.recipient_account_id) as recipients,
-        arg_min(m.match_text, m.sent_at) as example
+        -- the earliest; messages sent in the same second: the first by id (same in every run)
+        arg_min(m.match_text, (m.sent_at, m.message_id)) as example
     from nights
     inner join {{ ref('int_message_matches') }} as m
         on m.export_date <= nights.night

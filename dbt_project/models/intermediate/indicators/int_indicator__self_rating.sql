@@ -140,7 +140,7 @@ final as (
         account_id,
         any_value(indicator_id) as indicator_id,
         max(strength) as strength,
-        arg_max(evidence, strength) as evidence
+        arg_max(evidence, (strength, evidence)) as evidence  -- ties: one fixed choice
     from both_sides
     group by night, account_id
 

@@ -89,11 +89,13 @@ direct as (
             when '{{ link_type }}' then {{ share }}
             {%- endfor %}
             else 0 end) as share,
-        arg_max(links.link_type, case links.link_type
+        -- the strongest link type; between equally strong ones the last by name, so that
+        -- every run (nightly, catch-up, full refresh) names the same one
+        arg_max(links.link_type, (case links.link_type
             {%- for link_type, share in shares.items() %}
             when '{{ link_type }}' then {{ share }}
             {%- endfor %}
-            else 0 end) as link_type
+            else 0 end, links.link_type)) as link_type
     from links
     inner join scores as linked
         on linked.night = links.night and linked.account_id = links.linked_account_id
@@ -150,7 +152,7 @@ spread as (
         select * from candidates
         qualify row_number() over (
             partition by night, account_id
-            order by points desc, neighbour_score desc, neighbour_account
+            order by points desc, neighbour_score desc, neighbour_account, link_path
         ) = 1
     ) as best
         on best.night = neighbour.night and best.account_id = neighbour.account_id

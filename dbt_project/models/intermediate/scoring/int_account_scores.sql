@@ -98,8 +98,9 @@ per_indicator as (
         min(name) as name,
         min(family) as family,
         max(value) as value,
-        arg_max(evidence, value) as evidence,
-        arg_max(as_of_date, value) as hit_night
+        -- equal values: the latest night, so that every run picks the same hit
+        arg_max(evidence, (value, as_of_date)) as evidence,
+        arg_max(as_of_date, (value, as_of_date)) as hit_night
     from counted
     group by night, account_id, indicator_id
 
@@ -112,7 +113,8 @@ combined as (
         account_id,
         count(*) as indicators_fired,
         count(distinct family) as families,
-        100 * (1 - exp(sum(ln(1 - least(value, 0.99))))) as noisy_or,
+        -- summed in one fixed order: a parallel sum of doubles can differ in the last bit
+        100 * (1 - exp(list_sum(list(ln(1 - least(value, 0.99)) order by indicator_id)))) as noisy_or,
         array_to_string(list(
             format('{} ({:.0f} pts{}): {}', name, 100 * value,
                    case when hit_night < night then ', ' || strftime(hit_night, '%Y-%m-%d') else '' end,
