@@ -361,7 +361,9 @@ def _step_dbt_build(args: dict) -> dict:
             as_of=date.fromisoformat(args["night"]),
             full_refresh=bool(args.get("full_refresh")), target_path=target,
             log_path=target / "logs")
-    return {"models": _dbt_model_times(target / "run_results.json")}
+    results = json.loads((target / "run_results.json").read_text())
+    return {"models": _dbt_model_times(target / "run_results.json"),
+            "dbt_seconds": float(results.get("elapsed_time") or 0.0)}
 
 
 def _step_dbt_rebuild(args: dict) -> dict:
@@ -481,6 +483,35 @@ def _step_marts(args: dict) -> dict:
     return {"marts": out}
 
 
+def _step_marts_diff(args: dict) -> dict:
+    """Rows of each mart only in warehouse `a` / only in `b`; doubles compared to 6 decimals."""
+    import duckdb
+
+    from itw_radar.publishing import mart_tables
+
+    con = duckdb.connect()
+    try:
+        con.execute("ATTACH ? AS a (READ_ONLY)", [args["a"]])
+        con.execute("ATTACH ? AS b (READ_ONLY)", [args["b"]])
+        out: dict[str, list[int]] = {}
+        for t in sorted(set(mart_tables(con, "a")) | set(mart_tables(con, "b"))):
+            cols = con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_catalog = 'a' AND table_schema = 'main' AND table_name = ? "
+                "ORDER BY ordinal_position", [t]).fetchall()
+            exprs = ", ".join(f'round("{c}", 6)' if d in ("DOUBLE", "FLOAT") else f'"{c}"'
+                              for c, d in cols)
+            qa, qb = (f'SELECT {exprs} FROM {db}.main."{t}"' for db in ("a", "b"))
+            only_a = con.execute(f"SELECT count(*) FROM ({qa} EXCEPT ALL {qb})").fetchone()[0]
+            only_b = con.execute(f"SELECT count(*) FROM ({qb} EXCEPT ALL {qa})").fetchone()[0]
+            if only_a or only_b:
+                n = con.execute(f'SELECT count(*) FROM a.main."{t}"').fetchone()[0]
+                out[t] = [int(n), int(only_a), int(only_b)]
+    finally:
+        con.close()
+    return {"differing": out}
+
+
 def _step_publish(args: dict) -> dict:
     """Publish the warehouse's marts as the serving database (the DAG's publish task)."""
     from itw_radar.paths import Home
@@ -500,6 +531,7 @@ STEPS.update({"prepare": _step_prepare, "dag_nights": _step_dag_nights, "floor":
               "history_load": _step_history_load, "dbt_build": _step_dbt_build,
               "dbt_rebuild": _step_dbt_rebuild,
               "dashboard": _step_dashboard, "marts": _step_marts,
+              "marts_diff": _step_marts_diff,
               "publish": _step_publish})
 
 
@@ -846,6 +878,80 @@ def run_floor_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = Fa
     return body
 
 
+def history_section(res: dict) -> str:
+    """Section 3's text from the saved results (`bench-results.json`, key `history`)."""
+    timed = {int(k): v for k, v in res["timed"].items()}
+    marks = sorted(timed)
+    full, batch, last = res["full"], res["batch"], marks[-1]
+    secs = {m: timed[m]["seconds"] for m in marks}
+
+    def dbt_s(m: int) -> str:
+        v = timed[m].get("dbt_seconds")
+        return f"{v:.1f}" if v is not None else "n/a"
+
+    ratios = [f"**night {last} / night 1 = {secs[last] / secs[marks[0]]:.2f}** (target ≤ 1.3: "
+              f"{'met' if secs[last] / secs[marks[0]] <= 1.3 else 'MISSED'})",
+              f"night {last} / night 2 (the first regular night) = "
+              f"{secs[last] / secs[marks[1]]:.2f}"]
+    ratios += [f"**night {last} / night {m} = {secs[last] / secs[m]:.2f}**"
+               for m in marks[2:-1]]
+    ratio_full = full["seconds"] / secs[last]
+    lines = ["| build | wall s (process) | dbt run s | peak MB |", "|---|---:|---:|---:|"]
+    for m in marks:
+        lines.append(f"| night {m} (incremental) | {secs[m]:.1f} | {dbt_s(m)} | "
+                     f"{timed[m]['peak_mb']:,.0f} |")
+    lines.append(f"| night {last} full refresh (`itw-radar rebuild`, {full['nights']} nights in "
+                 f"{len(full['batches'])} builds of ≤ {batch}) | {full['seconds']:.1f} | | "
+                 f"{full['peak_mb']:,.0f} |")
+    top = sorted(timed[last]["models"].items(), key=lambda kv: -kv[1])[:12]
+    growth = ["| node | " + " | ".join(f"night {m}" for m in marks) + " |",
+              "|---|" + "---:|" * len(marks)]
+    growth += ["| " + name + " | " + " | ".join(
+        f"{timed[m]['models'].get(name, float('nan')):.2f}" for m in marks) + " |"
+        for name, _ in top]
+    differing = res.get("marts_rows_differing") or {t: None for t in res["marts_differing"]}
+    bits = [t for t in res.get("marts_bits_differing", []) if t not in differing]
+    return "\n".join([
+        f"## 3. History growth: {res['label']}, {res['nights']} nights",
+        "",
+        _preamble(1, "itw-radar bench --sections history"),
+        "",
+        "History nights are processed with the loader (`verify_night` + `load_night`) and "
+        "`run_dbt('build', as_of=night)` directly, the same code the DAG's load task and dbt "
+        "producer run, without Airflow and GX. The nights between the timed ones are loaded and "
+        "caught up by one (untimed) incremental build on the night before each timed night; the "
+        "timed build then processes exactly one new night. Wall s is the whole dbt process "
+        "(start-up and parse included), dbt run s dbt's own run time. One run each (not a "
+        "median).",
+        "",
+        "; ".join(ratios) + f"; **full refresh / incremental night {last} = {ratio_full:.1f}** "
+        f"(target ≥ 5: {'met' if ratio_full >= 5 else 'MISSED'}).",
+        "",
+        *lines,
+        "",
+        (f"Marts after the incremental night {last} and after the full refresh, row by row "
+         "(doubles to 6 decimal places, as `tests/test_dbt_project.py` compares): "
+         + (f"identical in all {res['marts']} marts" if not differing else
+            "DIFFERENT in " + ", ".join(
+                f"{t}" + (f" ({v[1]:,} of {v[0]:,} rows only in the nightly path, {v[2]:,} only "
+                          "in the rebuild)" if v else "") for t, v in differing.items()))
+         + ("" if not bits else
+            f"; {', '.join(bits)} differ only beyond the 6th decimal of a double (their "
+            "row-hash checksums differ)") + "."),
+        "",
+        f"The full refresh runs `dbt build --full-refresh` as of night {batch}, then incremental "
+        f"builds as of every {batch}th night (`itw-radar rebuild`, `dbt_runner.rebuild`): one "
+        "build over all nights computes every night in each model's single query and does not "
+        "fit in memory at 90 nights. Seconds per build: "
+        + ", ".join(f"{b['seconds']:.0f}" for b in full["batches"]) + ".",
+        "",
+        f"Slowest dbt nodes at night {last} (seconds, run_results.json; `tests` is the sum of "
+        "the data tests):",
+        "",
+        *growth,
+    ])
+
+
 def run_history_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = False) -> str:
     """Section 3: nightly cost as history grows (loader + run_dbt), and a full refresh."""
     size = QUICK_HISTORY if quick else HISTORY_PLATFORM
@@ -877,67 +983,23 @@ def run_history_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = 
         timed[mark] = r
         done = mark
     before = run_step("marts", {"home": str(home)}, env)["marts"]
+    nightly = work / "history-nightly.duckdb"  # the nightly path's marts, to compare row by row
+    shutil.copyfile(Home_resolve(str(home)).warehouse, nightly)
     # a full refresh of 90 nights in one build does not fit (section text): `itw-radar rebuild`
     # replays them in batches; the quick run uses batches of 2 so the batching itself is tested
     batch = 2 if quick else REBUILD_BATCH
     full = run_step("dbt_rebuild", {"home": str(home), "night": last.isoformat(), "batch": batch,
                                     "target": str(home / "dbt-target")}, env)
     after = run_step("marts", {"home": str(home)}, env)["marts"]
-    differing = sorted(t for t in set(before) | set(after) if before.get(t) != after.get(t))
-    incr_last = timed[marks[-1]]["seconds"]
-    first = timed[marks[0]]["seconds"]
-    _save(work, "history", {"timed": timed, "full": full, "marts_differing": differing,
-                            "marts": len(before)})
-    lines = ["| night | dbt build s | peak MB |", "|---|---:|---:|"]
-    for mark in marks:
-        lines.append(f"| night {mark} (incremental) | {timed[mark]['seconds']:.1f} | "
-                     f"{timed[mark]['peak_mb']:,.0f} |")
-    lines.append(f"| night {marks[-1]} full refresh (`itw-radar rebuild`, {full['nights']} "
-                 f"nights in {len(full['batches'])} builds of ≤ {batch}) | "
-                 f"{full['seconds']:.1f} | {full['peak_mb']:,.0f} |")
-    top = sorted(timed[marks[-1]]["models"].items(), key=lambda kv: -kv[1])[:8]
-    growth = [f"| {name} | {timed[marks[0]]['models'].get(name, float('nan')):.2f} | "
-              f"{timed[marks[1]]['models'].get(name, float('nan')):.2f} | {v:.2f} |"
-              for name, v in top]
-    batch_times = ", ".join(f"{b['seconds']:.0f}" for b in full["batches"])
-    body = "\n".join([
-        f"## 3. History growth: {size.label}, {days} nights",
-        "",
-        _preamble(1, "itw-radar bench --sections history"),
-        "",
-        "To fit the time, history nights are processed with the loader (`verify_night` + "
-        "`load_night`) and `run_dbt('build', as_of=night)` directly, the same code the DAG's "
-        "load task and dbt producer run, without Airflow and GX. The nights between the timed "
-        "ones are loaded and caught up by one (untimed) incremental build on the night before "
-        "each timed night; the timed build then processes exactly one new night. "
-        "One run each (not a median).",
-        "",
-        f"**night {marks[-1]} / night 1 = {incr_last / first:.2f}** (target ≤ 1.3: "
-        f"{'met' if incr_last / first <= 1.3 else 'MISSED'}); night 1 is the full first "
-        f"export, so also **night {marks[-1]} / night 2 (the first regular night) = "
-        f"{incr_last / timed[marks[1]]['seconds']:.2f}**; **full refresh / incremental "
-        f"night {marks[-1]} = {full['seconds'] / incr_last:.1f}** (target ≥ 5: "
-        f"{'met' if full['seconds'] / incr_last >= 5 else 'MISSED'}).",
-        "",
-        *lines,
-        "",
-        (f"Marts after the incremental night {marks[-1]} and after the full refresh: "
-         + ("identical (row count and row-hash checksum of all "
-            f"{len(before)} marts)." if not differing else
-            f"DIFFERENT in {', '.join(differing)} (row count or row-hash checksum).")),
-        "",
-        f"The full refresh runs `dbt build --full-refresh` as of night {batch}, then "
-        f"incremental builds as of every {batch}th night (`itw-radar rebuild`, "
-        "`dbt_runner.rebuild`): one build over all nights computes every night in each "
-        "model's single query and does not fit in memory at 90 nights. Seconds per build: "
-        f"{batch_times}.",
-        "",
-        f"Slowest dbt nodes at night {marks[-1]} (seconds, run_results.json):",
-        "",
-        f"| node | night {marks[0]} | night {marks[1]} | night {marks[-1]} |",
-        "|---|---:|---:|---:|",
-        *growth,
-    ])
+    bits = sorted(t for t in set(before) | set(after) if before.get(t) != after.get(t))
+    rows = run_step("marts_diff", {"a": str(nightly),
+                                   "b": str(Home_resolve(str(home)).warehouse)}, env)["differing"]
+    nightly.unlink()
+    _save(work, "history", {"timed": timed, "full": full, "marts_differing": sorted(rows),
+                            "marts_rows_differing": rows, "marts_bits_differing": bits,
+                            "marts": len(before), "batch": batch, "label": size.label,
+                            "nights": days})
+    body = history_section(json.loads(_results_file(work).read_text())["history"])
     write_section(doc, "history", body)
     write_plot(work, doc.with_suffix(".png"))
     return body
