@@ -994,7 +994,8 @@ def run_history_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = 
     bits = sorted(t for t in set(before) | set(after) if before.get(t) != after.get(t))
     rows = run_step("marts_diff", {"a": str(nightly),
                                    "b": str(Home_resolve(str(home)).warehouse)}, env)["differing"]
-    nightly.unlink()
+    if not rows:  # kept when they differ, to find the rows: work/history-nightly.duckdb
+        nightly.unlink()
     _save(work, "history", {"timed": timed, "full": full, "marts_differing": sorted(rows),
                             "marts_rows_differing": rows, "marts_bits_differing": bits,
                             "marts": len(before), "batch": batch, "label": size.label,
