@@ -21,6 +21,7 @@ from itw_radar.evaluation import evaluate, format_report
 from itw_radar.generator import generate
 from itw_radar.ingestion import load_night
 from itw_radar.paths import Home
+from itw_radar.publishing import mart_differences
 
 START = date(2026, 11, 1)
 NIGHTS = 5
@@ -76,33 +77,9 @@ def _tables(con: duckdb.DuckDBPyConnection, db: str) -> set[str]:
         f"where table_catalog = '{db}' and table_schema = 'main'").fetchall()}
 
 
-def _rounded_select(con: duckdb.DuckDBPyConnection, db: str, table: str) -> str:
-    cols = con.execute(
-        "select column_name, data_type from information_schema.columns "
-        f"where table_catalog = '{db}' and table_schema = 'main' and table_name = '{table}' "
-        "order by ordinal_position").fetchall()
-    exprs = [f'round("{c}", 6) as "{c}"' if t in ("DOUBLE", "FLOAT") else f'"{c}"'
-             for c, t in cols]
-    return f"select {', '.join(exprs)} from {db}.main.{table}"
-
-
 def _differences(a: Path, b: Path) -> dict[str, tuple[int, int, int]]:
     """Per mart: (rows in a, rows only in a, rows only in b) where the two differ."""
-    con = duckdb.connect()
-    con.execute(f"attach '{a}' as a (read_only)")
-    con.execute(f"attach '{b}' as b (read_only)")
-    out = {}
-    try:
-        for t in MARTS:
-            qa, qb = _rounded_select(con, "a", t), _rounded_select(con, "b", t)
-            n = con.execute(f"select count(*) from a.main.{t}").fetchone()[0]
-            only_a = con.execute(f"select count(*) from ({qa} except all {qb})").fetchone()[0]
-            only_b = con.execute(f"select count(*) from ({qb} except all {qa})").fetchone()[0]
-            if only_a or only_b:
-                out[t] = (n, only_a, only_b)
-    finally:
-        con.close()
-    return out
+    return mart_differences(a, b, MARTS)
 
 
 def test_marts_are_the_serving_tables(run: Run) -> None:

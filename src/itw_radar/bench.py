@@ -361,9 +361,9 @@ def _step_dbt_build(args: dict) -> dict:
             as_of=date.fromisoformat(args["night"]),
             full_refresh=bool(args.get("full_refresh")), target_path=target,
             log_path=target / "logs")
-    results = json.loads((target / "run_results.json").read_text())
+    elapsed = json.loads((target / "run_results.json").read_text()).get("elapsed_time")
     return {"models": _dbt_model_times(target / "run_results.json"),
-            "dbt_seconds": float(results.get("elapsed_time") or 0.0)}
+            "dbt_seconds": float(elapsed or 0.0)}
 
 
 def _step_dbt_rebuild(args: dict) -> dict:
@@ -374,12 +374,13 @@ def _step_dbt_rebuild(args: dict) -> dict:
     home = Home.resolve(args["home"])
     target = Path(args["target"])
     batches: list[dict] = []
-    began = time.perf_counter()
+    mark = [time.perf_counter()]
 
     def timed(i: int, n: int, result: object) -> None:
+        now = time.perf_counter()
         batches.append({"batch": i, "as_of": str(getattr(result, "as_of", "")),
-                        "seconds": round(time.perf_counter() - began
-                                         - sum(b["seconds"] for b in batches), 2)})
+                        "seconds": round(now - mark[0], 2)})
+        mark[0] = now
 
     nights_ = loaded_nights(home.warehouse, date.fromisoformat(args["night"]))
     rebuild("build --exclude resource_type:unit_test", warehouse=home.warehouse, nights=nights_,
@@ -485,31 +486,9 @@ def _step_marts(args: dict) -> dict:
 
 def _step_marts_diff(args: dict) -> dict:
     """Rows of each mart only in warehouse `a` / only in `b`; doubles compared to 6 decimals."""
-    import duckdb
+    from itw_radar.publishing import mart_differences
 
-    from itw_radar.publishing import mart_tables
-
-    con = duckdb.connect()
-    try:
-        con.execute("ATTACH ? AS a (READ_ONLY)", [args["a"]])
-        con.execute("ATTACH ? AS b (READ_ONLY)", [args["b"]])
-        out: dict[str, list[int]] = {}
-        for t in sorted(set(mart_tables(con, "a")) | set(mart_tables(con, "b"))):
-            cols = con.execute(
-                "SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_catalog = 'a' AND table_schema = 'main' AND table_name = ? "
-                "ORDER BY ordinal_position", [t]).fetchall()
-            exprs = ", ".join(f'round("{c}", 6)' if d in ("DOUBLE", "FLOAT") else f'"{c}"'
-                              for c, d in cols)
-            qa, qb = (f'SELECT {exprs} FROM {db}.main."{t}"' for db in ("a", "b"))
-            only_a = con.execute(f"SELECT count(*) FROM ({qa} EXCEPT ALL {qb})").fetchone()[0]
-            only_b = con.execute(f"SELECT count(*) FROM ({qb} EXCEPT ALL {qa})").fetchone()[0]
-            if only_a or only_b:
-                n = con.execute(f'SELECT count(*) FROM a.main."{t}"').fetchone()[0]
-                out[t] = [int(n), int(only_a), int(only_b)]
-    finally:
-        con.close()
-    return {"differing": out}
+    return {"differing": mart_differences(Path(args["a"]), Path(args["b"]))}
 
 
 def _step_publish(args: dict) -> dict:
@@ -909,8 +888,8 @@ def history_section(res: dict) -> str:
     growth += ["| " + name + " | " + " | ".join(
         f"{timed[m]['models'].get(name, float('nan')):.2f}" for m in marks) + " |"
         for name, _ in top]
-    differing = res.get("marts_rows_differing") or {t: None for t in res["marts_differing"]}
-    bits = [t for t in res.get("marts_bits_differing", []) if t not in differing]
+    differing = res["marts_rows_differing"]
+    bits = [t for t in res["marts_bits_differing"] if t not in differing]
     return "\n".join([
         f"## 3. History growth: {res['label']}, {res['nights']} nights",
         "",
@@ -933,8 +912,8 @@ def history_section(res: dict) -> str:
          "(doubles to 6 decimal places, as `tests/test_dbt_project.py` compares): "
          + (f"identical in all {res['marts']} marts" if not differing else
             "DIFFERENT in " + ", ".join(
-                f"{t}" + (f" ({v[1]:,} of {v[0]:,} rows only in the nightly path, {v[2]:,} only "
-                          "in the rebuild)" if v else "") for t, v in differing.items()))
+                f"{t} ({v[1]:,} of {v[0]:,} rows only in the nightly path, {v[2]:,} only in "
+                "the rebuild)" for t, v in differing.items()))
          + ("" if not bits else
             f"; {', '.join(bits)} differ only beyond the 6th decimal of a double (their "
             "row-hash checksums differ)") + "."),

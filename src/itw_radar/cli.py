@@ -250,7 +250,7 @@ def rebuild(
     tests): `--full-refresh` for the first, incremental for the rest, so months of history fit
     in memory. Stop the nightly DAG first: the warehouse takes one writer.
     """
-    from itw_radar.dbt_runner import DbtError, loaded_nights, rebuild_batch_nights
+    from itw_radar.dbt_runner import DbtError, loaded_nights
     from itw_radar.dbt_runner import rebuild as rebuild_nights
     from itw_radar.pipeline import dbt_target
     from itw_radar.publishing import PublishError
@@ -261,7 +261,6 @@ def rebuild(
         _fail(f"no warehouse at {h.warehouse}: load and run a night first (`itw-radar run`)")
     until = _date(date_to, "--to") if date_to else None
     try:
-        size = batch_nights or rebuild_batch_nights()
         nights = loaded_nights(h.warehouse, until)
         target = dbt_target(h)
 
@@ -269,7 +268,7 @@ def rebuild(
             out.print(f"batch {i}/{n} built (as of {getattr(result, 'as_of', '?')})")
 
         rebuild_nights("build --exclude resource_type:unit_test", warehouse=h.warehouse,
-                       nights=nights, batch_nights=size, on_batch=report,
+                       nights=nights, batch_nights=batch_nights, on_batch=report,
                        target_path=target, log_path=target / "logs")
         if publish and nights:
             out.print(f"published {publish_serving(h, nights[-1])}")

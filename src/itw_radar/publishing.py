@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,37 @@ def mart_tables(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> l
     ).fetchall()
     return [r[0] for r in rows]
 
+
+
+def mart_differences(a: Path, b: Path, tables: Sequence[str] | None = None,
+                     ) -> dict[str, tuple[int, int, int]]:
+    """Marts that differ between warehouses `a` and `b`, row by row (doubles to 6 decimals).
+
+    Returns {mart: (rows in a, rows only in a, rows only in b)} for each mart that differs;
+    `tables` defaults to every mart of either warehouse.
+    """
+    con = duckdb.connect()
+    try:
+        con.execute("ATTACH ? AS a (READ_ONLY)", [str(a)])
+        con.execute("ATTACH ? AS b (READ_ONLY)", [str(b)])
+        names = tables or sorted(set(mart_tables(con, "a")) | set(mart_tables(con, "b")))
+        out: dict[str, tuple[int, int, int]] = {}
+        for t in names:
+            cols = con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_catalog = 'a' AND table_schema = 'main' AND table_name = ? "
+                "ORDER BY ordinal_position", [t]).fetchall()
+            exprs = ", ".join(f'round("{c}", 6) AS "{c}"' if d in ("DOUBLE", "FLOAT") else f'"{c}"'
+                              for c, d in cols)
+            qa, qb = (f'SELECT {exprs} FROM {db}.main.{_q(t)}' for db in ("a", "b"))
+            only_a = con.execute(f"SELECT count(*) FROM ({qa} EXCEPT ALL {qb})").fetchone()[0]
+            only_b = con.execute(f"SELECT count(*) FROM ({qb} EXCEPT ALL {qa})").fetchone()[0]
+            if only_a or only_b:
+                n = con.execute(f"SELECT count(*) FROM a.main.{_q(t)}").fetchone()[0]
+                out[t] = (int(n), int(only_a), int(only_b))
+    finally:
+        con.close()
+    return out
 
 def night_summary(con: duckdb.DuckDBPyConnection, export_date: date,
                   new_high_listed: int = 20) -> dict[str, Any]:
