@@ -115,3 +115,29 @@ def test_history_section_full_refresh_equals_incremental(tmp_path: Path) -> None
     assert [b["as_of"] for b in res["full"]["batches"]] == ["2026-11-02", "2026-11-03"]
     body = _section(doc, "history")
     assert "night 3 / night 1" in body and "identical" in body
+
+
+def test_steady_section_times_the_night_after_its_history(tmp_path: Path) -> None:
+    doc = tmp_path / "benchmarks.md"
+    bench.run_steady_benchmark(tmp_path, doc, repeats=1, quick=True)
+    res = json.loads((tmp_path / "bench-results.json").read_text())["steady"]
+    # nights 1-2 caught up (loader + dbt), night 3 timed through the DAG on top of them
+    assert sorted(res["history_nights"]) == ["2026-11-01", "2026-11-02"]
+    assert res["night"] == "2026-11-03"
+    run = res["runs"][0]
+    assert "publish" in run["tasks"] and "int_account_links" in run["dbt"], run
+    home = Path(res["home"])
+    import duckdb
+
+    from itw_radar.paths import Home
+
+    with duckdb.connect(str(Home.resolve(str(home)).warehouse), read_only=True) as con:
+        nights = con.execute("select count(distinct as_of_date) from main.risk_daily").fetchone()
+    assert nights == (3,)  # the history's nights and the timed one, all in the marts
+    body = _section(doc, "steady")
+    assert "Night 3, windows full" in body and re.search(r"Whole night \d+ s", body)
+    # a second run reuses the caught-up history instead of rebuilding it
+    marker = tmp_path / "quick-steady-base-home" / "caught-up.json"
+    before = marker.stat().st_mtime
+    bench.run_steady_benchmark(tmp_path, doc, repeats=1, quick=True)
+    assert marker.stat().st_mtime == before

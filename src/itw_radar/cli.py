@@ -279,7 +279,7 @@ def rebuild(
 @app.command()
 def bench(
     sections: Annotated[str, typer.Option(
-        help="Comma list of ingest, large, floor, history, tiny, dashboard.")] = "ingest",
+        help="Comma list of ingest, large, steady, floor, history, tiny, dashboard.")] = "ingest",
     big: Annotated[bool, typer.Option(
         help="Full sizes (the million-account night); --no-big runs quick sizes.")] = True,
     repeats: Annotated[int, typer.Option(min=1)] = 3,
