@@ -31,7 +31,9 @@ ip_groups as (
     select night, link_value, login_day
     from ip_members
     group by night, link_value, login_day
-    having count(distinct account_id) between 2 and {{ cap }}
+    -- int_ip_day_accounts holds one row per ip, day and account (its unique test): count(*)
+    -- counts distinct accounts, without a distinct aggregate over the whole window
+    having count(*) between 2 and {{ cap }}
 
 ),
 
@@ -43,7 +45,7 @@ ip_pair_days as (
         b.account_id as linked_account_id,
         a.link_value,
         min(a.ip_kind) as ip_kind,
-        count(distinct a.login_day) as days
+        count(*) as days  -- one row per pair, ip and day (the members are unique per day)
     from ip_groups as g
     inner join ip_members as a
         on a.night = g.night and a.link_value = g.link_value and a.login_day = g.login_day
