@@ -14,18 +14,37 @@ logins as (
 
 ),
 
+-- The kind, country and network of a stored row are those of the night that first revealed
+-- it: a later night's late logins for the same ip, day and account do not change a row that
+-- earlier nights have already read, and a rebuild, which sees every delivery at once, must
+-- give the same row (it takes the first night's logins only, like the nightly path).
+per_night as (
+
+    select
+        ip,
+        login_day,
+        account_id,
+        export_date,
+        min(ip_kind) as ip_kind,
+        min(ip_country) as ip_country,
+        min(ip_asn) as ip_asn
+    from logins
+    where ip_kind is distinct from 'mobile'
+    group by ip, login_day, account_id, export_date
+
+),
+
 grouped as (
 
     select
         ip,
         login_day,
         account_id,
-        min(ip_kind) as ip_kind,
-        min(ip_country) as ip_country,
-        min(ip_asn) as ip_asn,
+        arg_min_null(ip_kind, export_date) as ip_kind,  -- one row per export_date: no ties;
+        arg_min_null(ip_country, export_date) as ip_country,  -- _null: a null of the first
+        arg_min_null(ip_asn, export_date) as ip_asn,  -- night stays null
         min(export_date) as first_seen_night
-    from logins
-    where ip_kind is distinct from 'mobile'
+    from per_night
     group by ip, login_day, account_id
 
 )
