@@ -126,14 +126,16 @@ def test_steady_section_times_the_night_after_its_history(tmp_path: Path) -> Non
     assert res["night"] == "2026-11-03"
     run = res["runs"][0]
     assert "publish" in run["tasks"] and "int_account_links" in run["dbt"], run
-    home = Path(res["home"])
+    assert list(run["nights"]) == ["2026-11-03"]  # the DAG ran exactly the night after them
+    assert res["home"] is None and not (tmp_path / "quick-steady-home").exists()  # disk freed
     import duckdb
 
     from itw_radar.paths import Home
 
-    with duckdb.connect(str(Home.resolve(str(home)).warehouse), read_only=True) as con:
+    base = Home.resolve(str(tmp_path / "quick-steady-base-home"))
+    with duckdb.connect(str(base.warehouse), read_only=True) as con:
         nights = con.execute("select count(distinct as_of_date) from main.risk_daily").fetchone()
-    assert nights == (3,)  # the history's nights and the timed one, all in the marts
+    assert nights == (2,)  # the caught-up history: its nights are in the marts
     body = _section(doc, "steady")
     assert "Night 3, windows full" in body and re.search(r"Whole night \d+ s", body)
     # a second run reuses the caught-up history instead of rebuilding it
