@@ -94,7 +94,6 @@ def mart_tables(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> l
     return [r[0] for r in rows]
 
 
-
 def mart_differences(a: Path, b: Path, tables: Sequence[str] | None = None,
                      ) -> dict[str, tuple[int, int, int]]:
     """Marts that differ between warehouses `a` and `b`, row by row (doubles to 6 decimals).
@@ -124,6 +123,7 @@ def mart_differences(a: Path, b: Path, tables: Sequence[str] | None = None,
     finally:
         con.close()
     return out
+
 
 def night_summary(con: duckdb.DuckDBPyConnection, export_date: date,
                   new_high_listed: int = 20) -> dict[str, Any]:
