@@ -295,3 +295,108 @@ def test_check_serving_names_what_breaks_the_contract(tmp_path: Path) -> None:
     assert check_serving(tmp_path / "absent.duckdb") == [f"{tmp_path / 'absent.duckdb'} does not "
                                                          "exist"]
     os.remove(path)
+
+
+def _add_history(home: Home, night: date, evidence_days: int = 3, hit_points: float = 30.0
+                 ) -> None:
+    """Grow the warehouse like a nightly dbt run: one more slice in each history mart, the
+    evidence logins of the last `evidence_days` days (older ones leave the window)."""
+    con = connect(home.warehouse)
+    try:
+        d = night.isoformat()
+        con.execute("CREATE TABLE IF NOT EXISTS account_score_history (as_of_date DATE, "
+                    "account_id VARCHAR, risk_score DOUBLE)")
+        con.execute("DELETE FROM account_score_history WHERE as_of_date = ?", [night])
+        con.execute(f"""INSERT INTO account_score_history
+            SELECT DATE '{d}', 'acc_' || i, i * 7.5 FROM range(5) t(i)""")
+        con.execute(f"""CREATE OR REPLACE TABLE account_indicator_hits AS
+            SELECT * FROM (SELECT * FROM account_indicator_hits WHERE as_of_date < DATE '{d}')
+            UNION ALL SELECT 'acc_0', DATE '{d}', 'shared_ip', {hit_points}, 'IP on {d}'""")
+        con.execute(f"""CREATE OR REPLACE TABLE evidence_logins AS
+            SELECT 'acc_0' AS account_id, 'login_' || strftime(day, '%Y%m%d') AS login_id,
+                   day::TIMESTAMP AS ts
+            FROM range(DATE '{d}' - {evidence_days - 1}, DATE '{d}' + 1, INTERVAL 1 DAY)
+                 t(day)""")
+    finally:
+        con.close()
+
+
+def _publish_logged(home: Home, night: date, caplog: pytest.LogCaptureFixture,
+                    **kw: object) -> str:
+    caplog.clear()
+    with caplog.at_level("INFO", logger="itw_radar.publishing"):
+        publish(home, night, **kw)
+    return "\n".join(r.getMessage() for r in caplog.records)
+
+
+def _same_as_a_fresh_publish(home: Home, night: date, tmp: Path) -> dict:
+    """Differences between the published file and one written afresh from the warehouse."""
+    from itw_radar.publishing import mart_differences
+
+    kept = tmp / "incremental.duckdb"
+    kept.write_bytes(home.serving.read_bytes())
+    publish(home, night, incremental=False)
+    tables = [t for t in ("account_risk", "account_indicator_hits", "account_score_history",
+                          "evidence_logins", "indicators", "risk_daily")]
+    return mart_differences(kept, home.serving, tables)
+
+
+def test_a_night_updates_a_copy_of_the_published_file(home: Home, tmp_path: Path,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    _build_marts(home, N1)
+    _add_history(home, N1)
+    _log_night(home, N1, T0)
+    assert "written from scratch" in _publish_logged(home, N1, caplog)
+
+    _build_marts(home, N2, high=2)
+    _add_history(home, N2)
+    _log_night(home, N2, T0 + timedelta(days=1))
+    said = _publish_logged(home, N2, caplog)
+    assert f"updated from night {N1}" in said
+    assert f"account_score_history: nights after {N1}" in said
+    assert "evidence_logins: rows gained and lost" in said
+    assert "account_risk: whole" in said
+    # risk_daily of _build_marts holds only the new night: its stored night is gone, so whole
+    assert "risk_daily: whole" in said
+    con = duckdb.connect(str(home.serving), read_only=True)
+    try:
+        assert con.execute("SELECT as_of_date, count(*) FROM account_score_history "
+                           "GROUP BY 1 ORDER BY 1").fetchall() == [(N1, 5), (N2, 5)]
+        assert con.execute("SELECT min(ts)::DATE, max(ts)::DATE, count(*) "
+                           "FROM evidence_logins").fetchone() == (N2 - timedelta(days=2), N2, 3)
+    finally:
+        con.close()
+    assert set(_runs(home.serving)) == {N1, N2}
+    assert check_serving(home.serving) == []
+    assert _same_as_a_fresh_publish(home, N2, tmp_path) == {}
+
+
+def test_a_rebuilt_history_mart_is_copied_whole(home: Home, tmp_path: Path,
+                                                 caplog: pytest.LogCaptureFixture) -> None:
+    _build_marts(home, N1)
+    _add_history(home, N1)
+    _log_night(home, N1, T0)
+    publish(home, N1)
+    # A changed model rebuilt night 1 (same rows, other points), then night 2 ran.
+    con = connect(home.warehouse)
+    try:
+        con.execute("UPDATE account_indicator_hits SET points = 45.0")
+    finally:
+        con.close()
+    _add_history(home, N2)
+    _log_night(home, N2, T0 + timedelta(days=1))
+    said = _publish_logged(home, N2, caplog)
+    assert "account_indicator_hits: whole" in said
+    assert f"account_score_history: nights after {N1}" in said
+    assert _same_as_a_fresh_publish(home, N2, tmp_path) == {}
+
+
+def test_the_history_marts_are_the_projects_per_night_incremental_marts() -> None:
+    from itw_radar.dbt_runner import PROJECT_DIR
+    from itw_radar.publishing import HISTORY_MARTS
+
+    per_night = sorted(
+        p.stem for p in (PROJECT_DIR / "models" / "marts").glob("*.sql")
+        if "materialized='incremental'" in p.read_text()
+        and "unique_key='as_of_date'" in p.read_text())
+    assert per_night == sorted(HISTORY_MARTS)

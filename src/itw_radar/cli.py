@@ -271,7 +271,7 @@ def rebuild(
                        nights=nights, batch_nights=batch_nights, on_batch=report,
                        target_path=target, log_path=target / "logs")
         if publish and nights:
-            out.print(f"published {publish_serving(h, nights[-1])}")
+            out.print(f"published {publish_serving(h, nights[-1], incremental=False)}")
     except (DbtError, PublishError, ValueError) as exc:
         _fail(str(exc))
 

@@ -5,12 +5,21 @@ and fsynced file, so a reader sees the previous night or the new one, never a mi
 killed night leaves the previous file untouched. The marts are every table dbt built in the
 warehouse's `main` schema (see docs/serving_schema.md); `pipeline_runs` is rebuilt here from
 `raw.load_log` so that the night being published is already marked `success` in the file.
+
+A night's publish starts from a copy of the published file when there is one, so that its cost
+follows the night, not the history (docs/benchmarks.md, section 1c): the history marts (one
+slice per night, HISTORY_MARTS) get the nights after the published one, evidence_logins gets the
+rows it gained and loses the rows it dropped, and every other mart is copied whole. A mart whose
+stored nights no longer match the warehouse (a rebuild, a full refresh, a changed model) is copied
+whole instead.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import shutil
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -33,6 +42,18 @@ OUTPUT_CONTRACT: dict[str, tuple[str, ...]] = {
                       "rows_quarantined"),
 }
 RISK_TIERS = ("high", "medium", "low", "none")
+# Marts that dbt builds incrementally, one slice per night (delete+insert on as_of_date): a night
+# changes only its own slice. tests/test_publishing.py checks this list against the dbt project.
+HISTORY_MARTS = ("account_indicator_hits", "account_score_history", "indicator_daily",
+                 "payouts_daily", "risk_daily")
+# Marts that change by a small share a night, with the key of their rows: published as a
+# difference (rows whose key left, rows whose key is new). A row's content never changes under
+# its key (a login is delivered once; its evidence row is the delivered row).
+KEYED_MARTS = {"evidence_logins": "login_id"}
+# Start from a fresh file when the copy holds more free blocks than used ones (deleted slices).
+MAX_FREE_BLOCK_SHARE = 0.5
+
+logger = logging.getLogger(__name__)
 TMP_PREFIX = ".radar."
 TMP_SUFFIX = ".duckdb.tmp"
 
@@ -190,12 +211,14 @@ def remove_stale_temporaries(home: Home) -> list[Path]:
 
 def publish(home: Home, export_date: date, *, started_at: datetime | None = None,
             dbt_started_at: datetime | None = None, load_id: str = "",
-            summary: Mapping[str, Any] | None = None) -> Path:
+            summary: Mapping[str, Any] | None = None, incremental: bool = True) -> Path:
     """Copy every mart into a new serving file, mark the night published, swap it in.
 
     Call only after every validation and dbt test of the night passed. Logs the `dbt` step
     (from `dbt_started_at`) and, once the file is in place, the `publish` step in raw.load_log.
-    Returns the path of the serving database.
+    With `incremental` (the default) the new file starts as a copy of the published one when
+    that holds an earlier night (see the module's docstring); `incremental=False` writes every
+    mart afresh (after a rebuild). Returns the path of the serving database.
     """
     if not home.warehouse.exists():
         raise PublishError(f"night {export_date}: no warehouse at {home.warehouse}; load and "
@@ -219,13 +242,24 @@ def publish(home: Home, export_date: date, *, started_at: datetime | None = None
                      started_at=dbt_started_at, finished_at=began)
         info = dict(summary) if summary is not None else night_summary(con, export_date)
         info_json = json.dumps(info, sort_keys=True, default=str)
+        previous = _previous_night(home, export_date) if incremental else None
+        if previous is not None:
+            shutil.copyfile(home.serving, tmp)
         con.execute(f"ATTACH '{_lit(str(tmp))}' AS serving")
+        if previous is not None and _free_block_share(con) > MAX_FREE_BLOCK_SHARE:
+            con.execute("DETACH serving")  # mostly deleted slices: write a compact file instead
+            tmp.unlink()
+            previous = None
+            con.execute(f"ATTACH '{_lit(str(tmp))}' AS serving")
         try:
-            for name in marts:
-                if name == "pipeline_runs":
-                    continue
-                con.execute(f"CREATE TABLE serving.main.{_q(name)} AS "
-                            f"SELECT * FROM main.{_q(name)}")
+            how = {name: _publish_mart(con, name, previous)
+                   for name in marts if name != "pipeline_runs"}
+            con.execute("DROP TABLE IF EXISTS serving.main.pipeline_runs")
+            for name in sorted(set(mart_tables(con, "serving")) - set(marts)):
+                con.execute(f"DROP TABLE serving.main.{_q(name)}")  # a mart dbt no longer builds
+            logger.info("night %s: serving %s (%s)", export_date,
+                     f"updated from night {previous}" if previous else "written from scratch",
+                     ", ".join(f"{n}: {h}" for n, h in how.items()))
             # The night being published, as it will be logged once the file is in place.
             con.execute(
                 "CREATE TEMP TABLE _publishing AS SELECT * FROM raw.load_log LIMIT 0")
@@ -260,6 +294,76 @@ def publish(home: Home, export_date: date, *, started_at: datetime | None = None
     finally:
         con.close()
     return home.serving
+
+
+def _previous_night(home: Home, export_date: date) -> date | None:
+    """The published night a new file can start from: an earlier night in a sound file."""
+    if not home.serving.exists():
+        return None
+    try:
+        if check_serving(home.serving):
+            return None
+        night = published_night(home.serving)
+    except duckdb.Error:
+        return None  # unreadable: this night writes a new file
+    return night if night is not None and night < export_date else None
+
+
+def _free_block_share(con: duckdb.DuckDBPyConnection) -> float:
+    free, total = con.execute("SELECT free_blocks, total_blocks FROM pragma_database_size() "
+                              "WHERE database_name = 'serving'").fetchone()
+    return free / total if total else 0.0
+
+
+def _columns(con: duckdb.DuckDBPyConnection, catalog: str, name: str) -> list[tuple[str, str]]:
+    return con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog = ? "
+        "AND table_schema = 'main' AND table_name = ? ORDER BY ordinal_position",
+        [catalog, name]).fetchall()
+
+
+def _nights_match(con: duckdb.DuckDBPyConnection, name: str, previous: date, wh: str) -> bool:
+    """Whether the warehouse still holds the nights up to `previous` that the copy holds.
+
+    Compares the rows per night of every stored night, and the rows themselves (a hash) of
+    the published night: a rebuild or a changed model shows in one or the other.
+    """
+    t = _q(name)
+    counts = ("SELECT as_of_date, count(*) AS n FROM {db}.main." + t
+              + " WHERE as_of_date <= ? GROUP BY ALL")
+    w, s = counts.format(db=_q(wh)), counts.format(db="serving")
+    differ = con.execute(
+        f"SELECT count(*) FROM (({w}) EXCEPT ({s}) UNION ALL (({s}) EXCEPT ({w})))",
+        [previous] * 4).fetchone()[0]
+    if differ:
+        return False
+    digest = ("SELECT count(*), sum(hash(r)) FROM {db}.main." + t
+              + " AS r WHERE as_of_date = ?")
+    return (con.execute(digest.format(db=_q(wh)), [previous]).fetchone()
+            == con.execute(digest.format(db="serving"), [previous]).fetchone())
+
+
+def _publish_mart(con: duckdb.DuckDBPyConnection, name: str, previous: date | None) -> str:
+    """Bring serving.main.<name> to the warehouse's main.<name>; returns how it was done."""
+    t = _q(name)
+    wh = con.execute("SELECT current_database()").fetchone()[0]
+    if previous is not None and _columns(con, "serving", name) == _columns(con, wh, name):
+        if name in HISTORY_MARTS and _nights_match(con, name, previous, wh):
+            con.execute(f"DELETE FROM serving.main.{t} WHERE as_of_date > ?", [previous])
+            con.execute(f"INSERT INTO serving.main.{t} SELECT * FROM main.{t} "
+                        "WHERE as_of_date > ?", [previous])
+            return f"nights after {previous}"
+        if name in KEYED_MARTS:
+            k = _q(KEYED_MARTS[name])
+            con.execute(f"DELETE FROM serving.main.{t} AS s WHERE NOT EXISTS "
+                        f"(SELECT 1 FROM main.{t} AS w WHERE w.{k} = s.{k})")
+            con.execute(f"INSERT INTO serving.main.{t} SELECT * FROM main.{t} AS w "
+                        f"WHERE NOT EXISTS (SELECT 1 FROM serving.main.{t} AS s "
+                        f"WHERE s.{k} = w.{k})")
+            return "rows gained and lost"
+    con.execute(f"DROP TABLE IF EXISTS serving.main.{t}")
+    con.execute(f"CREATE TABLE serving.main.{t} AS SELECT * FROM main.{t}")
+    return "whole"
 
 
 def check_serving(path: Path) -> list[str]:
