@@ -143,6 +143,33 @@ def test_rerunning_a_night_changes_nothing(run: Run, tmp_path: Path) -> None:
     assert _differences(before, run.incremental.warehouse) == {}
 
 
+
+def test_evidence_logins_slides_its_window_like_a_rebuild(run: Run, tmp_path: Path) -> None:
+    """28 nights on, the incremental evidence_logins deletes the days and the accounts that left
+    its 30-night window (its post-hook) and equals the same model built from scratch."""
+    later = LAST + timedelta(days=28)  # window: LAST - 1 .. later
+    slid, fresh = tmp_path / "slid.duckdb", tmp_path / "fresh.duckdb"
+    for copy in (slid, fresh):
+        shutil.copyfile(run.incremental.warehouse, copy)
+    for copy, full in ((slid, False), (fresh, True)):
+        res = run_dbt("run --select evidence_logins", warehouse=copy, as_of=later,
+                      target_path=run.target, log_path=run.logs, full_refresh=full)
+        assert res.success
+    con = duckdb.connect(str(run.incremental.warehouse), read_only=True)
+    try:
+        before = con.execute("select count(*), count(*) filter (where login_day < ?) "
+                             "from main.evidence_logins", [LAST - timedelta(days=1)]).fetchone()
+    finally:
+        con.close()
+    con = duckdb.connect(str(slid), read_only=True)
+    try:
+        after = con.execute("select count(*), count(*) filter (where login_day < ?) "
+                            "from main.evidence_logins", [LAST - timedelta(days=1)]).fetchone()
+    finally:
+        con.close()
+    assert before[1] > 0 and after[1] == 0 and 0 < after[0] < before[0], (before, after)
+    assert mart_differences(slid, fresh, ["evidence_logins"]) == {}
+
 def test_docs_generate(run: Run) -> None:
     _dbt("docs generate", run, run.incremental, LAST)
     assert (run.target / "catalog.json").is_file()
