@@ -89,12 +89,18 @@ co_days as (
 
 ),
 
+-- ip-days of 2 to max_accounts accounts, their size as of each night from the running
+-- int_ip_day_sizes (no row there: one account)
 co_day_sizes as (
 
-    select night, ip, login_day
-    from co_days
-    group by night, ip, login_day
-    having count(*) between 2 and {{ th(t, 'max_accounts') }}  -- one row per account (above)
+    select nights.night, s.ip, s.login_day
+    from nights
+    inner join {{ ref('int_ip_day_sizes') }} as s
+        on s.night <= nights.night
+        and s.login_day between nights.night - {{ th(t, 'co_travel_lookback_days') }} and nights.night
+        and {{ after_window_start('s.login_day', th(t, 'co_travel_lookback_days')) }}
+    group by nights.night, s.ip, s.login_day
+    having arg_max(s.accounts, s.night) between 2 and {{ th(t, 'max_accounts') }}
 
 ),
 
@@ -127,22 +133,51 @@ co_members as (
 
 ),
 
-co_travel_pairs as (
+co_pair_days as (
 
     select
         a.night,
         a.account_id,
         b.account_id as other_account_id,
+        a.ip,
+        a.ip_asn,
+        a.ip_kind,
+        a.login_day
+    from co_members as a
+    inner join co_shared as b
+        on b.night = a.night and b.ip = a.ip and b.login_day = a.login_day
+        and b.account_id <> a.account_id
+
+),
+
+-- A pair needs co_travel_min_ips distinct IPs, so at least as many shared IP-days: counting
+-- rows first leaves the distinct counts below to the few pairs that can qualify (most pairs of a
+-- large platform meet once, on one address).
+co_candidates as (
+
+    select night, account_id, other_account_id
+    from co_pair_days
+    group by night, account_id, other_account_id
+    having count(*) >= {{ th(t, 'co_travel_min_ips') }}
+
+),
+
+co_travel_pairs as (
+
+    select
+        a.night,
+        a.account_id,
+        a.other_account_id,
         count(distinct a.ip) as ips,
         count(distinct a.ip_asn) as networks,
         count(distinct a.ip) filter (where a.ip_kind in ('vpn', 'hosting', 'tor')) as anonymised_ips,
         count(distinct a.login_day) as days,
         string_agg(distinct coalesce(a.ip_kind, 'unknown'), ', ' order by coalesce(a.ip_kind, 'unknown')) as kinds
-    from co_members as a
-    inner join co_shared as b
-        on b.night = a.night and b.ip = a.ip and b.login_day = a.login_day
-        and b.account_id <> a.account_id
-    group by a.night, a.account_id, b.account_id
+    from co_pair_days as a
+    semi join co_candidates as c
+        on c.night = a.night and c.account_id = a.account_id
+        and c.other_account_id = a.other_account_id
+    group by a.night, a.account_id, a.other_account_id
     having count(distinct a.ip) >= {{ th(t, 'co_travel_min_ips') }}
        and count(distinct a.ip_asn) >= 2
        and count(distinct a.ip) filter (where a.ip_kind in ('vpn', 'hosting', 'tor')) >= 1

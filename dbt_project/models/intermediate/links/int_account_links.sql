@@ -15,6 +15,21 @@ nights as (
 
 ),
 
+-- ip-days of 2 to cap accounts in the window, their size as of each night from the running
+-- int_ip_day_sizes (no row there: one account)
+ip_groups as (
+
+    select nights.night, s.ip as link_value, s.login_day
+    from nights
+    inner join {{ ref('int_ip_day_sizes') }} as s
+        on s.night <= nights.night
+        and s.login_day between nights.night - {{ var('cluster_link_lookback_days') }} and nights.night
+        and {{ after_window_start('s.login_day', var('cluster_link_lookback_days')) }}
+    group by nights.night, s.ip, s.login_day
+    having arg_max(s.accounts, s.night) between 2 and {{ cap }}
+
+),
+
 ip_members as (
 
     select nights.night, d.ip as link_value, d.login_day, d.account_id, d.ip_kind
@@ -23,17 +38,8 @@ ip_members as (
         on d.first_seen_night <= nights.night
         and d.login_day between nights.night - {{ var('cluster_link_lookback_days') }} and nights.night
         and {{ after_window_start('d.login_day', var('cluster_link_lookback_days')) }}
-
-),
-
-ip_groups as (
-
-    select night, link_value, login_day
-    from ip_members
-    group by night, link_value, login_day
-    -- int_ip_day_accounts holds one row per ip, day and account (its unique test): count(*)
-    -- counts distinct accounts, without a distinct aggregate over the whole window
-    having count(*) between 2 and {{ cap }}
+    semi join ip_groups as g
+        on g.night = nights.night and g.link_value = d.ip and g.login_day = d.login_day
 
 ),
 
@@ -46,11 +52,9 @@ ip_pair_days as (
         a.link_value,
         min(a.ip_kind) as ip_kind,
         count(*) as days  -- one row per pair, ip and day (the members are unique per day)
-    from ip_groups as g
-    inner join ip_members as a
-        on a.night = g.night and a.link_value = g.link_value and a.login_day = g.login_day
+    from ip_members as a
     inner join ip_members as b
-        on b.night = g.night and b.link_value = g.link_value and b.login_day = g.login_day
+        on b.night = a.night and b.link_value = a.link_value and b.login_day = a.login_day
         and b.account_id <> a.account_id
     group by a.night, a.account_id, b.account_id, a.link_value
 
