@@ -55,6 +55,40 @@ activity as (
 
 ),
 
+-- The local hour of an event comes from a table of 15-minute UTC slots per time zone: every
+-- UTC offset and every daylight-saving change falls on a quarter hour, so all instants of a
+-- slot share one local hour. A time-zone conversion per zone and slot (a few hundred thousand),
+-- not per event (tens of millions in a large platform's 14 days); an event outside the table's
+-- span (none expected) is converted itself.
+zones as (
+
+    select distinct timezone from accounts
+
+),
+
+span as (
+
+    select
+        (min(night) - {{ th(t, 'lookback_days') }} - 2)::timestamp as first_slot,
+        (max(night) + 2)::timestamp as last_slot
+    from nights
+
+),
+
+slots as (
+
+    select
+        zones.timezone,
+        epoch_us(s.slot) // 900000000 as slot_id,
+        hour(timezone(zones.timezone, s.slot::timestamptz)) as local_hour
+    from zones
+    cross join (
+        select unnest(generate_series(first_slot, last_slot, interval 15 minute)) as slot
+        from span
+    ) as s
+
+),
+
 hours as (
 
     select
@@ -62,13 +96,17 @@ hours as (
         activity.account_id,
         accounts.timezone,
         count(*) as events,
-        count(*) filter (where hour(activity.ts) >= {{ th(t, 'asia_day_start_utc') }}
-                            and hour(activity.ts) < {{ th(t, 'asia_day_end_utc') }}) as asia_day_events,
-        count(*) filter (where hour(timezone(accounts.timezone, activity.ts)) >= {{ th(t, 'local_night_start') }}
-                            or hour(timezone(accounts.timezone, activity.ts)) < {{ th(t, 'local_night_end') }}) as local_night_events
+        -- the UTC hour from the stored microseconds (the same as hour(ts) in a UTC session)
+        count(*) filter (where (epoch_us(activity.ts) // 3600000000) % 24 >= {{ th(t, 'asia_day_start_utc') }}
+                            and (epoch_us(activity.ts) // 3600000000) % 24 < {{ th(t, 'asia_day_end_utc') }}) as asia_day_events,
+        count(*) filter (where coalesce(slots.local_hour, hour(timezone(accounts.timezone, activity.ts))) >= {{ th(t, 'local_night_start') }}
+                            or coalesce(slots.local_hour, hour(timezone(accounts.timezone, activity.ts))) < {{ th(t, 'local_night_end') }}) as local_night_events
     from activity
     inner join accounts
         on accounts.night = activity.night and accounts.account_id = activity.account_id
+    left join slots
+        on slots.timezone = accounts.timezone
+        and slots.slot_id = epoch_us(activity.ts) // 900000000
     group by activity.night, activity.account_id, accounts.timezone
 
 ),
