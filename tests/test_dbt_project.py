@@ -155,6 +155,10 @@ def test_evidence_logins_slides_its_window_like_a_rebuild(run: Run, tmp_path: Pa
         res = run_dbt("run --select evidence_logins", warehouse=copy, as_of=later,
                       target_path=run.target, log_path=run.logs, full_refresh=full)
         assert res.success
+        if not full:  # the night it held came from the table's comment: no login_id anti-join
+            sql = (run.target / "compiled" / "itw_radar" / "models" / "marts"
+                   / "evidence_logins.sql").read_text()
+            assert f"evidence.export_date > date '{LAST}'" in sql and "not exists" not in sql
     con = duckdb.connect(str(run.incremental.warehouse), read_only=True)
     try:
         before = con.execute("select count(*), count(*) filter (where login_day < ?) "
@@ -165,6 +169,8 @@ def test_evidence_logins_slides_its_window_like_a_rebuild(run: Run, tmp_path: Pa
     try:
         after = con.execute("select count(*), count(*) filter (where login_day < ?) "
                             "from main.evidence_logins", [LAST - timedelta(days=1)]).fetchone()
+        assert con.execute("select comment from duckdb_tables() where table_name = "
+                           "'evidence_logins'").fetchone()[0] == f"evidence as of {later}"
     finally:
         con.close()
     assert before[1] > 0 and after[1] == 0 and 0 < after[0] < before[0], (before, after)

@@ -5,17 +5,30 @@
 -- a newly flagged account), and the post-hook deletes the stored rows that left the window (a
 -- day past 30 nights, an account without a hit in them, a delivery after the night). Stored and
 -- rebuilt tables hold the same rows, and a night writes its change, not 30 nights of logins.
+-- The table's comment names the night it holds (set by the post-hook, in the same
+-- transaction): from an earlier night M, a row of tonight's window is new exactly when it was
+-- outside M's window (delivered after M, a day outside M's 30, an account without a hit in M's
+-- 30 nights). Without a known earlier night, new rows are found by login_id.
+{%- set stored_night = none %}
+{%- if is_incremental() and execute and not (model is mapping and model.get('resource_type') == 'unit_test') %}
+    {%- set found = run_query("select comment from duckdb_tables() where database_name = '" ~ this.database ~ "' and schema_name = '" ~ this.schema ~ "' and table_name = '" ~ this.identifier ~ "'") %}
+    {%- set comment = found.columns[0].values()[0] if found.rows | length > 0 else none %}
+    {%- if comment and comment.startswith('evidence as of ') and comment[15:25] < as_of_date() %}
+        {%- set stored_night = comment[15:25] %}
+    {%- endif %}
+{%- endif %}
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    post_hook="
+    post_hook=["
         delete from {{ this }} as stored
         where stored.login_day not between {{ as_of() }} - 29 and {{ as_of() }}
            or stored.export_date > {{ as_of() }}
            or stored.account_id not in (
                select account_id from {{ ref('account_indicator_hits') }}
-               where as_of_date between {{ as_of() }} - 29 and {{ as_of() }})"
+               where as_of_date between {{ as_of() }} - 29 and {{ as_of() }})",
+        "comment on table {{ this }} is 'evidence as of {{ as_of_date() }}'"]
 ) }}
 
 with
@@ -57,6 +70,12 @@ evidence as (
 )
 
 select * from evidence
-{% if is_incremental() %}
+{%- if stored_night %}
+where evidence.export_date > date '{{ stored_night }}'
+   or evidence.login_day not between date '{{ stored_night }}' - 29 and date '{{ stored_night }}'
+   or evidence.account_id not in (
+       select account_id from {{ ref('account_indicator_hits') }}
+       where as_of_date between date '{{ stored_night }}' - 29 and date '{{ stored_night }}')
+{%- elif is_incremental() %}
 where not exists (select 1 from {{ this }} as stored where stored.login_id = evidence.login_id)
-{% endif %}
+{%- endif %}
