@@ -35,9 +35,20 @@ with
 
 flagged as (
 
-    select distinct account_id
+    select
+        account_id,
+        {%- if stored_night %}
+        bool_or(as_of_date between date '{{ stored_night }}' - 29 and date '{{ stored_night }}')
+        {%- else %}
+        false
+        {%- endif %} as flagged_on_stored_night
     from {{ ref('account_indicator_hits') }}
     where as_of_date between {{ as_of() }} - 29 and {{ as_of() }}
+    {%- if stored_night %}
+       or as_of_date between date '{{ stored_night }}' - 29 and date '{{ stored_night }}'
+    {%- endif %}
+    group by account_id
+    having bool_or(as_of_date between {{ as_of() }} - 29 and {{ as_of() }})
 
 ),
 
@@ -63,19 +74,18 @@ evidence as (
         logins.user_agent,
         logins.success,
         logins.login_day,
-        logins.export_date
+        logins.export_date,
+        flagged.flagged_on_stored_night
     from logins
     inner join flagged on flagged.account_id = logins.account_id
 
 )
 
-select * from evidence
+select * exclude (flagged_on_stored_night) from evidence
 {%- if stored_night %}
 where evidence.export_date > date '{{ stored_night }}'
    or evidence.login_day not between date '{{ stored_night }}' - 29 and date '{{ stored_night }}'
-   or evidence.account_id not in (
-       select account_id from {{ ref('account_indicator_hits') }}
-       where as_of_date between date '{{ stored_night }}' - 29 and date '{{ stored_night }}')
+   or not evidence.flagged_on_stored_night
 {%- elif is_incremental() %}
 where not exists (select 1 from {{ this }} as stored where stored.login_id = evidence.login_id)
 {%- endif %}
