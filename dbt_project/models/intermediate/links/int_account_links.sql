@@ -50,7 +50,8 @@ ip_pair_days as (
         a.account_id,
         b.account_id as linked_account_id,
         a.link_value,
-        min(a.ip_kind) as ip_kind,
+        -- a VPN / Tor exit as either account's logins saw it: both directions of a pair agree
+        bool_or(a.ip_kind in ('vpn', 'tor') or b.ip_kind in ('vpn', 'tor')) as anonymised,
         count(*) as days  -- one row per pair, ip and day (the members are unique per day)
     from ip_members as a
     inner join ip_members as b
@@ -64,7 +65,7 @@ ip_links as (
 
     select night, account_id, linked_account_id, 'ip_day' as link_type, link_value
     from ip_pair_days
-    where coalesce(ip_kind, '') not in ('vpn', 'tor') or days >= 2
+    where not coalesce(anonymised, false) or days >= 2
 
 ),
 
