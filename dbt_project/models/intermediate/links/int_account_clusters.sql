@@ -21,20 +21,45 @@ labels_0 as materialized (
 
 ),
 
+-- Semi-naive: labels only fall, so in a round only a neighbour of an account whose label fell in
+-- the previous round can fall, and only to that neighbour's label. changed_i holds the accounts
+-- whose label fell in round i (with the label): the same labels as every account taking the
+-- smallest label among its neighbours each round, at the cost of the accounts still changing
+-- (most components of a platform are pairs, settled in a round or two).
+changed_0 as materialized (
+
+    select night, account_id, label from labels_0
+
+),
+
 {%- for i in range(n) %}
+
+offered_{{ i + 1 }} as (
+
+    select e.night, e.account_id, min(c.label) as label
+    from changed_{{ i }} as c
+    inner join edges as e
+        on e.night = c.night and e.linked_account_id = c.account_id
+    group by e.night, e.account_id
+
+),
+
+changed_{{ i + 1 }} as materialized (
+
+    select o.night, o.account_id, o.label
+    from offered_{{ i + 1 }} as o
+    inner join labels_{{ i }} as l
+        on l.night = o.night and l.account_id = o.account_id
+    where o.label < l.label
+
+),
 
 labels_{{ i + 1 }} as materialized (
 
-    select
-        l.night,
-        l.account_id,
-        least(l.label, min(neighbour.label)) as label
+    select l.night, l.account_id, coalesce(c.label, l.label) as label
     from labels_{{ i }} as l
-    inner join edges as e
-        on e.night = l.night and e.account_id = l.account_id
-    inner join labels_{{ i }} as neighbour
-        on neighbour.night = e.night and neighbour.account_id = e.linked_account_id
-    group by l.night, l.account_id, l.label
+    left join changed_{{ i + 1 }} as c
+        on c.night = l.night and c.account_id = l.account_id
 
 ),
 {%- endfor %}
