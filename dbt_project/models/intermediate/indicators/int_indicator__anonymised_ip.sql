@@ -21,21 +21,21 @@ accounts as (
 
 ),
 
-logins as (
+-- One pass over the window's logins, grouped by account and, for the logins that bypass the
+-- anonymiser from a home or mobile network abroad, by that country (null for the rest); the
+-- countries are then listed per account without a distinct aggregate over every login.
+by_country as (
 
     select
         nights.night,
         l.account_id,
+        case when l.ip_kind in ('residential', 'mobile')
+                  and l.ip_country is not null and accounts.country is not null
+                  and l.ip_country <> accounts.country
+             then l.ip_country end as leak_country,
         count(*) as logins,
         count(*) filter (where l.ip_kind in ('vpn', 'hosting', 'tor')) as anonymised,
         count(*) filter (where l.ip_kind = 'tor') as tor,
-        count(*) filter (where l.ip_kind in ('residential', 'mobile')
-                            and l.ip_country is not null and accounts.country is not null
-                            and l.ip_country <> accounts.country) as leaked,
-        string_agg(distinct l.ip_country, ', ' order by l.ip_country)
-            filter (where l.ip_kind in ('residential', 'mobile')
-                       and l.ip_country is not null and accounts.country is not null
-                       and l.ip_country <> accounts.country) as leak_countries,
         any_value(accounts.country) as claimed_country
     from nights
     inner join {{ ref('stg_logins') }} as l
@@ -45,7 +45,23 @@ logins as (
     left join accounts
         on accounts.night = nights.night and accounts.account_id = l.account_id
     where l.success
-    group by nights.night, l.account_id
+    group by all
+
+),
+
+logins as (
+
+    select
+        night,
+        account_id,
+        sum(logins) as logins,
+        sum(anonymised) as anonymised,
+        sum(tor) as tor,
+        coalesce(sum(logins) filter (where leak_country is not null), 0) as leaked,
+        string_agg(leak_country, ', ' order by leak_country) as leak_countries,
+        any_value(claimed_country) as claimed_country
+    from by_country
+    group by night, account_id
 
 ),
 
