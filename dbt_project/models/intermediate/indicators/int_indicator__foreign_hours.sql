@@ -49,9 +49,9 @@ sessions as (
 
 activity as (
 
-    select night, account_id, ts from logins
+    select night, account_id, ts, ip_country, ip_kind, true as is_login from logins
     union all
-    select night, account_id, ts from sessions
+    select night, account_id, ts, null, null, false from sessions
 
 ),
 
@@ -100,7 +100,13 @@ hours as (
         count(*) filter (where (epoch_us(activity.ts) // 3600000000) % 24 >= {{ th(t, 'asia_day_start_utc') }}
                             and (epoch_us(activity.ts) // 3600000000) % 24 < {{ th(t, 'asia_day_end_utc') }}) as asia_day_events,
         count(*) filter (where coalesce(slots.local_hour, hour(timezone(accounts.timezone, activity.ts))) >= {{ th(t, 'local_night_start') }}
-                            or coalesce(slots.local_hour, hour(timezone(accounts.timezone, activity.ts))) < {{ th(t, 'local_night_end') }}) as local_night_events
+                            or coalesce(slots.local_hour, hour(timezone(accounts.timezone, activity.ts))) < {{ th(t, 'local_night_end') }}) as local_night_events,
+        -- where the logins come from, in the same pass
+        count(*) filter (where activity.is_login) as logins,
+        count(*) filter (where activity.is_login
+                            and activity.ip_country is not null
+                            and activity.ip_country <> accounts.country
+                            and activity.ip_kind in ('residential', 'mobile')) as abroad_logins
     from activity
     inner join accounts
         on accounts.night = activity.night and accounts.account_id = activity.account_id
@@ -111,33 +117,15 @@ hours as (
 
 ),
 
-presence as (
-
-    select
-        logins.night,
-        logins.account_id,
-        count(*) as logins,
-        count(*) filter (where logins.ip_country is not null
-                            and logins.ip_country <> accounts.country
-                            and logins.ip_kind in ('residential', 'mobile')) as abroad_logins
-    from logins
-    inner join accounts
-        on accounts.night = logins.night and accounts.account_id = logins.account_id
-    group by logins.night, logins.account_id
-
-),
-
 measured as (
 
     select
         hours.*,
         asia_day_events / events as asia_share,
         local_night_events / events as local_night_share,
-        coalesce(presence.abroad_logins / nullif(presence.logins, 0), 0) as abroad_share
+        coalesce(abroad_logins / nullif(logins, 0), 0) as abroad_share
     from hours
-    left join presence
-        on presence.night = hours.night and presence.account_id = hours.account_id
-    where hours.events >= {{ th(t, 'min_events') }}
+    where events >= {{ th(t, 'min_events') }}
 
 ),
 
