@@ -52,8 +52,6 @@ HISTORY_MARTS = ("account_indicator_hits", "account_score_history", "indicator_d
 KEYED_MARTS = {"evidence_logins": "login_id"}
 # Start from a fresh file when the copy holds more free blocks than used ones (deleted slices).
 MAX_FREE_BLOCK_SHARE = 0.5
-
-logger = logging.getLogger(__name__)
 TMP_PREFIX = ".radar."
 TMP_SUFFIX = ".duckdb.tmp"
 
@@ -90,6 +88,9 @@ FROM attempt
 GROUP BY export_date
 ORDER BY export_date
 """
+
+
+logger = logging.getLogger(__name__)
 
 
 class PublishError(RuntimeError):
@@ -258,8 +259,8 @@ def publish(home: Home, export_date: date, *, started_at: datetime | None = None
             for name in sorted(set(mart_tables(con, "serving")) - set(marts)):
                 con.execute(f"DROP TABLE serving.main.{_q(name)}")  # a mart dbt no longer builds
             logger.info("night %s: serving %s (%s)", export_date,
-                     f"updated from night {previous}" if previous else "written from scratch",
-                     ", ".join(f"{n}: {h}" for n, h in how.items()))
+                        f"updated from night {previous}" if previous else "written from scratch",
+                        ", ".join(f"{n}: {h}" for n, h in how.items()))
             # The night being published, as it will be logged once the file is in place.
             con.execute(
                 "CREATE TEMP TABLE _publishing AS SELECT * FROM raw.load_log LIMIT 0")
