@@ -130,10 +130,7 @@ def mart_differences(a: Path, b: Path, tables: Sequence[str] | None = None,
         names = tables or sorted(set(mart_tables(con, "a")) | set(mart_tables(con, "b")))
         out: dict[str, tuple[int, int, int]] = {}
         for t in names:
-            cols = con.execute(
-                "SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_catalog = 'a' AND table_schema = 'main' AND table_name = ? "
-                "ORDER BY ordinal_position", [t]).fetchall()
+            cols = _columns(con, "a", t)
             exprs = ", ".join(f'round("{c}", 6) AS "{c}"' if d in ("DOUBLE", "FLOAT") else f'"{c}"'
                               for c, d in cols)
             qa, qb = (f'SELECT {exprs} FROM {db}.main.{_q(t)}' for db in ("a", "b"))
@@ -253,7 +250,8 @@ def publish(home: Home, export_date: date, *, started_at: datetime | None = None
             previous = None
             con.execute(f"ATTACH '{_lit(str(tmp))}' AS serving")
         try:
-            how = {name: _publish_mart(con, name, previous)
+            wh = con.execute("SELECT current_database()").fetchone()[0]
+            how = {name: _publish_mart(con, name, previous, wh)
                    for name in marts if name != "pipeline_runs"}
             con.execute("DROP TABLE IF EXISTS serving.main.pipeline_runs")
             for name in sorted(set(mart_tables(con, "serving")) - set(marts)):
@@ -344,10 +342,10 @@ def _nights_match(con: duckdb.DuckDBPyConnection, name: str, previous: date, wh:
             == con.execute(digest.format(db="serving"), [previous]).fetchone())
 
 
-def _publish_mart(con: duckdb.DuckDBPyConnection, name: str, previous: date | None) -> str:
-    """Bring serving.main.<name> to the warehouse's main.<name>; returns how it was done."""
+def _publish_mart(con: duckdb.DuckDBPyConnection, name: str, previous: date | None,
+                  wh: str) -> str:
+    """Bring serving.main.<name> to catalog `wh`'s main.<name>; returns how it was done."""
     t = _q(name)
-    wh = con.execute("SELECT current_database()").fetchone()[0]
     if previous is not None and _columns(con, "serving", name) == _columns(con, wh, name):
         if name in HISTORY_MARTS and _nights_match(con, name, previous, wh):
             con.execute(f"DELETE FROM serving.main.{t} WHERE as_of_date > ?", [previous])
