@@ -277,10 +277,13 @@ def itw_radar_nightly() -> None:
             # profiles.yml reads the warehouse path from here (absolute: cosmos runs a copy).
             "env": {
                 "ITW_RADAR_WAREHOUSE": "{{ ti.xcom_pull(task_ids='sync_reviews')['warehouse'] }}",
-                # run_results.json where the failure callback can name the failing node; no
-                # partial parse there: cosmos runs each night from a new temporary copy.
+                # run_results.json where the failure callback can name the failing node. The
+                # partial parse kept there is what dbt parsed last: the producer parses the
+                # whole project (the night's as_of_date is new), the test task after it reuses
+                # that parse (same files, vars and profile; cosmos's temporary copy of the
+                # project has another path, which dbt's partial parse does not compare).
                 "DBT_TARGET_PATH": "{{ ti.xcom_pull(task_ids='sync_reviews')['dbt_target'] }}",
-                "DBT_PARTIAL_PARSE": "false",
+                "DBT_PARTIAL_PARSE": "true",
             },
             "append_env": True,
             **dbt_operator_args,
