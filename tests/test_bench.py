@@ -1,7 +1,7 @@
 """The benchmark harness at tiny sizes, so it cannot rot (issue 6). No timed assertions.
 
 One small night goes through the real DAG (sections large, floor, dashboard share it) and a
-three-night history runs through the loader and dbt, with a full refresh whose marts must equal
+three-night history runs each night through the DAG, with a full refresh whose marts must equal
 the incremental ones.
 """
 
@@ -110,11 +110,13 @@ def test_history_section_full_refresh_equals_incremental(tmp_path: Path) -> None
     bench.run_history_benchmark(tmp_path, doc, repeats=1, quick=True)
     res = json.loads((tmp_path / "bench-results.json").read_text())["history"]
     assert sorted(int(k) for k in res["timed"]) == [1, 2, 3]
+    # each timed night went through the DAG: its tasks, the producer's dbt build among them
+    assert all("dbt_build.dbt_producer_watcher" in t["tasks"] for t in res["timed"].values())
     assert res["marts"] > 5
     assert res["marts_differing"] == []
     assert [b["as_of"] for b in res["full"]["batches"]] == ["2026-11-02", "2026-11-03"]
     body = _section(doc, "history")
-    assert "night 3 / night 1" in body and "identical" in body
+    assert "whole night: night 3 / night 1" in body and "identical" in body
 
 
 def test_steady_section_times_the_night_after_its_history(tmp_path: Path) -> None:
