@@ -1,7 +1,10 @@
 -- shared_ip: one IP used on the same UTC day by more accounts than a household or small-office
 -- NAT explains (> nat_accounts), up to max_accounts (beyond: carrier-grade NAT, public Wi-Fi;
 -- mobile-carrier IPs are already left out of int_ip_day_accounts). Strength grows with the
--- number of accounts; the largest group of the last days is the evidence.
+-- number of accounts; the largest group of the last days is the evidence. A VPN or Tor exit (as
+-- any account's logins saw it) is not such a group: a commercial exit serves strangers (on the
+-- 1M-account platform about 20 accounts a day each), and anonymised_ip already weighs the
+-- hiding; accounts that move together over exits are the second path's.
 -- Second path, accounts moving together: two accounts that log in from the same several
 -- addresses on the same days (at least co_travel_min_ips IPs over 2+ networks, one of them a
 -- VPN / hosting / Tor exit) within co_travel_lookback_days: one operator or one laptop farm
@@ -53,6 +56,7 @@ groups as (
     group by ip_days.night, ip_days.ip, ip_days.login_day
     having count(*) > {{ th(t, 'nat_accounts') }}
        and count(*) <= {{ th(t, 'max_accounts') }}
+       and not coalesce(bool_or(ip_days.ip_kind in ('vpn', 'tor')), false)
 
 ),
 
