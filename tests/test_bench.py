@@ -66,6 +66,16 @@ def _section(doc: Path, key: str) -> str:
     return text[text.index(start):text.index(end)]
 
 
+def test_free_disk_check_names_what_and_where(tmp_path: Path) -> None:
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "warehouse.duckdb").write_bytes(b"x" * 1000)
+    assert bench.tree_bytes(tmp_path / "home") == 1000
+    bench.ensure_free_disk(tmp_path, 1000, "a small copy")  # fits
+    with pytest.raises(RuntimeError, match=r"not enough free disk for a huge copy: .* under "
+                       + re.escape(str(tmp_path)) + r".*--work on a larger disk"):
+        bench.ensure_free_disk(tmp_path, 1 << 60, "a huge copy")
+
+
 def test_large_section_through_the_dag(quick_run: tuple[Path, Path]) -> None:
     work, doc = quick_run
     body = _section(doc, "large")

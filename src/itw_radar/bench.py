@@ -691,6 +691,7 @@ def _dag_night(work: Path, tag: str, size: NightSize, repeats: int, keep: bool =
         home = work / f"{tag}-home"
         shutil.rmtree(home, ignore_errors=True)
         if delta:
+            ensure_free_disk(work, tree_bytes(base), f"a copy of {base} for the timed night")
             shutil.copytree(base, home, symlinks=True)
         else:
             run_step("prepare", {"home": str(home)}, env)
@@ -710,6 +711,24 @@ def _dag_night(work: Path, tag: str, size: NightSize, repeats: int, keep: bool =
             "runs": runs, "home": str(work / f"{tag}-home") if keep else None,
             "exports": str(exports), "night": night.isoformat(),
             "memory_limit": _memory_limit()}
+
+
+def tree_bytes(root: Path) -> int:
+    """Bytes of the regular files under `root` (symlinks not followed)."""
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def ensure_free_disk(where: Path, need: int, what: str, headroom: int = 2 << 30) -> None:
+    """Fail before writing `need` bytes under `where` when the disk has less free (plus
+    `headroom` for the night's own growth): a full disk half-way through a copy kills the run
+    an hour in."""
+    where.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(where).free
+    if free < need + headroom:
+        raise RuntimeError(
+            f"not enough free disk for {what}: it needs {need / 2**30:.1f} GB + "
+            f"{headroom / 2**30:.1f} GB headroom under {where}, {free / 2**30:.1f} GB are free. "
+            "Free space there or pass --work on a larger disk.")
 
 
 def _med(values: list[float]) -> float:
