@@ -136,6 +136,26 @@ def test_rebuild_without_a_warehouse_says_what_to_do(tmp_path: Path) -> None:
     assert "no warehouse" in res.output and "itw-radar run" in res.output
 
 
+def test_rebuild_batch_out_of_memory_says_which_batch_and_what_to_change(
+        run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real DuckDB out-of-memory (20 MB, 1 MB of spill) in `itw-radar rebuild`."""
+    from typer.testing import CliRunner
+
+    from itw_radar.cli import app
+
+    home = Home.resolve(tmp_path / "small").ensure()
+    shutil.copyfile(run.rebuilt.warehouse, home.warehouse)
+    monkeypatch.setenv("ITW_RADAR_DUCKDB_MEMORY_LIMIT", "20MB")
+    monkeypatch.setenv("ITW_RADAR_DUCKDB_MAX_TEMP", "1MB")
+    res = CliRunner().invoke(app, ["rebuild", "--home", str(home.root), "--batch-nights", "4",
+                                   "--no-publish"])
+    assert res.exit_code != 0
+    out = " ".join(res.output.split())
+    assert "rebuild batch 1 of 2 (4 nights, 2026-11-01 to 2026-11-04) ran out of memory" in out
+    assert "itw-radar rebuild --batch-nights 2" in out
+    assert "run the night again" not in out
+
+
 def test_rerunning_a_night_changes_nothing(run: Run, tmp_path: Path) -> None:
     before = tmp_path / "before.duckdb"
     shutil.copyfile(run.incremental.warehouse, before)

@@ -65,6 +65,9 @@ def release_duckdb() -> None:
         env.close()
 
 
+FIX_AND_RERUN = " Fix the failing model or test, then run the night again."
+
+
 def run_dbt(
     command: str | Sequence[str],
     *,
@@ -117,9 +120,25 @@ def run_dbt(
     if check and not result.success:
         night = as_of.isoformat() if as_of else "the latest night"
         detail = "; ".join(result.failures[:5]) or str(res.exception or "see the dbt log")
-        raise DbtError(f"dbt {result.command} failed for {night} on {warehouse}: {detail}. "
-                       f"Fix the failing model or test, then run the night again.")
+        raise DbtError(f"dbt {result.command} failed for {night} on {warehouse}: {detail}."
+                       f"{FIX_AND_RERUN}")
     return result
+
+
+def batch_failure(message: str, i: int, n: int, batch: Sequence[date]) -> str:
+    """A rebuild batch's dbt failure, with which batch it was and, when DuckDB ran out of
+    memory or temp space, what to change: a batch computes all of its nights in each model's
+    one query, so fewer nights a batch need less memory."""
+    where = (f"rebuild batch {i} of {n} ({len(batch)} nights, {batch[0].isoformat()} to "
+             f"{batch[-1].isoformat()})")
+    if "out of memory" not in message.lower():
+        return f"{where}: {message}"
+    fewer = max(1, len(batch) // 2)
+    message = message.removesuffix(FIX_AND_RERUN)
+    return (f"{where} ran out of memory: {message} A batch that does not fit needs fewer nights: "
+            f"run `itw-radar rebuild --batch-nights {fewer}` (or set {REBUILD_BATCH_ENV}), or "
+            "raise ITW_RADAR_DUCKDB_MEMORY_LIMIT / ITW_RADAR_DUCKDB_MAX_TEMP. The rebuild starts "
+            "again from the first night.")
 
 
 REBUILD_BATCH_ENV = "ITW_RADAR_REBUILD_BATCH_NIGHTS"
@@ -181,8 +200,11 @@ def rebuild(
     batches = [ordered[i:i + size] for i in range(0, len(ordered), size)]
     results = []
     for i, batch in enumerate(batches):
-        result = run_dbt(command, warehouse=warehouse, as_of=batch[-1], full_refresh=i == 0,
-                         **kwargs)
+        try:
+            result = run_dbt(command, warehouse=warehouse, as_of=batch[-1],
+                             full_refresh=i == 0, **kwargs)
+        except DbtError as exc:
+            raise DbtError(batch_failure(str(exc), i + 1, len(batches), batch)) from exc
         results.append(result)
         if on_batch is not None:
             on_batch(i + 1, len(batches), result)
