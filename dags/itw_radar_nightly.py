@@ -278,10 +278,10 @@ def itw_radar_nightly() -> None:
             "env": {
                 "ITW_RADAR_WAREHOUSE": "{{ ti.xcom_pull(task_ids='sync_reviews')['warehouse'] }}",
                 # run_results.json where the failure callback can name the failing node. The
-                # partial parse kept there is what dbt parsed last: the producer parses the
-                # whole project (the night's as_of_date is new), the test task after it reuses
-                # that parse (same files, vars and profile; cosmos's temporary copy of the
-                # project has another path, which dbt's partial parse does not compare).
+                # producer parses the whole project (sync_reviews removed the saved parse: it
+                # names the temporary project copy it was made in, gone by now); the test
+                # task after it reuses that parse (same files, vars and profile; it reads no
+                # project file at run time).
                 "DBT_TARGET_PATH": "{{ ti.xcom_pull(task_ids='sync_reviews')['dbt_target'] }}",
                 "DBT_PARTIAL_PARSE": "true",
             },

@@ -178,8 +178,20 @@ def sync_reviews(cfg: NightConfig) -> dict[str, Any]:
 
     n = _with_warehouse(cfg.home, lambda con: export_decisions_to_warehouse(cfg.home, con))
     log.info("night %s: %d review decisions copied to the warehouse", cfg.export_date, n)
+    forget_dbt_parse(dbt_target(cfg.home))
     return {"decisions": n, "finished_at": _now().isoformat(),
             "warehouse": str(cfg.home.warehouse), "dbt_target": str(dbt_target(cfg.home))}
+
+
+def forget_dbt_parse(target: Path) -> None:
+    """Remove dbt's saved parse before a night's build, so the build parses afresh.
+
+    The night's data-test task reuses the build's parse. A saved parse records the project
+    folder it was made in, and cosmos runs every dbt task from a temporary copy that is gone
+    afterwards: a build that reused an earlier task's parse (re-running a night: same vars)
+    would look for its seed files in a deleted folder.
+    """
+    (target / "partial_parse.msgpack").unlink(missing_ok=True)
 
 
 def dbt_target(home: Home) -> Path:
