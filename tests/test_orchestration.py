@@ -31,8 +31,10 @@ def test_waits_until_the_holder_exits(tmp_path: Path) -> None:
     holder = _hold_lock(db, 3)
     lines: list[str] = []
     wait_for_warehouse(db, timeout=120, echo=lines.append)
-    assert holder.poll() is not None  # it only returned once the holder had gone
-    assert len(lines) == 1 and f"process {holder.pid}" in lines[0]
+    assert len(lines) == 1 and f"process {holder.pid}" in lines[0]  # it met the lock and waited
+    # DuckDB frees the lock while the holder's interpreter shuts down, so the process may still
+    # be exiting when the wait returns (seen on a loaded machine): it ends, it is not killed
+    assert holder.wait(timeout=30) == 0
     duckdb.connect(str(db)).close()  # and the warehouse opens for writing
 
 
