@@ -349,7 +349,8 @@ def _step_history_load(args: dict) -> dict:
 
 
 def _step_dbt_build(args: dict) -> dict:
-    """`dbt build` for one night on the warehouse (what the DAG's dbt producer runs)."""
+    """`dbt build` for one night on the warehouse (what the DAG's dbt producer runs): section
+    3's untimed catch-up between its timed nights."""
     from itw_radar.dbt_runner import run_dbt
     from itw_radar.paths import Home
 
@@ -362,9 +363,7 @@ def _step_dbt_build(args: dict) -> dict:
             as_of=date.fromisoformat(args["night"]),
             full_refresh=bool(args.get("full_refresh")), target_path=target,
             log_path=target / "logs")
-    elapsed = json.loads((target / "run_results.json").read_text()).get("elapsed_time")
-    return {"models": _dbt_model_times(target / "run_results.json"),
-            "dbt_seconds": float(elapsed or 0.0)}
+    return {}
 
 
 def _step_dbt_rebuild(args: dict) -> dict:
@@ -695,14 +694,7 @@ def _dag_night(work: Path, tag: str, size: NightSize, repeats: int, keep: bool =
             shutil.copytree(base, home, symlinks=True)
         else:
             run_step("prepare", {"home": str(home)}, env)
-        load_before = _load_average()
-        r = run_step("dag_nights", {"home": str(home), "exports": str(exports),
-                                    "from": night.isoformat(), "to": night.isoformat()}, env)
-        r["tasks"] = _airflow_task_times(home, night)
-        r["dbt"] = _dbt_model_times(home / "airflow" / "dbt_target" / "run_results.json",
-                                    _latest_run_log(home))
-        r["load_average"] = f"{load_before} before, {_load_average()} after"
-        runs.append(r)
+        runs.append(_timed_dag_night(home, exports, night, env))
         if not keep or i < repeats - 1:
             shutil.rmtree(home, ignore_errors=True)
     if delta and own_base:
@@ -711,6 +703,19 @@ def _dag_night(work: Path, tag: str, size: NightSize, repeats: int, keep: bool =
             "runs": runs, "home": str(work / f"{tag}-home") if keep else None,
             "exports": str(exports), "night": night.isoformat(),
             "memory_limit": _memory_limit()}
+
+
+def _timed_dag_night(home: Path, exports: Path, night: date, env: dict[str, str]) -> dict:
+    """One night through the DAG in its own process: the whole night, its peaks, each task's
+    time from Airflow's metadata (`tasks`), each dbt node's from the producer (`dbt`)."""
+    load_before = _load_average()
+    r = run_step("dag_nights", {"home": str(home), "exports": str(exports),
+                                "from": night.isoformat(), "to": night.isoformat()}, env)
+    r["tasks"] = _airflow_task_times(home, night)
+    r["dbt"] = _dbt_model_times(home / "airflow" / "dbt_target" / "run_results.json",
+                                _latest_run_log(home))
+    r["load_average"] = f"{load_before} before, {_load_average()} after"
+    return r
 
 
 def tree_bytes(root: Path) -> int:
@@ -1072,6 +1077,17 @@ def history_section(res: dict) -> str:
     ])
 
 
+def _compared_marts(home: Path, env: dict[str, str]) -> dict[str, list]:
+    """Row count and checksum of each mart that section 3 compares, nightly vs rebuilt.
+
+    pipeline_runs is the run log (raw.load_log): the DAG logs a night's dbt, publish and
+    summarise steps after its build wrote the mart, so a later build sees more of the log. It
+    records runs, not results of the nights' data, and is left out of the comparison.
+    """
+    marts = run_step("marts", {"home": str(home)}, env)["marts"]
+    return {t: v for t, v in marts.items() if t not in RUN_LOG_MARTS}
+
+
 def run_history_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = False) -> str:
     """Section 3: nightly cost as history grows (timed nights through the DAG, the nights
     between them through the loader and dbt), and a full refresh."""
@@ -1103,18 +1119,11 @@ def run_history_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = 
                                    "target": str(home / "dbt-target")}, env)
             run_step("publish", {"home": str(home), "night": prev.isoformat()}, env)
         # the timed night: the whole night through the real DAG, as section 1 times it
-        r = run_step("dag_nights", {"home": str(home), "exports": str(exports),
-                                    "from": night.isoformat(), "to": night.isoformat()}, env)
-        r["tasks"] = _airflow_task_times(home, night)
-        r["models"] = _dbt_model_times(home / "airflow" / "dbt_target" / "run_results.json",
-                                       _latest_run_log(home))
+        r = _timed_dag_night(home, exports, night, env)
+        r["models"] = r.pop("dbt")  # the key history_section reads
         timed[mark] = r
         done = mark
-    # pipeline_runs is the run log (raw.load_log): the DAG logs a night's dbt, publish and
-    # summarise steps after its build wrote the mart, so a later build sees more of the log.
-    # It records runs, not results of the nights' data, and is left out of the comparison.
-    before = {t: v for t, v in run_step("marts", {"home": str(home)}, env)["marts"].items()
-              if t not in RUN_LOG_MARTS}
+    before = _compared_marts(home, env)
     nightly = work / "history-nightly.duckdb"  # the nightly path's marts, to compare row by row
     shutil.copyfile(Home_resolve(str(home)).warehouse, nightly)
     # a full refresh of 90 nights in one build does not fit (section text): `itw-radar rebuild`
@@ -1122,8 +1131,7 @@ def run_history_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = 
     batch = 2 if quick else REBUILD_BATCH
     full = run_step("dbt_rebuild", {"home": str(home), "night": last.isoformat(), "batch": batch,
                                     "target": str(home / "dbt-target")}, env)
-    after = {t: v for t, v in run_step("marts", {"home": str(home)}, env)["marts"].items()
-             if t not in RUN_LOG_MARTS}
+    after = _compared_marts(home, env)
     bits = sorted(t for t in set(before) | set(after) if before.get(t) != after.get(t))
     rows = run_step("marts_diff", {"a": str(nightly), "b": str(Home_resolve(str(home)).warehouse),
                                    "tables": sorted(before)}, env)["differing"]
