@@ -105,6 +105,10 @@ def test_floor_and_dashboard_sections(quick_run: tuple[Path, Path]) -> None:
     floor = json.loads((work / "bench-results.json").read_text())["floor"]
     # the pipeline does more than read the files once
     assert floor["ratios"]["large"] > 1 and floor["ratios"]["large_full"] > 1
+    # the stack floor ran Airflow, GX and dbt for real, and the pipeline costs more than it
+    assert {"airflow import", "dag parse", "dag run", "gx", "dbt"} <= set(floor["stack_parts"])
+    assert floor["stack_s"] > 0 and all(v > 1 for v in floor["stack_ratios"].values())
+    assert "pipeline / (floor + stack floor)" in _section(doc, "floor")
 
     bench.run_dashboard_benchmark(work, doc, repeats=1, quick=True)
     dash = json.loads((work / "bench-results.json").read_text())["dashboard"]
