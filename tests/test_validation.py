@@ -460,6 +460,26 @@ def test_validate_night_records_results_and_data_docs_idempotently(tmp_path: Pat
     assert sorted(p.relative_to(home.data_docs) for p in home.data_docs.rglob("*.html")) == pages
 
 
+def test_validate_night_leaves_no_frames_behind(tmp_path: Path) -> None:
+    """GX keeps its last context as the process's current project, and with it each table's
+    last batch; validate_night lets go of it (under `dag.test()` the dbt build runs next)."""
+    import gc
+
+    import pyarrow as pa
+    from great_expectations.data_context.data_context.context_factory import project_manager
+    from great_expectations.exceptions import DataContextRequiredError
+
+    home = Home(tmp_path / "home").ensure()
+    load_night(home, clean_rows(), D)
+    gc.collect()
+    before = pa.total_allocated_bytes()
+    assert validate_night(home, D).success
+    with pytest.raises(DataContextRequiredError):
+        project_manager.get_current_project()
+    gc.collect()
+    assert pa.total_allocated_bytes() <= before
+
+
 def test_validate_night_failure_records_results_then_raises_one_clear_sentence(
     tmp_path: Path,
 ) -> None:

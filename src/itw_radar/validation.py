@@ -749,6 +749,7 @@ def validate_night(home: Home, export_date: date, *, chunk_rows: int = 500_000) 
     finally:
         con.close()
     docs = _build_data_docs(home, context, keys, rebuilt)
+    _forget_gx_project()
     report = ValidationReport(
         export_date=export_date,
         success=all(s.success for s in suites.values()),
@@ -759,6 +760,19 @@ def validate_night(home: Home, export_date: date, *, chunk_rows: int = 500_000) 
     if not report.success:
         raise ValidationError(failure_message(report), report)
     return report
+
+
+def _forget_gx_project() -> None:
+    """Drop GX's process-wide reference to the last opened context.
+
+    `gx.get_context` keeps the context as the "current project", and with it the execution
+    engine's last batch of every table: 556 MB of Arrow buffers after a million-account first
+    export, held for the rest of the process. Under `dag.test()` (`itw-radar run`) that process
+    runs the dbt build next, so the whole night's peak carried them.
+    """
+    from great_expectations.data_context.data_context.context_factory import project_manager
+
+    project_manager.set_project(None)
 
 
 def _build_data_docs(home: Home, context: Any, keys: list[Any], rebuilt: bool) -> Path | None:
