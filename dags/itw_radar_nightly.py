@@ -234,7 +234,8 @@ def itw_radar_nightly() -> None:
     @task(pool=WAREHOUSE_POOL)
     def sync_reviews(params: Params = None, ds: str | None = None) -> Json:
         """Analysts' latest decisions into raw.analyst_reviews (dbt reads them); hands dbt its
-        warehouse and target folder, without last run's saved parse."""
+        warehouse and target folder, without last run's saved parse, and frees the memory the
+        earlier tasks left in this process."""
         from itw_radar import pipeline
 
         return pipeline.sync_reviews(_cfg(params, ds or ""))

@@ -21,7 +21,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 START = date(2026, 11, 1)
@@ -412,8 +412,6 @@ def stack_floor_env(root: Path) -> dict[str, str]:
 
 def _step_stack_floor(args: dict) -> dict:
     """The stack floor's DAG (see `stack_floor_env`): parsed and run once with `dag.test()`."""
-    from datetime import UTC, datetime
-
     t0 = time.perf_counter()
     from airflow.dag_processing.dagbag import DagBag
 
@@ -700,7 +698,6 @@ def _airflow_task_times(home: Path, night: date) -> dict[str, float]:
             [night.isoformat()]).fetchall()
     finally:
         con.close()
-    from datetime import datetime
 
     out: dict[str, float] = {}
     spans: list[tuple[datetime, datetime]] = []
@@ -1035,29 +1032,29 @@ def steady_section(res: dict, repeats: int) -> str:
     ])
 
 
-def _floor(folder: Path, repeats: int) -> tuple[Measurement, dict[str, list[float]]]:
-    floor = Measurement("floor")
-    per_table: dict[str, list[float]] = {}
+def _repeated(step: str, args: dict, repeats: int, breakdown: str,
+              env: dict[str, str] | None = None) -> tuple[Measurement, dict[str, list[float]]]:
+    """Run a step `repeats` times: its seconds and peaks, and each run's `breakdown` figures."""
+    measured = Measurement(step)
+    parts: dict[str, list[float]] = {}
     for _ in range(repeats):
-        r = run_step("floor", {"folder": str(folder), "memory_limit": _memory_limit()})
-        floor.seconds.append(r["seconds"])
-        floor.peak_mb.append(r["peak_mb"])
-        for k, v in r["per_table"].items():
-            per_table.setdefault(k, []).append(v)
-    return floor, per_table
+        r = run_step(step, args, env)
+        measured.seconds.append(r["seconds"])
+        measured.peak_mb.append(r["peak_mb"])
+        for k, v in r[breakdown].items():
+            parts.setdefault(k, []).append(v)
+    return measured, parts
+
+
+def _floor(folder: Path, repeats: int) -> tuple[Measurement, dict[str, list[float]]]:
+    return _repeated("floor", {"folder": str(folder), "memory_limit": _memory_limit()},
+                     repeats, "per_table")
 
 
 def _stack_floor(work: Path, repeats: int) -> tuple[Measurement, dict[str, float]]:
     """The stack floor's runs (set-up untimed), with each part's median."""
-    env = stack_floor_env(work / "stack-floor")
-    floor = Measurement("stack floor")
-    parts: dict[str, list[float]] = {}
-    for _ in range(repeats):
-        r = run_step("stack_floor", {}, env=env)
-        floor.seconds.append(r["seconds"])
-        floor.peak_mb.append(r["peak_mb"])
-        for k, v in r["parts"].items():
-            parts.setdefault(k, []).append(v)
+    floor, parts = _repeated("stack_floor", {}, repeats, "parts",
+                             stack_floor_env(work / "stack-floor"))
     return floor, {k: _med(v) for k, v in parts.items()}
 
 
@@ -1073,12 +1070,13 @@ def run_floor_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = Fa
     ratios: dict[str, float] = {}
     stack_ratios: dict[str, float] = {}
     tables: list[str] = []
-    floors: dict[str, float] = {}
+    regular_floor = float("nan")
     for key, label in (("large", "regular night (delta)"), ("large_full", "first export (full)")):
         res = saved[key]
         night = res.get("night", START.isoformat())
         floor, per_table = _floor(Path(res["exports"]) / night, repeats)
-        floors[key] = floor.median_s
+        if key == "large":
+            regular_floor = floor.median_s
         whole = _med([r["seconds"] for r in res["runs"]])
         ratios[key] = whole / floor.median_s
         stack_ratios[key] = whole / (floor.median_s + stack.median_s)
@@ -1090,7 +1088,7 @@ def run_floor_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = Fa
             f"{k} {_med(v):.2f} s" for k, v in sorted(per_table.items())))
     _save(work, "floor", {"ratios": ratios, "stack_ratios": stack_ratios,
                           "stack_s": stack.median_s, "stack_parts": parts})
-    left = 10 * floors["large"] - stack.median_s
+    left = 10 * regular_floor - stack.median_s
     body = "\n".join([
         "## 2. The floor: DuckDB alone on the same nights",
         "",
@@ -1109,7 +1107,7 @@ def run_floor_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = Fa
         "",
         "Target: issue 6 set pipeline / floor ≤ 10. On these measurements it is **moved to "
         "pipeline / (floor + stack floor) ≤ 10** (findings, 1): the stack floor alone is "
-        f"{stack.median_s / floors['large']:.1f}x the regular night's floor, which leaves "
+        f"{stack.median_s / regular_floor:.1f}x the regular night's floor, which leaves "
         f"{max(left, 0.0):.1f} s of a 10x budget to load, validate, score and publish its "
         f"{sum(saved['large']['counts'].values()):,} rows.",
         "",

@@ -177,7 +177,8 @@ def sync_reviews(cfg: NightConfig) -> dict[str, Any]:
     """Copy the analysts' latest review decisions into raw.analyst_reviews before dbt runs.
 
     The last step before dbt: it also returns the warehouse and dbt target the dbt tasks use,
-    and clears the target's saved parse (forget_dbt_parse)."""
+    clears the target's saved parse (forget_dbt_parse) and hands the memory earlier tasks freed
+    back to the operating system (release_freed_memory)."""
     from itw_radar.reviews import export_decisions_to_warehouse
 
     n = _with_warehouse(cfg.home, lambda con: export_decisions_to_warehouse(cfg.home, con))
