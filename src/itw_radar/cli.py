@@ -239,7 +239,8 @@ def rebuild(
     date_to: Annotated[str | None, typer.Option(
         "--to", help="Last night to rebuild, YYYY-MM-DD (default: the latest loaded).")] = None,
     batch_nights: Annotated[int | None, typer.Option(
-        min=1, help="Nights per dbt build (env ITW_RADAR_REBUILD_BATCH_NIGHTS, default 15).")]
+        min=1, help="Nights per dbt build (env ITW_RADAR_REBUILD_BATCH_NIGHTS; default: sized "
+        "from the largest night's logins and the DuckDB memory limit, at most 15).")]
     = None,
     publish: Annotated[bool, typer.Option(help="Publish the last night afterwards.")] = True,
     home: HomeOpt = Path(DEFAULT_HOME),
@@ -250,7 +251,7 @@ def rebuild(
     tests): `--full-refresh` for the first, incremental for the rest, so months of history fit
     in memory. Stop the nightly DAG first: the warehouse takes one writer.
     """
-    from itw_radar.dbt_runner import DbtError, loaded_nights
+    from itw_radar.dbt_runner import DbtError, loaded_nights, rebuild_batch_size
     from itw_radar.dbt_runner import rebuild as rebuild_nights
     from itw_radar.pipeline import dbt_target
     from itw_radar.publishing import PublishError
@@ -262,6 +263,10 @@ def rebuild(
     until = _date(date_to, "--to") if date_to else None
     try:
         nights = loaded_nights(h.warehouse, until)
+        if batch_nights is None:
+            size = rebuild_batch_size(h.warehouse)
+            batch_nights = size.nights
+            out.print(f"rebuilding {len(nights)} nights, {batch_nights} a build ({size.reason})")
         target = dbt_target(h)
 
         def report(i: int, n: int, result: object) -> None:

@@ -142,20 +142,81 @@ def batch_failure(message: str, i: int, n: int, batch: Sequence[date]) -> str:
 
 
 REBUILD_BATCH_ENV = "ITW_RADAR_REBUILD_BATCH_NIGHTS"
-DEFAULT_REBUILD_BATCH = 15
+DEFAULT_REBUILD_BATCH = 15  # the most nights a build: measured on 100,000 accounts
+# Logins a rebuild batch may hold per GB of DuckDB memory. A batch computes all of its nights in
+# each model's one query, and the login windows (login_ip_burst, shared_ip, the links) are the
+# largest. Measured on the 1,000,000-account platform at 4 GB (docs/orchestration.md): 3 nights a
+# batch (9M logins) went through, 10 nights (30M) ran out of memory in login_ip_burst. 2.5M a GB
+# gives that platform 3 nights and 100,000 accounts (300k logins a night) the 15-night maximum.
+LOGINS_PER_GB = 2_500_000
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(%|[KMGT]?i?B)?\s*$", re.IGNORECASE)
+_UNITS = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 
-def rebuild_batch_nights() -> int:
-    """Nights per build of a rebuild: env ITW_RADAR_REBUILD_BATCH_NIGHTS, default 15."""
+@dataclass(frozen=True)
+class BatchSize:
+    nights: int
+    reason: str  # how the size was chosen, for the rebuild's first line of output
+
+
+def memory_limit_gb(text: str) -> float:
+    """A DuckDB memory_limit ("4GB", "4096MiB", "80%") in GB; "%" is of this machine's memory."""
+    m = _SIZE.match(text)
+    if not m:
+        raise ValueError(f"ITW_RADAR_DUCKDB_MEMORY_LIMIT={text!r}: give a size DuckDB reads, "
+                         "such as 4GB, 4096MiB or 50%")
+    value, unit = float(m.group(1)), (m.group(2) or "B").lower()
+    if unit == "%":
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        return value / 100 * total / 1e9
+    return value * _UNITS[unit] / 1e9
+
+
+def rebuild_batch_size(warehouse: Path | None = None) -> BatchSize:
+    """Nights per build of a rebuild.
+
+    ITW_RADAR_REBUILD_BATCH_NIGHTS when set; otherwise sized to the platform: LOGINS_PER_GB
+    times the DuckDB memory limit, over the largest night's logins in raw.load_files, between
+    1 and DEFAULT_REBUILD_BATCH nights.
+    """
     raw = os.environ.get(REBUILD_BATCH_ENV, "").strip()
+    if raw:
+        try:
+            value = int(raw)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise ValueError(f"{REBUILD_BATCH_ENV}={raw!r}: give a whole number of nights, at "
+                             "least 1 (unset: sized from the nightly logins and the memory limit)")
+        return BatchSize(value, f"{REBUILD_BATCH_ENV}={value}")
+    from itw_radar.warehouse import MEMORY_LIMIT_ENV, duckdb_config
+
+    limit = duckdb_config()["memory_limit"]
+    gb = memory_limit_gb(limit)
+    logins = _largest_night_logins(warehouse) if warehouse is not None else 0
+    if logins <= 0:
+        return BatchSize(DEFAULT_REBUILD_BATCH, "the default (no logins loaded)")
+    nights = max(1, min(DEFAULT_REBUILD_BATCH, int(LOGINS_PER_GB * gb // logins)))
+    return BatchSize(nights, f"sized for {logins:,} logins on the largest night and "
+                             f"{MEMORY_LIMIT_ENV}={limit}")
+
+
+def rebuild_batch_nights(warehouse: Path | None = None) -> int:
+    """Nights per build of a rebuild (see rebuild_batch_size)."""
+    return rebuild_batch_size(warehouse).nights
+
+
+def _largest_night_logins(warehouse: Path) -> int:
+    import duckdb
+
+    con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        value = int(raw) if raw else DEFAULT_REBUILD_BATCH
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(f"{REBUILD_BATCH_ENV}={raw!r}: give a whole number of nights, at least 1 "
-                         f"(default {DEFAULT_REBUILD_BATCH})")
-    return value
+        row = con.execute("select max(n) from (select sum(rows_loaded) as n from raw.load_files "
+                          "where table_name = 'logins' group by export_date)").fetchone()
+    finally:
+        con.close()
+    return int(row[0] or 0) if row else 0
 
 
 def loaded_nights(warehouse: Path, until: date | None = None) -> list[date]:
@@ -190,7 +251,7 @@ def rebuild(
     on that night, exactly as the nightly runs did, and the marts equal those of the nightly
     path (tests/test_bench.py checks this). `on_batch(i, n, result)` reports progress.
     """
-    size = batch_nights if batch_nights is not None else rebuild_batch_nights()
+    size = batch_nights if batch_nights is not None else rebuild_batch_nights(warehouse)
     if size < 1:
         raise ValueError(f"batch_nights={size}: a rebuild needs at least 1 night per build")
     ordered = sorted(set(nights))
