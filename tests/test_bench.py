@@ -66,6 +66,13 @@ def _section(doc: Path, key: str) -> str:
     return text[text.index(start):text.index(end)]
 
 
+def test_the_plot_draws_a_section_from_its_median_run() -> None:
+    runs = [{"seconds": 40.0, "id": "a"}, {"seconds": 38.0, "id": "b"},
+            {"seconds": 39.0, "id": "c"}]
+    assert bench._median_run(runs)["id"] == "c"  # not the last run, "a"
+    assert bench._median_run(runs[:2])["id"] == "b"  # even count: the lower middle
+
+
 def test_free_disk_check_names_what_and_where(tmp_path: Path) -> None:
     (tmp_path / "home").mkdir()
     (tmp_path / "home" / "warehouse.duckdb").write_bytes(b"x" * 1000)
