@@ -156,6 +156,47 @@ def test_rebuild_batch_out_of_memory_says_which_batch_and_what_to_change(
     assert "run the night again" not in out
 
 
+def test_uniqueness_of_new_rows_catches_what_a_whole_table_check_would(
+        run: Run, tmp_path: Path) -> None:
+    """stg_logins.login_id (test unique_new_rows): once night LAST - 1 is published, a night-LAST
+    row repeating a checked row fails, and so does a repeat among night LAST's own rows. A repeat
+    between two checked nights was caught on its own night; a rebuild batch, which has checked
+    nothing yet, passes tested_through 1900-01-01 and catches it too."""
+    wh = tmp_path / "radar.duckdb"
+    shutil.copyfile(run.incremental.warehouse, wh)
+    home = Home.resolve(tmp_path / "home")
+    prev = LAST - timedelta(days=1)
+    con = duckdb.connect(str(wh))
+    try:
+        con.execute("insert into raw.load_log (export_date, step, status) "
+                    "values (?, 'publish', 'success')", [prev])
+        copy = ("insert into staging.stg_logins select * replace (cast(? as date) as export_date) "
+                "from staging.stg_logins where export_date = ? order by login_id limit 1")
+        con.execute(copy, [LAST, prev])  # tonight repeats a checked row
+        con.execute(copy, [LAST, LAST])  # tonight repeats one of its own
+    finally:
+        con.close()
+    test = "test.itw_radar.unique_new_rows_stg_logins_login_id__export_date"
+
+    def check(**kw: object) -> tuple[str, str]:
+        res = run_dbt("test --select stg_logins", warehouse=wh, as_of=LAST,
+                      target_path=home.root / "target", log_path=home.root / "logs",
+                      check=False, **kw)
+        uid = next(u for u in res.statuses if u.startswith(test))
+        return res.statuses[uid], " ".join(res.failures)
+
+    status, failures = check()
+    assert status == "fail" and "Got 2 results" in failures, failures
+    con = duckdb.connect(str(wh))
+    try:
+        con.execute("delete from staging.stg_logins where export_date = ?", [LAST])
+        con.execute(copy, [prev - timedelta(days=1), prev])  # two checked nights repeat
+    finally:
+        con.close()
+    assert check()[0] == "pass"
+    assert check(extra_vars={"tested_through": "1900-01-01"})[0] == "fail"
+
+
 def test_rerunning_a_night_changes_nothing(run: Run, tmp_path: Path) -> None:
     before = tmp_path / "before.duckdb"
     shutil.copyfile(run.incremental.warehouse, before)

@@ -106,3 +106,18 @@ where not exists (
 )
     {%- endif %}
 {%- endmacro %}
+
+{#- The last night whose rows a data test has already checked: var tested_through (the rebuild
+    passes the previous batch's night; '1900-01-01' for its first), else the latest night
+    published before as_of_date (raw.load_log: its tests passed), else 1900-01-01. Rows of a
+    later night were written by this run, or by a run that did not publish, and are checked
+    again. -#}
+{% macro tested_through() -%}
+    {%- set v = var('tested_through', none) -%}
+    {%- if v -%}
+        date '{{ v }}'
+    {%- else -%}
+        (select coalesce(max(export_date), date '1900-01-01') from {{ source('raw', 'load_log') }}
+         where step = 'publish' and status = 'success' and export_date < {{ as_of() }})
+    {%- endif -%}
+{%- endmacro %}

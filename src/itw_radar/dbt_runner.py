@@ -260,10 +260,15 @@ def rebuild(
                        "load a night first")
     batches = [ordered[i:i + size] for i in range(0, len(ordered), size)]
     results = []
+    extra = kwargs.pop("extra_vars", None) or {}
     for i, batch in enumerate(batches):
+        # The batch's data tests check every row it wrote: rows after the previous batch's night
+        # (macro tested_through), not only its last night's.
+        checked = batches[i - 1][-1].isoformat() if i else "1900-01-01"
         try:
             result = run_dbt(command, warehouse=warehouse, as_of=batch[-1],
-                             full_refresh=i == 0, **kwargs)
+                             full_refresh=i == 0,
+                             extra_vars={**extra, "tested_through": checked}, **kwargs)
         except DbtError as exc:
             raise DbtError(batch_failure(str(exc), i + 1, len(batches), batch)) from exc
         results.append(result)

@@ -1,0 +1,54 @@
+{#- Fails for every combination of `columns` (or of the column the test is declared on) that
+    the rows not yet checked (`night_column` after macro tested_through: tonight's, or every
+    night of a rebuild batch) hold twice, or that a checked row already holds. Checked rows
+    passed this test on their own night, so this equals a uniqueness check over the whole table
+    (within the test's `where`), but it probes the checked rows against the new ones instead of
+    grouping them all. Without as_of_date every row counts as new: the whole table is grouped. -#}
+{% test unique_new_rows(model, night_column, columns=none, column_name=none) %}
+{%- set columns = columns or [column_name] %}
+{%- set cols = columns | join(', ') %}
+
+with
+
+candidates as (
+
+    select
+        {{ cols }},
+        {%- if var('as_of_date', none) %}
+        {{ night_column }} > {{ tested_through() }} as is_new
+        {%- else %}
+        true as is_new
+        {%- endif %}
+    from {{ model }}
+    where {% for c in columns %}{{ c }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
+
+),
+
+new_rows as (
+
+    select {{ cols }} from candidates where is_new
+
+),
+
+repeated_among_new as (
+
+    select {{ cols }}, count(*) as n
+    from new_rows
+    group by {{ cols }}
+    having count(*) > 1
+
+),
+
+repeating_a_checked_row as (
+
+    select {{ cols }}, 2 as n
+    from candidates
+    semi join new_rows using ({{ cols }})
+    where not candidates.is_new
+
+)
+
+select * from repeated_among_new
+union all
+select * from repeating_a_checked_row
+{% endtest %}
