@@ -11,6 +11,18 @@ nights as (
 
 ),
 
+-- devices two accounts or more have used by the last night computed (int_device_accounts): a
+-- device of one account cannot fire, so the window's rows are read for these only
+shared_devices as (
+
+    select device_id
+    from {{ ref('int_device_accounts') }}
+    where first_seen_night <= (select max(night) from nights)
+    group by device_id
+    having count(*) >= 2
+
+),
+
 device_days as (
 
     select nights.night, d.device_id, d.account_id
@@ -19,6 +31,7 @@ device_days as (
         on d.first_seen_night <= nights.night
         and d.login_day between nights.night - {{ th(t, 'lookback_days') }} and nights.night
         and {{ after_window_start('d.login_day', th(t, 'lookback_days')) }}
+    semi join shared_devices as s on s.device_id = d.device_id
 
 ),
 

@@ -92,6 +92,18 @@ ip_links as (
 
 ),
 
+-- devices two accounts or more have used by the last night computed (int_device_accounts): the
+-- only ones that can link anybody, a few thousand of a million
+shared_devices as (
+
+    select device_id
+    from {{ ref('int_device_accounts') }}
+    where first_seen_night <= (select max(night) from nights)
+    group by device_id
+    having count(*) >= 2
+
+),
+
 device_members as (
 
     select distinct nights.night, d.device_id as link_value, d.account_id
@@ -100,6 +112,7 @@ device_members as (
         on d.first_seen_night <= nights.night
         and d.login_day between nights.night - {{ var('cluster_link_lookback_days') }} and nights.night
         and {{ after_window_start('d.login_day', var('cluster_link_lookback_days')) }}
+    semi join shared_devices as s on s.device_id = d.device_id
 
 ),
 
