@@ -24,6 +24,54 @@ accounts as (
 
 ),
 
+{%- set asia_hour = "(epoch_us({ts}) // 3600000000) % 24 >= " ~ th(t, 'asia_day_start_utc')
+                   ~ " and (epoch_us({ts}) // 3600000000) % 24 < " ~ th(t, 'asia_day_end_utc') %}
+
+-- The accounts that can fire on a night: enough events, and the share of them in the UTC+8/+9
+-- working day (the UTC hour alone: no time zone, no join), counted in a narrow pass over the
+-- window. The same counts as below, so the same accounts; the rest of the model reads the
+-- window's events for these only.
+candidate_counts as (
+
+    select
+        nights.night,
+        l.account_id,
+        count(*) as events,
+        count(*) filter (where {{ asia_hour.format(ts='l.ts') }}) as asia_day_events
+    from nights
+    inner join {{ ref('stg_logins') }} as l
+        on l.export_date <= nights.night
+        and l.login_day between nights.night - {{ th(t, 'lookback_days') }} and nights.night
+        and {{ after_window_start('l.login_day', th(t, 'lookback_days')) }}
+    where l.success
+    group by nights.night, l.account_id
+
+    union all
+
+    select
+        nights.night,
+        s.account_id,
+        count(*),
+        count(*) filter (where {{ asia_hour.format(ts='s.started_at') }})
+    from nights
+    inner join {{ ref('stg_work_sessions') }} as s
+        on s.export_date <= nights.night
+        and s.session_day between nights.night - {{ th(t, 'lookback_days') }} and nights.night
+        and {{ after_window_start('s.session_day', th(t, 'lookback_days')) }}
+    group by nights.night, s.account_id
+
+),
+
+candidates as (
+
+    select night, account_id
+    from candidate_counts
+    group by night, account_id
+    having sum(events) >= {{ th(t, 'min_events') }}
+       and sum(asia_day_events) / sum(events) >= {{ th(t, 'min_asia_share') }}
+
+),
+
 logins as (
 
     select nights.night, l.account_id, l.ts, l.ip_country, l.ip_kind
@@ -32,6 +80,7 @@ logins as (
         on l.export_date <= nights.night
         and l.login_day between nights.night - {{ th(t, 'lookback_days') }} and nights.night
         and {{ after_window_start('l.login_day', th(t, 'lookback_days')) }}
+    semi join candidates as c on c.night = nights.night and c.account_id = l.account_id
     where l.success
 
 ),
@@ -44,6 +93,7 @@ sessions as (
         on s.export_date <= nights.night
         and s.session_day between nights.night - {{ th(t, 'lookback_days') }} and nights.night
         and {{ after_window_start('s.session_day', th(t, 'lookback_days')) }}
+    semi join candidates as c on c.night = nights.night and c.account_id = s.account_id
 
 ),
 
