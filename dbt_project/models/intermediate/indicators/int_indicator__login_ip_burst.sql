@@ -12,7 +12,26 @@ nights as (
 
 ),
 
-logins as (
+-- Only an account with enough IPs, networks or countries over the whole lookback can have a
+-- window with them: a narrow pass over the lookback (no timestamps) names those few accounts,
+-- and only their logins are read whole for the self-join below.
+busy as (
+
+    select nights.night, logins.account_id
+    from nights
+    inner join {{ ref('stg_logins') }} as logins
+        on logins.export_date <= nights.night
+        and logins.login_day between nights.night - {{ th(t, 'lookback_days') }} and nights.night
+        and {{ after_window_start('logins.login_day', th(t, 'lookback_days')) }}
+    where logins.success
+    group by nights.night, logins.account_id
+    having count(distinct logins.ip) >= {{ th(t, 'min_ips') }}
+       and (count(distinct logins.ip_asn) >= {{ th(t, 'min_networks') }}
+            or count(distinct logins.ip_country) >= {{ th(t, 'min_countries') }})
+
+),
+
+candidates as (
 
     select
         nights.night,
@@ -26,25 +45,21 @@ logins as (
         on logins.export_date <= nights.night
         and logins.login_day between nights.night - {{ th(t, 'lookback_days') }} and nights.night
         and {{ after_window_start('logins.login_day', th(t, 'lookback_days')) }}
+    semi join busy on busy.night = nights.night and busy.account_id = logins.account_id
     where logins.success
 
 ),
 
--- Only an account with enough IPs, networks or countries over the whole lookback can have a
--- window with them: the self-join below runs on those few accounts, not on every login.
-candidates as (
+-- A window needs min_ips distinct IPs, so at least min_ips logins: only a login followed by
+-- that many within window_minutes (itself included) can open one. A running count over each
+-- account's sorted logins finds them (2,160 of 2.6M candidate logins on the 1M platform).
+starts as (
 
-    select logins.*
-    from logins
-    semi join (
-        select night, account_id
-        from logins
-        group by night, account_id
-        having count(distinct ip) >= {{ th(t, 'min_ips') }}
-           and (count(distinct ip_asn) >= {{ th(t, 'min_networks') }}
-                or count(distinct ip_country) >= {{ th(t, 'min_countries') }})
-    ) as busy
-        on busy.night = logins.night and busy.account_id = logins.account_id
+    select * from candidates
+    qualify count(*) over (
+        partition by night, account_id order by ts
+        range between current row and interval ({{ th(t, 'window_minutes') }}) minute following
+    ) >= {{ th(t, 'min_ips') }}
 
 ),
 
@@ -58,7 +73,7 @@ windows as (
         count(distinct b.ip_country) as countries,
         count(distinct b.ip_asn) as networks,
         date_diff('minute', min(b.ts), max(b.ts)) as minutes
-    from candidates as a
+    from starts as a
     inner join candidates as b
         on a.night = b.night
         and a.account_id = b.account_id
