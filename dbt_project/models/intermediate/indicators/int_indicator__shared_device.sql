@@ -11,15 +11,9 @@ nights as (
 
 ),
 
--- devices two accounts or more have used by the last night computed (int_device_accounts): a
--- device of one account cannot fire, so the window's rows are read for these only
 shared_devices as (
 
-    select device_id
-    from {{ ref('int_device_accounts') }}
-    where first_seen_night <= (select max(night) from nights)
-    group by device_id
-    having count(*) >= 2
+    {{ shared_devices() }}
 
 ),
 

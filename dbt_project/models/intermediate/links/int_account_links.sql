@@ -92,15 +92,9 @@ ip_links as (
 
 ),
 
--- devices two accounts or more have used by the last night computed (int_device_accounts): the
--- only ones that can link anybody, a few thousand of a million
 shared_devices as (
 
-    select device_id
-    from {{ ref('int_device_accounts') }}
-    where first_seen_night <= (select max(night) from nights)
-    group by device_id
-    having count(*) >= 2
+    {{ shared_devices() }}
 
 ),
 
