@@ -71,7 +71,7 @@ DBT_EXECUTION = os.environ.get("ITW_RADAR_DBT_EXECUTION", "watcher").strip().low
 # How dbt's data tests run in watcher mode: "after_all" (default) builds every model in the
 # producer's one `dbt build`, then runs all data tests in one `dbt test` task before publish (a
 # failing test fails the night and is named); "after_each" gives each model's tests a watcher
-# task of its own: 127 tasks instead of 71, each costing scheduling time (docs/orchestration.md).
+# task of its own: 133 tasks instead of 73, each costing scheduling time (docs/orchestration.md).
 # Local mode always runs each model's tests after it.
 TEST_BEHAVIOR = TestBehavior(os.environ.get("ITW_RADAR_DBT_TEST_BEHAVIOR",
                                             "after_all").strip().lower())
