@@ -202,11 +202,6 @@ def rebuild_batch_size(warehouse: Path | None = None) -> BatchSize:
                              f"{MEMORY_LIMIT_ENV}={limit}")
 
 
-def rebuild_batch_nights(warehouse: Path | None = None) -> int:
-    """Nights per build of a rebuild (see rebuild_batch_size)."""
-    return rebuild_batch_size(warehouse).nights
-
-
 def _largest_night_logins(warehouse: Path) -> int:
     import duckdb
 
@@ -251,7 +246,7 @@ def rebuild(
     on that night, exactly as the nightly runs did, and the marts equal those of the nightly
     path (tests/test_bench.py checks this). `on_batch(i, n, result)` reports progress.
     """
-    size = batch_nights if batch_nights is not None else rebuild_batch_nights(warehouse)
+    size = batch_nights if batch_nights is not None else rebuild_batch_size(warehouse).nights
     if size < 1:
         raise ValueError(f"batch_nights={size}: a rebuild needs at least 1 night per build")
     ordered = sorted(set(nights))

@@ -24,6 +24,8 @@ accounts as (
 
 ),
 
+{#- An event in the UTC+8/+9 working day: the UTC hour from the stored microseconds (the same as
+    hour(ts) in a UTC session). One definition for the candidates and the measured share. #}
 {%- set asia_hour = "(epoch_us({ts}) // 3600000000) % 24 >= " ~ th(t, 'asia_day_start_utc')
                    ~ " and (epoch_us({ts}) // 3600000000) % 24 < " ~ th(t, 'asia_day_end_utc') %}
 
@@ -146,9 +148,8 @@ hours as (
         activity.account_id,
         accounts.timezone,
         count(*) as events,
-        -- the UTC hour from the stored microseconds (the same as hour(ts) in a UTC session)
-        count(*) filter (where (epoch_us(activity.ts) // 3600000000) % 24 >= {{ th(t, 'asia_day_start_utc') }}
-                            and (epoch_us(activity.ts) // 3600000000) % 24 < {{ th(t, 'asia_day_end_utc') }}) as asia_day_events,
+        -- the same condition as the candidates' (asia_hour), so the same counts
+        count(*) filter (where {{ asia_hour.format(ts='activity.ts') }}) as asia_day_events,
         count(*) filter (where coalesce(slots.local_hour, hour(timezone(accounts.timezone, activity.ts))) >= {{ th(t, 'local_night_start') }}
                             or coalesce(slots.local_hour, hour(timezone(accounts.timezone, activity.ts))) < {{ th(t, 'local_night_end') }}) as local_night_events,
         -- where the logins come from, in the same pass
