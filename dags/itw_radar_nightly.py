@@ -118,6 +118,14 @@ def _on_failure(context: Any) -> None:
     pipeline.record_failure(cfg.home, cfg.export_date, ti.task_id, message, attempt)
 
 
+def _dbt_paths(params: Params) -> dict[str, str]:
+    """Template macro `itw_radar_dbt_paths(params)`: the run's warehouse and dbt target. Every
+    dbt task renders it (an XCom pull there cost each of them two API calls)."""
+    from itw_radar import pipeline
+
+    return pipeline.dbt_paths(params)
+
+
 def _cfg(params: Params, ds: str) -> Any:  # itw_radar.pipeline.NightConfig
     from itw_radar import pipeline
 
@@ -174,6 +182,7 @@ DEFAULT_ARGS: dict[str, Any] = {
     default_args=DEFAULT_ARGS,
     tags=["itw-radar"],
     doc_md=__doc__,
+    user_defined_macros={"itw_radar_dbt_paths": _dbt_paths},
     params={
         "exports": Param(os.environ.get("ITW_RADAR_EXPORTS", ""), type="string",
                          description="Export root; empty: ITW_RADAR_EXPORTS"),
@@ -233,9 +242,8 @@ def itw_radar_nightly() -> None:
 
     @task(pool=WAREHOUSE_POOL)
     def sync_reviews(params: Params = None, ds: str | None = None) -> Json:
-        """Analysts' latest decisions into raw.analyst_reviews (dbt reads them); hands dbt its
-        warehouse and target folder, without last run's saved parse, and frees the memory the
-        earlier tasks left in this process."""
+        """Analysts' latest decisions into raw.analyst_reviews (dbt reads them); clears the dbt
+        target's saved parse and frees the memory the earlier tasks left in this process."""
         from itw_radar import pipeline
 
         return pipeline.sync_reviews(_cfg(params, ds or ""))
@@ -278,13 +286,13 @@ def itw_radar_nightly() -> None:
             "retries": 0,  # dbt failures are tests or SQL: re-run the night once fixed
             # profiles.yml reads the warehouse path from here (absolute: cosmos runs a copy).
             "env": {
-                "ITW_RADAR_WAREHOUSE": "{{ ti.xcom_pull(task_ids='sync_reviews')['warehouse'] }}",
+                "ITW_RADAR_WAREHOUSE": "{{ itw_radar_dbt_paths(params)['warehouse'] }}",
                 # run_results.json where the failure callback can name the failing node. The
                 # producer parses the whole project (sync_reviews removed the saved parse: it
                 # names the temporary project copy it was made in, gone by now); the test
                 # task after it reuses that parse (same files, vars and profile; it reads no
                 # project file at run time).
-                "DBT_TARGET_PATH": "{{ ti.xcom_pull(task_ids='sync_reviews')['dbt_target'] }}",
+                "DBT_TARGET_PATH": "{{ itw_radar_dbt_paths(params)['dbt_target'] }}",
                 "DBT_PARTIAL_PARSE": "true",
             },
             "append_env": True,

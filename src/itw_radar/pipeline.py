@@ -59,9 +59,22 @@ def night_config(params: Mapping[str, Any] | None, ds: str) -> NightConfig:
     if not exports:
         raise ConfigError(f"night {ds}: no exports folder; set the DAG param 'exports' or the "
                           f"environment variable {EXPORTS_ENV} to the platform's export root")
-    home = Home.resolve(params.get("home") or os.environ.get(HOME_ENV) or None)
-    return NightConfig(home=home, exports=Path(exports).expanduser().resolve(),
+    return NightConfig(home=night_home(params), exports=Path(exports).expanduser().resolve(),
                        export_date=date.fromisoformat(ds))
+
+
+def night_home(params: Mapping[str, Any] | None) -> Home:
+    """The run's home: the DAG param `home`, else ITW_RADAR_HOME, else ./var."""
+    return Home.resolve((params or {}).get("home") or os.environ.get(HOME_ENV) or None)
+
+
+def dbt_paths(params: Mapping[str, Any] | None) -> dict[str, str]:
+    """The warehouse and dbt target folder of the run's home, for the dbt tasks' environment.
+
+    A template macro of the DAG: computed from the params while a task renders, not pulled from
+    another task's XCom (two API calls for each of the ~65 dbt tasks of a night)."""
+    home = night_home(params)
+    return {"warehouse": str(home.warehouse), "dbt_target": str(dbt_target(home))}
 
 
 def _now() -> datetime:
@@ -176,9 +189,10 @@ def validate(cfg: NightConfig, load_id: str = "") -> dict[str, Any]:
 def sync_reviews(cfg: NightConfig) -> dict[str, Any]:
     """Copy the analysts' latest review decisions into raw.analyst_reviews before dbt runs.
 
-    The last step before dbt: it also returns the warehouse and dbt target the dbt tasks use,
-    clears the target's saved parse (forget_dbt_parse) and hands the memory earlier tasks freed
-    back to the operating system (release_freed_memory)."""
+    The last step before dbt: it also clears the dbt target's saved parse (forget_dbt_parse)
+    and hands the memory earlier tasks freed back to the operating system
+    (release_freed_memory). It returns the warehouse and dbt target for the log; the dbt tasks
+    compute the same paths from the run's params (dbt_paths)."""
     from itw_radar.reviews import export_decisions_to_warehouse
 
     n = _with_warehouse(cfg.home, lambda con: export_decisions_to_warehouse(cfg.home, con))
