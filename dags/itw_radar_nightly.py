@@ -294,6 +294,9 @@ def itw_radar_nightly() -> None:
                 # project file at run time).
                 "DBT_TARGET_PATH": "{{ itw_radar_dbt_paths(params)['dbt_target'] }}",
                 "DBT_PARTIAL_PARSE": "true",
+                # dbt's debug file log would go to cosmos' temporary project copy, deleted when
+                # the task ends; cosmos reads dbt's JSON lines on stdout (the task log) instead.
+                "DBT_LOG_LEVEL_FILE": "none",
             },
             "append_env": True,
             **dbt_operator_args,
