@@ -272,6 +272,21 @@ def test_night_config_reads_params_then_environment(tmp_path: Path,
     assert pipeline.manifest_ready(cfg)
 
 
+def test_dbt_paths_match_the_homes_the_other_tasks_use(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dbt tasks' environment (template macro itw_radar_dbt_paths) names the warehouse and
+    dbt target of the same home that night_config gives every other task."""
+    monkeypatch.setenv(pipeline.EXPORTS_ENV, str(tmp_path / "exports"))
+    monkeypatch.setenv("ITW_RADAR_HOME", str(tmp_path / "env-home"))
+    for params in ({}, {"home": ""}, {"home": str(tmp_path / "param-home")}):
+        home = pipeline.night_config(params, "2026-11-01").home
+        assert pipeline.dbt_paths(params) == {
+            "warehouse": str(home.warehouse), "dbt_target": str(pipeline.dbt_target(home))}
+    assert pipeline.dbt_paths({"home": str(tmp_path / "param-home")})["warehouse"].startswith(
+        str((tmp_path / "param-home").resolve()))
+    assert pipeline.dbt_paths(None)["warehouse"].startswith(str((tmp_path / "env-home").resolve()))
+
+
 def test_summary_line_reads_like_a_sentence() -> None:
     line = pipeline.summary_line({
         "export_date": "2026-11-03", "rows_loaded": 12345, "rows_quarantined": 7,
