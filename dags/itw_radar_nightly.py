@@ -119,8 +119,7 @@ def _on_failure(context: Any) -> None:
 
 
 def _dbt_paths(params: Params) -> dict[str, str]:
-    """Template macro `itw_radar_dbt_paths(params)`: the run's warehouse and dbt target. Every
-    dbt task renders it (an XCom pull there cost each of them two API calls)."""
+    """Template macro `itw_radar_dbt_paths(params)`: pipeline.dbt_paths, imported when used."""
     from itw_radar import pipeline
 
     return pipeline.dbt_paths(params)
