@@ -17,8 +17,10 @@ params `exports` and `home`):
     ITW_RADAR_MANIFEST_TIMEOUT     seconds to wait for an export, default 21600 (6 h)
     ITW_RADAR_DBT_EXECUTION        watcher (default: one `dbt build`) or local (one dbt call
                                    per node, serialised through the one-slot pool)
-    ITW_RADAR_DBT_TEST_BEHAVIOR    after_all (default: one `dbt test` task after the models)
-                                   or after_each (a task per model's tests)
+    ITW_RADAR_DBT_TEST_BEHAVIOR    in_build (default: the data tests run in the producer's
+                                   `dbt build`, each after its model), after_all (one `dbt
+                                   test` task after the models) or after_each (a task per
+                                   model's tests)
     ITW_RADAR_DBT_PROJECT / ITW_RADAR_DBT_MANIFEST   dbt project and its parsed manifest
 
 Parsing does no work: the task logic lives in itw_radar.pipeline and is imported when a task
@@ -68,16 +70,21 @@ RETRY_DELAY = int(os.environ.get("ITW_RADAR_RETRY_DELAY", "60"))
 # dbt unit tests check SQL logic on fixtures, not the night's data: CI runs them, nights skip them.
 DBT_EXCLUDE = os.environ.get("ITW_RADAR_DBT_EXCLUDE", "resource_type:unit_test").split()
 DBT_EXECUTION = os.environ.get("ITW_RADAR_DBT_EXECUTION", "watcher").strip().lower()
-# How dbt's data tests run in watcher mode: "after_all" (default) builds every model in the
-# producer's one `dbt build`, then runs all data tests in one `dbt test` task before publish (a
-# failing test fails the night and is named); "after_each" gives each model's tests a watcher
-# task of its own: 133 tasks instead of 73, each costing scheduling time (docs/orchestration.md).
+# How dbt's data tests run in watcher mode:
+# - "in_build" (default): the producer's one `dbt build` runs them, each right after its model
+#   (dbt's own order: a failing test skips the models built on it, fails the producer and the
+#   night, and the failure callback names it). No second dbt process: its start-up, the load of
+#   the saved parse and the run_results it writes cost about 3-4 s a night (docs/benchmarks.md).
+# - "after_all": every model in the producer's `dbt build`, then all data tests in one `dbt test`
+#   task before publish.
+# - "after_each": each model's tests in a watcher task of its own: 133 tasks instead of 73, each
+#   costing scheduling time (docs/orchestration.md).
 # Local mode always runs each model's tests after it.
-TEST_BEHAVIOR = TestBehavior(os.environ.get("ITW_RADAR_DBT_TEST_BEHAVIOR",
-                                            "after_all").strip().lower())
-if TEST_BEHAVIOR not in (TestBehavior.AFTER_ALL, TestBehavior.AFTER_EACH):
-    raise ValueError("ITW_RADAR_DBT_TEST_BEHAVIOR must be after_all or after_each (the other "
-                     "cosmos behaviours skip dbt's data tests or do not run in watcher mode)")
+TEST_BEHAVIOR = os.environ.get("ITW_RADAR_DBT_TEST_BEHAVIOR", "in_build").strip().lower()
+if TEST_BEHAVIOR not in ("in_build", "after_all", "after_each"):
+    raise ValueError("ITW_RADAR_DBT_TEST_BEHAVIOR must be in_build, after_all or after_each (the "
+                     "other cosmos behaviours skip dbt's data tests or do not run in watcher "
+                     "mode)")
 INLINE_RUN = os.environ.get("ITW_RADAR_DAG_TEST", "") == "1"  # set by itw_radar.orchestration
 WAREHOUSE_POOL = "itw_radar_warehouse"  # one slot: DuckDB allows one writing process
 WATCHER_POOL = "itw_radar_dbt_watchers"  # a few slots: dbt model tasks watching the producer
@@ -155,9 +162,21 @@ def _dbt_execution() -> tuple[ExecutionConfig, dict[str, Any]]:
         {"deferrable": False, "mode": "reschedule", "poke_interval": 2} if INLINE_RUN
         else {"deferrable": False, "mode": "poke", "poke_interval": 5, "pool": WATCHER_POOL})
     watch["timeout"] = DBT_WATCH_TIMEOUT  # a watcher whose status never comes fails the night
+    producer: dict[str, Any] = {"pool": WAREHOUSE_POOL}
+    if TEST_BEHAVIOR == "in_build":
+        # Rendered with TestBehavior.NONE (no test tasks), cosmos limits the producer's build to
+        # `--resource-type model seed snapshot`; adding `test` keeps the data tests in it.
+        producer["dbt_cmd_flags"] = ["--resource-type", "test"]
     return (ExecutionConfig(execution_mode=ExecutionMode.WATCHER, dbt_executable_path=dbt,
                             invocation_mode=InvocationMode.SUBPROCESS,
-                            setup_operator_args={"pool": WAREHOUSE_POOL}), watch)
+                            setup_operator_args=producer), watch)
+
+
+def _test_behavior() -> TestBehavior:
+    if DBT_EXECUTION != "watcher":
+        return TestBehavior.AFTER_EACH
+    return {"in_build": TestBehavior.NONE, "after_all": TestBehavior.AFTER_ALL,
+            "after_each": TestBehavior.AFTER_EACH}[TEST_BEHAVIOR]
 
 
 DEFAULT_ARGS: dict[str, Any] = {
@@ -273,8 +292,7 @@ def itw_radar_nightly() -> None:
                                      profiles_yml_filepath=DBT_PROJECT / "profiles.yml"),
         execution_config=execution_config,
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST,
-                                   test_behavior=(TEST_BEHAVIOR if DBT_EXECUTION == "watcher"
-                                                  else TestBehavior.AFTER_EACH),
+                                   test_behavior=_test_behavior(),
                                    exclude=DBT_EXCLUDE,
                                    # local mode: a test of two models runs after both
                                    should_detach_multiple_parents_tests=DBT_EXECUTION == "local",

@@ -90,10 +90,12 @@ def test_large_section_through_the_dag(quick_run: tuple[Path, Path]) -> None:
     for key in ("large", "large_full"):  # the regular (delta) night and the first export
         run = saved[key]["runs"][0]
         # every stage of the DAG was timed from the Airflow metadata DB, dbt models one by one
-        for task in ("verify_manifest", "load_raw", "validate", "dbt_build.dbt_project_test",
+        for task in ("verify_manifest", "load_raw", "validate", "dbt_build.dbt_producer_watcher",
                      "publish"):
             assert task in run["tasks"], f"{key}: no time for task {task}: {sorted(run['tasks'])}"
         assert "stg_logins" in run["dbt"] and "account_risk" in run["dbt"], run["dbt"]
+        # the data tests ran in the producer's build (the DAG's default test behaviour)
+        assert run["dbt"].get("tests", 0) > 0, run["dbt"]
         assert run["tree_peak_mb"] > 50
     full, delta = saved["large_full"], saved["large"]
     platform = bench.QUICK_NIGHT.freelancers + bench.QUICK_NIGHT.clients
@@ -103,6 +105,9 @@ def test_large_section_through_the_dag(quick_run: tuple[Path, Path]) -> None:
     assert delta["night"] > full["night"]
     assert len(re.findall(r"Whole night \d+ s", body)) == 2
     assert "dbt stg_logins" in body
+    # the tests' own time is reported under the build that ran them, once per night
+    assert body.count("the data tests' own time (sum over tests, each after its model in this "
+                      "build)") == 2, body
 
 
 def test_floor_and_dashboard_sections(quick_run: tuple[Path, Path]) -> None:

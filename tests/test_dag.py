@@ -42,6 +42,7 @@ if dag is not None:
             "outlets": [getattr(o, "name", str(o)) for o in t.outlets],
             "callback": bool(t.on_failure_callback),
             "vars": getattr(t, "vars", None), "invocation": str(getattr(t, "invocation_mode", "")),
+            "dbt_flags": getattr(t, "dbt_cmd_flags", None),
         } for t in dag.tasks})
 print("@@" + json.dumps(out, default=str))
 """
@@ -112,12 +113,16 @@ def test_one_task_per_mart_and_its_tests(parsed: dict[str, Any]) -> None:
     tasks = parsed["tasks"]
     for mart in marts:
         assert {f"dbt_build.{mart}_run", f"dbt_build.{mart}.run"} & set(tasks), mart
-    # the data tests run in one dbt test task after every model, before publish
-    test_task = "dbt_build.dbt_project_test"
-    assert test_task in tasks, sorted(t for t in tasks if "test" in t)
-    assert "publish" in tasks[test_task]["downstream"]
+    # the data tests run in the producer's one `dbt build`, each after its model: cosmos
+    # limits that build to models, seeds and snapshots unless it is told to include tests
+    producer = tasks["dbt_build.dbt_producer_watcher"]
+    flags = producer["dbt_flags"] or []
+    types = {flags[i + 1] for i, f in enumerate(flags[:-1]) if f == "--resource-type"}
+    assert {"model", "seed", "test"} <= types, flags
+    assert not [t for t in tasks if "test" in t.split(".")[-1]], "no separate test tasks"
+    # publish waits for every model's watcher (a failed test fails the producer and them)
     models = {t for t in tasks if t.startswith("dbt_build.") and t.endswith("_run")}
-    assert models and all(test_task in _descendants(tasks, m) for m in models)
+    assert models and all("publish" in _descendants(tasks, m) for m in models)
 
 
 def test_schedule_catchup_and_one_run_at_a_time(parsed: dict[str, Any]) -> None:
