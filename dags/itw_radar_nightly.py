@@ -74,10 +74,11 @@ DBT_EXECUTION = os.environ.get("ITW_RADAR_DBT_EXECUTION", "watcher").strip().low
 # - "in_build" (default): the producer's one `dbt build` runs them, each right after its model
 #   (dbt's own order: a failing test skips the models built on it, fails the producer and the
 #   night, and the failure callback names it). No second dbt process: its start-up, the load of
-#   the saved parse and the run_results it writes cost about 3-4 s a night (docs/benchmarks.md).
+#   the saved parse and the run_results it writes cost 3.3 s of section 4's tiny night, about
+#   10 s on a 2.6x slower machine (docs/benchmarks.md, finding 11).
 # - "after_all": every model in the producer's `dbt build`, then all data tests in one `dbt test`
 #   task before publish.
-# - "after_each": each model's tests in a watcher task of its own: 133 tasks instead of 73, each
+# - "after_each": each model's tests in a watcher task of its own: 133 tasks instead of 72, each
 #   costing scheduling time (docs/orchestration.md).
 # Local mode always runs each model's tests after it.
 TEST_BEHAVIOR = os.environ.get("ITW_RADAR_DBT_TEST_BEHAVIOR", "in_build").strip().lower()
@@ -173,6 +174,7 @@ def _dbt_execution() -> tuple[ExecutionConfig, dict[str, Any]]:
 
 
 def _test_behavior() -> TestBehavior:
+    """cosmos' test behaviour for ITW_RADAR_DBT_TEST_BEHAVIOR (in_build: no test tasks)."""
     if DBT_EXECUTION != "watcher":
         return TestBehavior.AFTER_EACH
     return {"in_build": TestBehavior.NONE, "after_all": TestBehavior.AFTER_ALL,
