@@ -81,8 +81,10 @@ DBT_EXECUTION = os.environ.get("ITW_RADAR_DBT_EXECUTION", "watcher").strip().low
 # - "after_each": each model's tests in a watcher task of its own: 133 tasks instead of 72, each
 #   costing scheduling time (docs/orchestration.md).
 # Local mode always runs each model's tests after it.
+_TEST_BEHAVIORS = {"in_build": TestBehavior.NONE, "after_all": TestBehavior.AFTER_ALL,
+                   "after_each": TestBehavior.AFTER_EACH}  # cosmos' rendering of each
 TEST_BEHAVIOR = os.environ.get("ITW_RADAR_DBT_TEST_BEHAVIOR", "in_build").strip().lower()
-if TEST_BEHAVIOR not in ("in_build", "after_all", "after_each"):
+if TEST_BEHAVIOR not in _TEST_BEHAVIORS:
     raise ValueError("ITW_RADAR_DBT_TEST_BEHAVIOR must be in_build, after_all or after_each (the "
                      "other cosmos behaviours skip dbt's data tests or do not run in watcher "
                      "mode)")
@@ -177,8 +179,7 @@ def _test_behavior() -> TestBehavior:
     """cosmos' test behaviour for ITW_RADAR_DBT_TEST_BEHAVIOR (in_build: no test tasks)."""
     if DBT_EXECUTION != "watcher":
         return TestBehavior.AFTER_EACH
-    return {"in_build": TestBehavior.NONE, "after_all": TestBehavior.AFTER_ALL,
-            "after_each": TestBehavior.AFTER_EACH}[TEST_BEHAVIOR]
+    return _TEST_BEHAVIORS[TEST_BEHAVIOR]
 
 
 DEFAULT_ARGS: dict[str, Any] = {

@@ -867,6 +867,7 @@ def _night_table(res: dict) -> list[str]:
     # run_results.json's test times: the producer's build's own (the default, the tests run in
     # it), or the test task's (after_all: it runs after, and replaces, the build's)
     test_times = dbt.pop("tests", [])
+    in_test_task = "dbt_build.dbt_project_test" in tasks
 
     def tests_line(where: str) -> None:
         t = _med(test_times)
@@ -879,13 +880,12 @@ def _night_table(res: dict) -> list[str]:
             lines.append(f"| {label} (task `{task_id}`) | {v:.1f} | {v / whole:.0%} |")
             if task_id.endswith("_test") and test_times:
                 tests_line("")
-                test_times = []
     producer = [k for k in tasks if k.startswith("dbt_build.") and "producer" in k]
     dbt_wall = _med(tasks[producer[0]]) if producer else float("nan")
     if producer:
         lines.append(f"| dbt build (task `{producer[0]}`, one `dbt build`) | {dbt_wall:.1f} | "
                      f"{dbt_wall / whole:.0%} |")
-        if test_times:
+        if test_times and not in_test_task:
             tests_line(", each after its model in this build")
     for name, vals in sorted(dbt.items(), key=lambda kv: -_med(kv[1])):
         v = _med(vals)
