@@ -216,10 +216,12 @@ def test_evidence_logins_slides_its_window_like_a_rebuild(run: Run, tmp_path: Pa
         res = run_dbt("run --select evidence_logins", warehouse=copy, as_of=later,
                       target_path=run.target, log_path=run.logs, full_refresh=full)
         assert res.success
-        if not full:  # the night it held came from the table's comment: no login_id anti-join
+        if not full:  # the night it held came from the table's comment: no login_id anti-join,
+            # and its new rows are read by delivery night, day and newly flagged account
             sql = (run.target / "compiled" / "itw_radar" / "models" / "marts"
                    / "evidence_logins.sql").read_text()
-            assert f"evidence.export_date > date '{LAST}'" in sql and "not exists" not in sql
+            assert f"l.export_date > date '{LAST}'" in sql and "not exists" not in sql
+            assert "not flagged.flagged_on_stored_night" in sql
     con = duckdb.connect(str(run.incremental.warehouse), read_only=True)
     try:
         before = con.execute("select count(*), count(*) filter (where login_day < ?) "
