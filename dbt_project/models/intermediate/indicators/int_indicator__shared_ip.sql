@@ -11,6 +11,8 @@
 -- reaching the platform through the same home line, the same VPN exits and the same servers.
 -- A household shares its router's one address; a campus shares its NAT; neither shares a
 -- series of VPN exits and servers with the same other account day after day.
+-- Both paths read the ip-days of two accounts or more as of each night
+-- (int_shared_ip_day_accounts): a group needs more than nat_accounts, co-travel another account.
 {%- set t = 'shared_ip' %}
 
 with
@@ -25,8 +27,8 @@ ip_days as (
 
     select nights.night, d.ip, d.login_day, d.account_id, d.ip_kind, d.ip_asn
     from nights
-    inner join {{ ref('int_ip_day_accounts') }} as d
-        on d.first_seen_night <= nights.night
+    inner join {{ ref('int_shared_ip_day_accounts') }} as d
+        on d.shared_night <= nights.night
         and d.login_day between nights.night - {{ th(t, 'lookback_days') }} and nights.night
         and {{ after_window_start('d.login_day', th(t, 'lookback_days')) }}
 
@@ -45,9 +47,9 @@ groups as (
         ip_days.ip,
         ip_days.login_day,
         min(ip_days.ip_kind) as ip_kind,
-        -- int_ip_day_accounts holds one row per ip, day and account (its unique test), and
-        -- accounts one per night and account: count(*) counts distinct accounts, without the
-        -- cost of a distinct aggregate over a full window of a large platform
+        -- int_shared_ip_day_accounts holds one row per ip, day and account (its unique test),
+        -- and accounts one per night and account: count(*) counts distinct accounts, without
+        -- the cost of a distinct aggregate over a full window of a large platform
         count(*) as accounts,
         count(*) filter (where accounts.account_type = 'freelancer') as freelancers
     from ip_days
@@ -86,8 +88,8 @@ co_days as (
 
     select nights.night, d.ip, d.login_day, d.account_id, d.ip_kind, d.ip_asn
     from nights
-    inner join {{ ref('int_ip_day_accounts') }} as d
-        on d.first_seen_night <= nights.night
+    inner join {{ ref('int_shared_ip_day_accounts') }} as d
+        on d.shared_night <= nights.night
         and d.login_day between nights.night - {{ th(t, 'co_travel_lookback_days') }} and nights.night
         and {{ after_window_start('d.login_day', th(t, 'co_travel_lookback_days')) }}
 

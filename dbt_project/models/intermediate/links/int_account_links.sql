@@ -36,12 +36,13 @@ ip_groups as (
 
 ),
 
+-- their members, from the rows of ip-days shared (two accounts or more) as of each night
 ip_members as (
 
     select nights.night, d.ip as link_value, d.login_day, d.account_id, d.ip_kind
     from nights
-    inner join {{ ref('int_ip_day_accounts') }} as d
-        on d.first_seen_night <= nights.night
+    inner join {{ ref('int_shared_ip_day_accounts') }} as d
+        on d.shared_night <= nights.night
         and d.login_day between nights.night - {{ var('cluster_link_lookback_days') }} and nights.night
         and {{ after_window_start('d.login_day', var('cluster_link_lookback_days')) }}
     semi join ip_groups as g
