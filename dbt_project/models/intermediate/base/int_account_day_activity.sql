@@ -49,3 +49,6 @@ counted as (
 )
 
 select * from counted
+-- stored in day order, so that a window's activity_day bound skips the older row groups (zone
+-- maps) after a first build or a full refresh, which write every night at once
+order by activity_day, account_id
