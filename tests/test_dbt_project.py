@@ -197,6 +197,42 @@ def test_uniqueness_of_new_rows_catches_what_a_whole_table_check_would(
     assert check(extra_vars={"tested_through": "1900-01-01"})[0] == "fail"
 
 
+def test_uniqueness_of_new_rows_keyed_by_their_night(run: Run, tmp_path: Path) -> None:
+    """int_account_day_activity's key holds its night column (unique_new_rows reads only the
+    new rows then): a repeat among tonight's rows fails; one among a checked night's rows was
+    caught on its own night, and a rebuild batch (tested_through 1900-01-01) catches it."""
+    wh = tmp_path / "radar.duckdb"
+    shutil.copyfile(run.incremental.warehouse, wh)
+    home = Home.resolve(tmp_path / "home")
+    prev = LAST - timedelta(days=1)
+    test = "test.itw_radar.unique_new_rows_int_account_day_activity_"
+    repeat = ("insert into intermediate.int_account_day_activity select * "
+              "from intermediate.int_account_day_activity where export_date = ? "
+              "order by account_id, activity_day limit 1")
+
+    def check(**kw: object) -> str:
+        res = run_dbt("test --select int_account_day_activity", warehouse=wh, as_of=LAST,
+                      target_path=home.root / "target", log_path=home.root / "logs",
+                      check=False, **kw)
+        return res.statuses[next(u for u in res.statuses if u.startswith(test))]
+
+    con = duckdb.connect(str(wh))
+    try:
+        con.execute("insert into raw.load_log (export_date, step, status) "
+                    "values (?, 'publish', 'success')", [prev])
+        con.execute(repeat, [prev])  # a checked night repeats one of its rows
+    finally:
+        con.close()
+    assert check() == "pass"
+    assert check(extra_vars={"tested_through": "1900-01-01"}) == "fail"
+    con = duckdb.connect(str(wh))
+    try:
+        con.execute(repeat, [LAST])  # tonight repeats one of its own
+    finally:
+        con.close()
+    assert check() == "fail"
+
+
 def test_rerunning_a_night_changes_nothing(run: Run, tmp_path: Path) -> None:
     before = tmp_path / "before.duckdb"
     shutil.copyfile(run.incremental.warehouse, before)

@@ -3,10 +3,13 @@
     night of a rebuild batch) hold twice, or that a checked row already holds. Checked rows
     passed this test on their own night, so this equals a uniqueness check over the whole table
     (within the test's `where`), but it probes the checked rows against the new ones instead of
-    grouping them all. Without as_of_date every row counts as new: the whole table is grouped. -#}
+    grouping them all. Without as_of_date every row counts as new: the whole table is grouped.
+    When `night_column` is one of `columns`, a new row cannot repeat a checked one (their nights
+    differ): only the new rows are read and grouped. -#}
 {% test unique_new_rows(model, night_column, columns=none, column_name=none) %}
 {%- set columns = columns or [column_name] %}
 {%- set cols = columns | join(', ') %}
+{%- set only_new = night_column in columns and var('as_of_date', none) %}
 
 with
 
@@ -21,6 +24,9 @@ candidates as (
         {%- endif %}
     from {{ model }}
     where {% for c in columns %}{{ c }} is not null{% if not loop.last %} and {% endif %}{% endfor %}
+    {%- if only_new %}
+      and {{ night_column }} > {{ tested_through() }}
+    {%- endif %}
 
 ),
 
@@ -49,6 +55,8 @@ repeating_a_checked_row as (
 )
 
 select * from repeated_among_new
+{%- if not only_new %}
 union all
 select * from repeating_a_checked_row
+{%- endif %}
 {% endtest %}
