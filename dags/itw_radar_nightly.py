@@ -78,8 +78,8 @@ DBT_EXECUTION = os.environ.get("ITW_RADAR_DBT_EXECUTION", "watcher").strip().low
 #   10 s on a 2.6x slower machine (docs/benchmarks.md, finding 11).
 # - "after_all": every model in the producer's `dbt build`, then all data tests in one `dbt test`
 #   task before publish.
-# - "after_each": each model's tests in a watcher task of its own: 133 tasks instead of 72, each
-#   costing scheduling time (docs/orchestration.md).
+# - "after_each": each model's tests in a watcher task of its own: nearly twice the tasks, each
+#   costing scheduling time (docs/orchestration.md has the counts).
 # Local mode always runs each model's tests after it.
 _TEST_BEHAVIORS = {"in_build": TestBehavior.NONE, "after_all": TestBehavior.AFTER_ALL,
                    "after_each": TestBehavior.AFTER_EACH}  # cosmos' rendering of each

@@ -156,34 +156,52 @@ def test_rebuild_batch_out_of_memory_says_which_batch_and_what_to_change(
     assert "run the night again" not in out
 
 
+def _published_before_last(run: Run, tmp_path: Path) -> tuple[Path, date]:
+    """A copy of the incremental warehouse whose night before LAST is logged as published (its
+    rows count as checked by the data tests), and that night."""
+    wh = tmp_path / "radar.duckdb"
+    shutil.copyfile(run.incremental.warehouse, wh)
+    prev = LAST - timedelta(days=1)
+    con = duckdb.connect(str(wh))
+    try:
+        con.execute("insert into raw.load_log (export_date, step, status) "
+                    "values (?, 'publish', 'success')", [prev])
+    finally:
+        con.close()
+    return wh, prev
+
+
+def _test_result(wh: Path, tmp_path: Path, select: str, test_prefix: str,
+                 **kw: object) -> tuple[str, str]:
+    """`dbt test --select <select>` on night LAST: the status of the test whose id starts with
+    `test_prefix`, and the run's failure messages."""
+    home = Home.resolve(tmp_path / "home")
+    res = run_dbt(f"test --select {select}", warehouse=wh, as_of=LAST,
+                  target_path=home.root / "target", log_path=home.root / "logs",
+                  check=False, **kw)
+    uid = next(u for u in res.statuses if u.startswith(test_prefix))
+    return res.statuses[uid], " ".join(res.failures)
+
+
 def test_uniqueness_of_new_rows_catches_what_a_whole_table_check_would(
         run: Run, tmp_path: Path) -> None:
     """stg_logins.login_id (test unique_new_rows): once night LAST - 1 is published, a night-LAST
     row repeating a checked row fails, and so does a repeat among night LAST's own rows. A repeat
     between two checked nights was caught on its own night; a rebuild batch, which has checked
     nothing yet, passes tested_through 1900-01-01 and catches it too."""
-    wh = tmp_path / "radar.duckdb"
-    shutil.copyfile(run.incremental.warehouse, wh)
-    home = Home.resolve(tmp_path / "home")
-    prev = LAST - timedelta(days=1)
+    wh, prev = _published_before_last(run, tmp_path)
     con = duckdb.connect(str(wh))
     try:
-        con.execute("insert into raw.load_log (export_date, step, status) "
-                    "values (?, 'publish', 'success')", [prev])
         copy = ("insert into staging.stg_logins select * replace (cast(? as date) as export_date) "
                 "from staging.stg_logins where export_date = ? order by login_id limit 1")
         con.execute(copy, [LAST, prev])  # tonight repeats a checked row
         con.execute(copy, [LAST, LAST])  # tonight repeats one of its own
     finally:
         con.close()
-    test = "test.itw_radar.unique_new_rows_stg_logins_login_id__export_date"
 
     def check(**kw: object) -> tuple[str, str]:
-        res = run_dbt("test --select stg_logins", warehouse=wh, as_of=LAST,
-                      target_path=home.root / "target", log_path=home.root / "logs",
-                      check=False, **kw)
-        uid = next(u for u in res.statuses if u.startswith(test))
-        return res.statuses[uid], " ".join(res.failures)
+        return _test_result(wh, tmp_path, "stg_logins",
+                            "test.itw_radar.unique_new_rows_stg_logins_login_id__export_date", **kw)
 
     status, failures = check()
     assert status == "fail" and "Got 2 results" in failures, failures
@@ -201,25 +219,17 @@ def test_uniqueness_of_new_rows_keyed_by_their_night(run: Run, tmp_path: Path) -
     """int_account_day_activity's key holds its night column (unique_new_rows reads only the
     new rows then): a repeat among tonight's rows fails; one among a checked night's rows was
     caught on its own night, and a rebuild batch (tested_through 1900-01-01) catches it."""
-    wh = tmp_path / "radar.duckdb"
-    shutil.copyfile(run.incremental.warehouse, wh)
-    home = Home.resolve(tmp_path / "home")
-    prev = LAST - timedelta(days=1)
-    test = "test.itw_radar.unique_new_rows_int_account_day_activity_"
+    wh, prev = _published_before_last(run, tmp_path)
     repeat = ("insert into intermediate.int_account_day_activity select * "
               "from intermediate.int_account_day_activity where export_date = ? "
               "order by account_id, activity_day limit 1")
 
     def check(**kw: object) -> str:
-        res = run_dbt("test --select int_account_day_activity", warehouse=wh, as_of=LAST,
-                      target_path=home.root / "target", log_path=home.root / "logs",
-                      check=False, **kw)
-        return res.statuses[next(u for u in res.statuses if u.startswith(test))]
+        return _test_result(wh, tmp_path, "int_account_day_activity",
+                            "test.itw_radar.unique_new_rows_int_account_day_activity_", **kw)[0]
 
     con = duckdb.connect(str(wh))
     try:
-        con.execute("insert into raw.load_log (export_date, step, status) "
-                    "values (?, 'publish', 'success')", [prev])
         con.execute(repeat, [prev])  # a checked night repeats one of its rows
     finally:
         con.close()

@@ -43,7 +43,7 @@ repeated_among_new as (
     group by {{ cols }}
     having count(*) > 1
 
-),
+){%- if not only_new %},
 
 repeating_a_checked_row as (
 
@@ -53,6 +53,7 @@ repeating_a_checked_row as (
     where not candidates.is_new
 
 )
+{%- endif %}
 
 select * from repeated_among_new
 {%- if not only_new %}
