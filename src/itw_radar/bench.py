@@ -810,7 +810,12 @@ def _dag_night(work: Path, tag: str, size: NightSize, repeats: int, keep: bool =
 
 def _timed_dag_night(home: Path, exports: Path, night: date, env: dict[str, str]) -> dict:
     """One night through the DAG in its own process: the whole night, its peaks, each task's
-    time from Airflow's metadata (`tasks`), each dbt node's from the producer (`dbt`)."""
+    time from Airflow's metadata (`tasks`), each dbt node's from the producer (`dbt`).
+
+    The disk's write-back of what the set-up wrote (a copied 13 GB home) is finished first,
+    untimed: left to run, it would compete with the night's first reads.
+    """
+    os.sync()
     load_before = _load_average()
     r = run_step("dag_nights", {"home": str(home), "exports": str(exports),
                                 "from": night.isoformat(), "to": night.isoformat()}, env)
