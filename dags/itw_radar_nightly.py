@@ -46,7 +46,14 @@ from airflow.sdk import (
 )
 from airflow.sdk.exceptions import AirflowFailException
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.constants import (
+    PRODUCER_WATCHER_DONE_TASK_ID,
+    PRODUCER_WATCHER_TASK_ID,
+    ExecutionMode,
+    InvocationMode,
+    LoadMode,
+    TestBehavior,
+)
 
 Json = dict[str, Any]
 Params = dict[str, Any] | None
@@ -159,8 +166,8 @@ def _dbt_execution() -> tuple[ExecutionConfig, dict[str, Any]]:
     # One `dbt build` (the producer, in the warehouse pool) writes; every model task watches its
     # result. The watchers poke from a worker slot of their own pool: deferring them to the
     # triggerer hits an Airflow 3.3 scheduler race (a trigger that fires at once fails the task,
-    # apache/airflow#72716). Under `dag.test()` (itw-radar run) tasks run one at a time, so there
-    # they reschedule between pokes and let the producer run.
+    # apache/airflow#72716). Under `dag.test()` (itw-radar run) tasks run one at a time: there
+    # they run after the producer (_watch_after_producer), and reschedule if ever they poke early.
     watch: dict[str, Any] = (
         {"deferrable": False, "mode": "reschedule", "poke_interval": 2} if INLINE_RUN
         else {"deferrable": False, "mode": "poke", "poke_interval": 5, "pool": WATCHER_POOL})
@@ -173,6 +180,24 @@ def _dbt_execution() -> tuple[ExecutionConfig, dict[str, Any]]:
     return (ExecutionConfig(execution_mode=ExecutionMode.WATCHER, dbt_executable_path=dbt,
                             invocation_mode=InvocationMode.SUBPROCESS,
                             setup_operator_args=producer), watch)
+
+
+def _watch_after_producer(group: DbtTaskGroup) -> None:
+    """Under `dag.test()` only: put the producer upstream of the watchers it had no edge to.
+
+    `dag.test()` runs one task at a time, so a watcher it picks before the producer can only poke,
+    find no status and reschedule (the project's 17 root watchers: ~4 s of every night, section
+    4 of docs/benchmarks.md). After the producer each watcher runs once and finds its status.
+    Under a scheduler the watchers stay beside the producer, as cosmos renders them, and show
+    each model's state while the one `dbt build` runs.
+    """
+    tasks = {t.task_id: t for t in group.children.values()}
+    producer = tasks[f"{group.group_id}.{PRODUCER_WATCHER_TASK_ID}"]
+    for task_id, t in tasks.items():
+        if t is producer or task_id.endswith(PRODUCER_WATCHER_DONE_TASK_ID):
+            continue
+        if not set(t.upstream_task_ids) & set(tasks):
+            producer >> t
 
 
 def _test_behavior() -> TestBehavior:
@@ -322,6 +347,9 @@ def itw_radar_nightly() -> None:
             **dbt_operator_args,
         },
     )
+
+    if INLINE_RUN and DBT_EXECUTION == "watcher":
+        _watch_after_producer(dbt_build)
 
     found = wait_for_manifest()
     verified = verify_manifest()

@@ -48,12 +48,11 @@ print("@@" + json.dumps(out, default=str))
 """
 
 
-@pytest.fixture(scope="module")
-def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    tmp = tmp_path_factory.mktemp("dagbag")
+def _parse(tmp: Path, inline: bool) -> dict[str, Any]:
+    """The DAG as a DagBag parses it under `itw-radar run` (inline) or a scheduler."""
     home = Home.resolve(tmp / "home")
     ensure_dbt_manifest()
-    env = airflow_env(home, tmp / "no-exports-here")
+    env = airflow_env(home, tmp / "no-exports-here", quick_retries=inline)
     proc = subprocess.run([sys.executable, "-c", _PROBE, str(DAGS_DIR), DAG_ID], env=env,
                           capture_output=True, text=True, timeout=300, check=False)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("@@")]
@@ -61,6 +60,11 @@ def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     out = json.loads(lines[-1][2:])
     out["home"] = home
     return out
+
+
+@pytest.fixture(scope="module")
+def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return _parse(tmp_path_factory.mktemp("dagbag"), inline=True)
 
 
 def _descendants(tasks: dict[str, Any], start: str) -> set[str]:
@@ -123,6 +127,21 @@ def test_one_task_per_mart_and_its_tests(parsed: dict[str, Any]) -> None:
     # publish waits for every model's watcher (a failed test fails the producer and them)
     models = {t for t in tasks if t.startswith("dbt_build.") and t.endswith("_run")}
     assert models and all("publish" in _descendants(tasks, m) for m in models)
+
+
+def test_watchers_follow_the_producer_only_under_dag_test(
+        parsed: dict[str, Any], tmp_path: Path) -> None:
+    producer = "dbt_build.dbt_producer_watcher"
+    inline = parsed["tasks"]
+    watchers = {t for t in inline if t.startswith("dbt_build.") and t.endswith(("_run", "_seed"))}
+    assert watchers
+    # dag.test() runs one task at a time: every watcher after the producer, none poking early
+    assert watchers <= _descendants(inline, producer)
+    # under a scheduler the root watchers run beside the producer and show progress
+    scheduled = _parse(tmp_path, inline=False)["tasks"]
+    assert set(scheduled) == set(inline)
+    roots = {t for t in watchers if not set(scheduled[t]["upstream"]) - {"sync_reviews"}}
+    assert roots and not roots & _descendants(scheduled, producer)
 
 
 def test_schedule_catchup_and_one_run_at_a_time(parsed: dict[str, Any]) -> None:
