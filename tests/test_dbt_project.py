@@ -243,6 +243,41 @@ def test_uniqueness_of_new_rows_keyed_by_their_night(run: Run, tmp_path: Path) -
     assert check() == "fail"
 
 
+def test_not_null_columns_counts_the_nulls_of_every_column(run: Run, tmp_path: Path) -> None:
+    """One not_null_columns test per model checks all its listed columns in one read: a null in
+    any of them fails it with the nulls counted, and a `where` window (the history marts: the
+    last week) leaves older rows out."""
+    wh, _ = _published_before_last(run, tmp_path)
+
+    def check(model: str) -> tuple[str, str]:
+        return _test_result(wh, tmp_path, model, f"test.itw_radar.not_null_columns_{model}_")
+
+    assert check("stg_logins")[0] == "pass"
+    con = duckdb.connect(str(wh))
+    try:
+        con.execute("update staging.stg_logins set account_id = null where login_id in "
+                    "(select login_id from staging.stg_logins order by login_id limit 2)")
+        con.execute("update staging.stg_logins set export_date = null where login_id = "
+                    "(select max(login_id) from staging.stg_logins)")
+        # a row older than the week the history marts are checked over
+        con.execute("insert into main.account_score_history select * replace "
+                    "(cast(? as date) as as_of_date, null as risk_score) "
+                    "from main.account_score_history limit 1", [LAST - timedelta(days=10)])
+    finally:
+        con.close()
+    status, failures = check("stg_logins")
+    assert status == "fail" and "Got 3 results" in failures, failures
+    assert check("account_score_history")[0] == "pass"
+    con = duckdb.connect(str(wh))
+    try:
+        con.execute("update main.account_score_history set risk_score = null "
+                    "where as_of_date = ? and account_id = (select min(account_id) "
+                    "from main.account_score_history where as_of_date = ?)", [LAST, LAST])
+    finally:
+        con.close()
+    assert check("account_score_history")[0] == "fail"
+
+
 def test_rerunning_a_night_changes_nothing(run: Run, tmp_path: Path) -> None:
     before = tmp_path / "before.duckdb"
     shutil.copyfile(run.incremental.warehouse, before)
