@@ -186,9 +186,10 @@ def _dbt_execution() -> tuple[ExecutionConfig, dict[str, Any]]:
 def _watch_after_producer(group: DbtTaskGroup) -> None:
     """Under `dag.test()` only: put the producer upstream of the watchers it had no edge to.
 
-    `dag.test()` runs one task at a time, so a watcher it picks before the producer can only poke,
-    find no status and reschedule (the project's 17 root watchers: ~4 s of every night, section
-    4 of docs/benchmarks.md). After the producer each watcher runs once and finds its status.
+    `dag.test()` runs one task at a time, so a watcher it picked before the producer could only
+    poke, find no status and reschedule (the project's 17 root watchers: 3.9 s of the tiny
+    night, docs/benchmarks.md finding 14). After the producer each watcher runs once and finds
+    its status.
     Under a scheduler the watchers stay beside the producer, as cosmos renders them, and show
     each model's state while the one `dbt build` runs.
     """
