@@ -244,7 +244,7 @@ def test_uniqueness_of_new_rows_keyed_by_their_night(run: Run, tmp_path: Path) -
 
 
 def test_not_null_columns_counts_the_nulls_of_every_column(run: Run, tmp_path: Path) -> None:
-    """One not_null_columns test per model checks all its listed columns in one read: a null in
+    """One not_null_columns test per model checks all its listed columns in one query: a null in
     any of them fails it with the nulls counted, and a `where` window (the history marts: the
     last week) leaves older rows out."""
     wh, _ = _published_before_last(run, tmp_path)
