@@ -11,7 +11,12 @@
 -- Blocking: the 64-bit hash is cut into 8 bytes and a candidate pair must agree on 2 of them
 -- (28 keys of 16 bits). Two hashes up to 6 bits apart (the cut) touch at most 6 bytes, so
 -- they always agree on 2: no pair within the cut is missed. Only a platform's first, full
--- export pays the square: ~25 s for 900k documents on 2 cores (docs/detection.md).
+-- export pays the square (docs/detection.md). A night adds few versions, so its 28 keys go in
+-- one join against every version's keys. The first build (no table yet: the first export or a
+-- --full-refresh) compares every version with every other: there, one join per pair of bytes
+-- keeps each join's hash table at one row per version (900k, not 25M rows), which cuts the 1M
+-- platform's first export from 31 s to 23 s for 900k documents on 2 cores (docs/benchmarks.md,
+-- finding 15). Both paths find the same pairs (unit tests below, one per path).
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -76,6 +81,8 @@ hashes as (
 
 ),
 
+{%- if is_incremental() %}
+
 byte_sets as (
 
     -- every choice of 2 of the hash's 8 bytes: 28 sets, numbered 0-27
@@ -127,6 +134,45 @@ numbered_sets as (
 
 ),
 {%- endfor %}
+
+{%- else %}
+
+{%- for link_type in ['face_phash', 'image_phash'] %}
+
+-- One column per byte of the hash; a candidate pair agrees on both bytes of one of the 28 pairs.
+{{ link_type }}_bytes as (
+
+    select
+        hash_id,
+        v,
+        {%- for k in range(8) %}
+        ((v >> {{ 8 * k }}::ubigint) & 255::ubigint)::utinyint as b{{ k }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from hashes
+    where link_type = '{{ link_type }}'
+
+),
+
+{{ link_type }}_candidates as (
+
+    select distinct * from (
+    {%- for i in range(8) %}{% for j in range(i + 1, 8) %}
+        select a.hash_id, b.hash_id as linked_hash_id, bit_count(xor(a.v, b.v)) as distance
+        from {{ link_type }}_bytes as a
+        inner join {{ link_type }}_bytes as b
+            on a.b{{ i }} = b.b{{ i }} and a.b{{ j }} = b.b{{ j }}
+            and b.hash_id < a.hash_id
+        where bit_count(xor(a.v, b.v)) <= {{ th('document_reuse', 'max_hamming_' ~ link_type.split('_')[0]) }}
+        {%- if not (i == 6 and j == 7) %}
+        union all
+        {%- endif %}
+    {%- endfor %}{% endfor %}
+    )
+
+),
+{%- endfor %}
+
+{%- endif %}
 
 hash_pairs as (
 
