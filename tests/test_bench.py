@@ -166,6 +166,9 @@ def test_steady_section_times_the_night_after_its_history(tmp_path: Path) -> Non
     assert nights == (2,)  # the caught-up history: its nights are in the marts
     body = _section(doc, "steady")
     assert "Night 3, windows full" in body and re.search(r"Whole night \d+ s", body)
+    # its ratio comes from floors measured in the same run, right after the timed night
+    assert res["floors"]["floor_s"] > 0 and res["floors"]["stack_s"] > 0
+    assert re.search(r"pipeline / \(floor \+ stack floor\) = \d+\.\d", body)
     # a second run reuses the caught-up history instead of rebuilding it
     marker = tmp_path / "quick-steady-base-home" / "caught-up.json"
     before = marker.stat().st_mtime
