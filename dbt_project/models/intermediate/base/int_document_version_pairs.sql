@@ -23,6 +23,11 @@
     unique_key='found_night',
     pre_hook="{% if is_incremental() %}delete from {{ this }} where found_night > {{ incremental_bound('found_night') }}{% endif %}"
 ) }}
+{#- The 28 choices of 2 of the hash's 8 bytes, and each hash kind's cut in bits. -#}
+{%- set byte_pairs = [] %}
+{%- for i in range(8) %}{% for j in range(i + 1, 8) %}{% do byte_pairs.append((i, j)) %}{% endfor %}{% endfor %}
+{%- set max_bits = {'face_phash': th('document_reuse', 'max_hamming_face'),
+                    'image_phash': th('document_reuse', 'max_hamming_image')} %}
 
 with
 
@@ -87,9 +92,9 @@ byte_sets as (
 
     -- every choice of 2 of the hash's 8 bytes: 28 sets, numbered 0-27
     select * from (values
-    {%- for i in range(8) %}{% for j in range(i + 1, 8) %}
-        ({{ i }}, {{ j }}){% if not (i == 6 and j == 7) %},{% endif %}
-    {%- endfor %}{% endfor %}
+    {%- for i, j in byte_pairs %}
+        ({{ i }}, {{ j }}){{ ',' if not loop.last }}
+    {%- endfor %}
     ) as t(b1, b2)
 
 ),
@@ -130,7 +135,7 @@ numbered_sets as (
         on a.band_key = b.band_key
         and b.hash_id < a.hash_id
     where a.is_new
-      and bit_count(xor(a.v, b.v)) <= {{ th('document_reuse', 'max_hamming_' ~ link_type.split('_')[0]) }}
+      and bit_count(xor(a.v, b.v)) <= {{ max_bits[link_type] }}
 
 ),
 {%- endfor %}
@@ -156,17 +161,17 @@ numbered_sets as (
 {{ link_type }}_candidates as (
 
     select distinct * from (
-    {%- for i in range(8) %}{% for j in range(i + 1, 8) %}
+    {%- for i, j in byte_pairs %}
         select a.hash_id, b.hash_id as linked_hash_id, bit_count(xor(a.v, b.v)) as distance
         from {{ link_type }}_bytes as a
         inner join {{ link_type }}_bytes as b
             on a.b{{ i }} = b.b{{ i }} and a.b{{ j }} = b.b{{ j }}
             and b.hash_id < a.hash_id
-        where bit_count(xor(a.v, b.v)) <= {{ th('document_reuse', 'max_hamming_' ~ link_type.split('_')[0]) }}
-        {%- if not (i == 6 and j == 7) %}
+        where bit_count(xor(a.v, b.v)) <= {{ max_bits[link_type] }}
+        {%- if not loop.last %}
         union all
         {%- endif %}
-    {%- endfor %}{% endfor %}
+    {%- endfor %}
     )
 
 ),
