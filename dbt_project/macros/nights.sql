@@ -1,7 +1,11 @@
 {#- The night being processed and the incremental bookkeeping around it.
 
-    as_of_date()  'YYYY-MM-DD' of the night: var as_of_date, else the latest night in
-                  raw.load_files (a placeholder while dbt parses).
+    as_of_date()  'YYYY-MM-DD' of the night: var as_of_date, else the environment variable
+                  ITW_RADAR_AS_OF_DATE, else the latest night in raw.load_files (a placeholder
+                  while dbt parses). The environment variable is read only while dbt
+                  executes: dbt records what a parse reads, and a var or an environment
+                  variable read there would make every night's parse a full one (the DAG's
+                  producer reuses the last night's saved parse).
     as_of()       the same as a DuckDB DATE literal.
     processed_bound()  the last night whose results are already stored (exclusive lower bound
                   of the nights this run computes): the latest night in risk_daily, but never
@@ -14,11 +18,17 @@
     {%- set v = var('as_of_date', none) -%}
     {%- if v -%}
         {{- return(v | string) -}}
-    {%- elif execute -%}
+    {%- elif not execute -%}
+        {{- return('1970-01-01') -}}
+    {%- endif -%}
+    {%- set night = env_var('ITW_RADAR_AS_OF_DATE', '') -%}
+    {%- if night and not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', night) -%}
+        {{- exceptions.raise_compiler_error("ITW_RADAR_AS_OF_DATE is '" ~ night ~ "': set it to the night as YYYY-MM-DD, or unset it to score the latest night loaded") -}}
+    {%- elif night -%}
+        {{- return(night) -}}
+    {%- else -%}
         {%- set res = run_query("select coalesce(max(export_date), current_date)::varchar from " ~ source('raw', 'load_files')) -%}
         {{- return(res.columns[0].values()[0]) -}}
-    {%- else -%}
-        {{- return('1970-01-01') -}}
     {%- endif -%}
 {%- endmacro %}
 
