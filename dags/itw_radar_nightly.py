@@ -290,8 +290,8 @@ def itw_radar_nightly() -> None:
 
     @task(pool=WAREHOUSE_POOL)
     def sync_reviews(params: Params = None, ds: str | None = None) -> Json:
-        """Analysts' latest decisions into raw.analyst_reviews (dbt reads them); clears the dbt
-        target's saved parse and frees the memory the earlier tasks left in this process."""
+        """Analysts' latest decisions into raw.analyst_reviews (dbt reads them); frees the
+        memory the earlier tasks left in this process."""
         from itw_radar import pipeline
 
         return pipeline.sync_reviews(_cfg(params, ds or ""))
@@ -328,17 +328,18 @@ def itw_radar_nightly() -> None:
                                    should_detach_multiple_parents_tests=DBT_EXECUTION == "local",
                                    emit_datasets=False),
         operator_args={
-            "vars": {"as_of_date": "{{ ds }}"},
             "install_deps": False,
             "retries": 0,  # dbt failures are tests or SQL: re-run the night once fixed
             # profiles.yml reads the warehouse path from here (absolute: cosmos runs a copy).
             "env": {
                 "ITW_RADAR_WAREHOUSE": "{{ itw_radar_dbt_paths(params)['warehouse'] }}",
-                # run_results.json where the failure callback can name the failing node. The
-                # producer parses the whole project (sync_reviews removed the saved parse: it
-                # names the temporary project copy it was made in, gone by now); the test
-                # task after it reuses that parse (same files, vars and profile; it reads no
-                # project file at run time).
+                # The night, read only while dbt executes (macro as_of_date), not a var: dbt
+                # re-parses the whole project when its vars change, and reuses its saved
+                # parse when only the night does (docs/benchmarks.md, finding 16).
+                "ITW_RADAR_AS_OF_DATE": "{{ ds }}",
+                # run_results.json where the failure callback can name the failing node, and
+                # dbt's saved parse, which the next night's build reuses (dbt re-parses the
+                # files that changed).
                 "DBT_TARGET_PATH": "{{ itw_radar_dbt_paths(params)['dbt_target'] }}",
                 "DBT_PARTIAL_PARSE": "true",
                 # dbt's debug file log would go to cosmos' temporary project copy, deleted when

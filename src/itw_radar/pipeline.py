@@ -189,15 +189,13 @@ def validate(cfg: NightConfig, load_id: str = "") -> dict[str, Any]:
 def sync_reviews(cfg: NightConfig) -> dict[str, Any]:
     """Copy the analysts' latest review decisions into raw.analyst_reviews before dbt runs.
 
-    The last step before dbt: it also clears the dbt target's saved parse (forget_dbt_parse)
-    and hands the memory earlier tasks freed back to the operating system
-    (release_freed_memory). It returns the warehouse and dbt target for the log; the dbt tasks
-    compute the same paths from the run's params (dbt_paths)."""
+    The last step before dbt: it also hands the memory earlier tasks freed back to the
+    operating system (release_freed_memory). It returns the warehouse and dbt target for the
+    log; the dbt tasks compute the same paths from the run's params (dbt_paths)."""
     from itw_radar.reviews import export_decisions_to_warehouse
 
     n = _with_warehouse(cfg.home, lambda con: export_decisions_to_warehouse(cfg.home, con))
     log.info("night %s: %d review decisions copied to the warehouse", cfg.export_date, n)
-    forget_dbt_parse(dbt_target(cfg.home))
     release_freed_memory()
     return {"decisions": n, "finished_at": _now().isoformat(),
             "warehouse": str(cfg.home.warehouse), "dbt_target": str(dbt_target(cfg.home))}
@@ -223,17 +221,6 @@ def release_freed_memory() -> None:
     if name:
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(name).malloc_trim(0)
-
-
-def forget_dbt_parse(target: Path) -> None:
-    """Remove dbt's saved parse before a night's build, so the build parses afresh.
-
-    The night's data-test task reuses the build's parse. A saved parse records the project
-    folder it was made in, and cosmos runs every dbt task from a temporary copy that is gone
-    afterwards: a build that reused an earlier task's parse (re-running a night: same vars)
-    would look for its seed files in a deleted folder.
-    """
-    (target / "partial_parse.msgpack").unlink(missing_ok=True)
 
 
 def dbt_target(home: Home) -> Path:
