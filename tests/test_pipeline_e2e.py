@@ -106,6 +106,14 @@ def test_nights_through_the_dag(exports: Path, tmp_path: Path,
     log = sorted(home.logs.glob("run-*.log"))[-1].read_text(errors="replace")
     assert len(re.findall(r"Found \d+ models", log)) == 2  # each night's build ran dbt
     assert log.count("Starting full parse") == 1, "night 2 parsed the dbt project again"
+    # ... and its data tests still knew the night: a one-week window ending on it, and only the
+    # night's new rows checked for uniqueness (not the whole table grouped again)
+    compiled = list((home.airflow / "dbt_target" / "compiled").rglob(
+        "unique_new_rows_stg_logins_login_id__export_date.sql"))
+    assert len(compiled) == 1
+    sql = compiled[0].read_text()
+    assert "export_date >= date '2026-11-02' - interval 7 day" in sql
+    assert "true as is_new" not in sql and "as is_new" in sql
     after_n2 = _sha(home.serving)
 
     # Night 3 arrives corrupt: a checksum in its manifest does not match its file.

@@ -6,6 +6,7 @@
                   executes: dbt records what a parse reads, and a var or an environment
                   variable read there would make every night's parse a full one (the DAG's
                   producer reuses the last night's saved parse).
+    night_given()  whether the night was given (var or environment variable).
     as_of()       the same as a DuckDB DATE literal.
     processed_bound()  the last night whose results are already stored (exclusive lower bound
                   of the nights this run computes): the latest night in risk_daily, but never
@@ -30,6 +31,12 @@
         {%- set res = run_query("select coalesce(max(export_date), current_date)::varchar from " ~ source('raw', 'load_files')) -%}
         {{- return(res.columns[0].values()[0]) -}}
     {%- endif -%}
+{%- endmacro %}
+
+{#- Whether dbt was given the night (var as_of_date or ITW_RADAR_AS_OF_DATE), not left to take
+    the latest night loaded: false while dbt parses, where nothing is read. -#}
+{% macro night_given() -%}
+    {{- return(execute and (var('as_of_date', none) or env_var('ITW_RADAR_AS_OF_DATE', '')) | string | length > 0) -}}
 {%- endmacro %}
 
 {% macro as_of() -%}

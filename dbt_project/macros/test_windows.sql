@@ -13,8 +13,7 @@
         {{- return(relation) -}}
     {%- endif -%}
     {%- if '{night}' in where -%}
-        {%- set given = var('as_of_date', none) or env_var('ITW_RADAR_AS_OF_DATE', '') -%}
-        {%- set where = where | replace('{night}', as_of() if given else "date '1900-01-08'") -%}
+        {%- set where = where | replace('{night}', as_of() if night_given() else "date '1900-01-08'") -%}
     {%- endif -%}
     {{- return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') -}}
 {%- endmacro %}

@@ -3,13 +3,15 @@
     night of a rebuild batch) hold twice, or that a checked row already holds. Checked rows
     passed this test on their own night, so this equals a uniqueness check over the whole table
     (within the test's `where`), but it probes the checked rows against the new ones instead of
-    grouping them all. Without as_of_date every row counts as new: the whole table is grouped.
+    grouping them all. Without a night given (var as_of_date or ITW_RADAR_AS_OF_DATE, macro
+    night_given) every row counts as new: the whole table is grouped.
     When `night_column` is one of `columns`, a new row cannot repeat a checked one (their nights
     differ): only the new rows are read and grouped. -#}
 {% test unique_new_rows(model, night_column, columns=none, column_name=none) %}
 {%- set columns = columns or [column_name] %}
 {%- set cols = columns | join(', ') %}
-{%- set only_new = night_column in columns and var('as_of_date', none) %}
+{%- set given = night_given() %}
+{%- set only_new = night_column in columns and given %}
 
 with
 
@@ -17,7 +19,7 @@ candidates as (
 
     select
         {{ cols }},
-        {%- if var('as_of_date', none) %}
+        {%- if given %}
         {{ night_column }} > {{ tested_through() }} as is_new
         {%- else %}
         true as is_new
