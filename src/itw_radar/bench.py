@@ -631,8 +631,8 @@ def _step_dbt_parse(args: dict) -> dict:
     """Leave in the home's dbt target the saved parse a night through the DAG leaves there.
 
     The DAG's build reuses the last night's saved parse when its project files, vars, profile
-    and target are the same (dbt's partial parse): the same arguments as the producer's (no
-    vars, profile itw_radar, target dev) into the same target folder."""
+    (with the warehouse path) and target are the same (dbt's partial parse): the same arguments
+    as the producer's (no vars, profile itw_radar, target dev) into the same target folder."""
     from itw_radar.dbt_runner import run_dbt
     from itw_radar.paths import Home
     from itw_radar.pipeline import dbt_target
@@ -811,6 +811,9 @@ def _dag_night(work: Path, tag: str, size: NightSize, repeats: int, keep: bool =
         if delta:
             ensure_free_disk(work, tree_bytes(base), f"a copy of {base} for the timed night")
             shutil.copytree(base, home, symlinks=True)
+            # the saved dbt parse the night before leaves in its home: dbt's parse state holds
+            # the warehouse path, so one made in `base` does not serve the copy (finding 16)
+            run_step("dbt_parse", {"home": str(home)}, env)
         else:
             run_step("prepare", {"home": str(home)}, env)
         runs.append(_timed_dag_night(home, exports, night, env))
@@ -1033,9 +1036,6 @@ def run_steady_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = F
         # a platform at steady state has last night's serving database: the timed night's
         # publish starts from it, as every regular night does
         run_step("publish", {"home": str(base), "night": want["to"]}, env)
-    # ... and last night's saved dbt parse, which the timed night's build reuses (finding 16);
-    # the history nights ran dbt outside the DAG
-    run_step("dbt_parse", {"home": str(base)}, env)
     # the timed copy is not kept: at full size it is another 13 GB beside the history home
     res = _dag_night(work, tag, size, repeats, keep=False, exports=exports, base=base,
                      night=night)
