@@ -7,6 +7,7 @@ with the real loader, processed night by night with dbtRunner.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -324,6 +325,34 @@ def test_docs_generate(run: Run) -> None:
     _dbt("docs generate", run, run.incremental, LAST)
     assert (run.target / "catalog.json").is_file()
     assert (run.target / "manifest.json").is_file()
+
+
+# Tests that may read a whole incremental table: not_null_columns filters `<column> is null`,
+# which DuckDB answers from row-group statistics; unique_new_rows groups only the rows after the
+# last tested night. And tables that do not grow with history: evidence_logins holds 30 nights,
+# indicator_daily and risk_daily a few rows a night.
+_WHOLE_TABLE_OK = {"not_null_columns", "unique_new_rows"}
+_BOUNDED_TABLES = {"evidence_logins", "indicator_daily", "risk_daily"}
+
+
+def test_data_tests_on_growing_tables_read_a_window(run: Run) -> None:
+    """A night's data tests cost what the night delivered, not the history: every test over a
+    table that grows night by night (an incremental model) reads a `{night}` window."""
+    manifest = json.loads((run.target / "manifest.json").read_text())
+    incremental = {uid for uid, n in manifest["nodes"].items() if n["resource_type"] == "model"
+                   and n["config"]["materialized"] == "incremental"}
+    unbounded = []
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "test" or not node.get("test_metadata"):
+            continue
+        model = node["attached_node"] or ""
+        if (model not in incremental or node["test_metadata"]["name"] in _WHOLE_TABLE_OK
+                or model.split(".")[-1] in _BOUNDED_TABLES):
+            continue
+        if "{night}" not in (node["config"].get("where") or ""):
+            unbounded.append(node["name"])
+    assert len(incremental) >= 10
+    assert unbounded == [], f"data tests that read a whole growing table every night: {unbounded}"
 
 
 def test_evaluate_reads_the_marts(run: Run) -> None:
