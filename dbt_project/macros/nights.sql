@@ -6,6 +6,8 @@
                   executes: dbt records what a parse reads, and a var or an environment
                   variable read there would make every night's parse a full one (the DAG's
                   producer reuses the last night's saved parse).
+    given_night()  the night dbt was given ('YYYY-MM-DD'): var as_of_date, else the
+                  environment variable (while dbt executes); '' when neither is set.
     night_given()  whether the night was given (var or environment variable).
     as_of()       the same as a DuckDB DATE literal.
     processed_bound()  the last night whose results are already stored (exclusive lower bound
@@ -15,28 +17,37 @@
     incremental_bound(col)  for an incremental model: rows with col > this are (re)built.
 -#}
 
-{% macro as_of_date() -%}
+{#- The one place that reads the night given to dbt. A value of ITW_RADAR_AS_OF_DATE that is not
+    YYYY-MM-DD stops the run with a message naming the variable. -#}
+{% macro given_night() -%}
     {%- set v = var('as_of_date', none) -%}
     {%- if v -%}
         {{- return(v | string) -}}
     {%- elif not execute -%}
-        {{- return('1970-01-01') -}}
+        {{- return('') -}}
     {%- endif -%}
     {%- set night = env_var('ITW_RADAR_AS_OF_DATE', '') -%}
     {%- if night and not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', night) -%}
         {{- exceptions.raise_compiler_error("ITW_RADAR_AS_OF_DATE is '" ~ night ~ "': set it to the night as YYYY-MM-DD, or unset it to score the latest night loaded") -}}
-    {%- elif night -%}
-        {{- return(night) -}}
-    {%- else -%}
-        {%- set res = run_query("select coalesce(max(export_date), current_date)::varchar from " ~ source('raw', 'load_files')) -%}
-        {{- return(res.columns[0].values()[0]) -}}
     {%- endif -%}
+    {{- return(night) -}}
+{%- endmacro %}
+
+{% macro as_of_date() -%}
+    {%- set night = given_night() -%}
+    {%- if night -%}
+        {{- return(night) -}}
+    {%- elif not execute -%}
+        {{- return('1970-01-01') -}}
+    {%- endif -%}
+    {%- set res = run_query("select coalesce(max(export_date), current_date)::varchar from " ~ source('raw', 'load_files')) -%}
+    {{- return(res.columns[0].values()[0]) -}}
 {%- endmacro %}
 
 {#- Whether dbt was given the night (var as_of_date or ITW_RADAR_AS_OF_DATE), not left to take
     the latest night loaded: false while dbt parses, where nothing is read. -#}
 {% macro night_given() -%}
-    {{- return(execute and (var('as_of_date', none) or env_var('ITW_RADAR_AS_OF_DATE', '')) | string | length > 0) -}}
+    {{- return(execute and given_night() | length > 0) -}}
 {%- endmacro %}
 
 {% macro as_of() -%}
