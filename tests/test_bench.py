@@ -169,6 +169,7 @@ def test_steady_section_times_the_night_after_its_history(tmp_path: Path) -> Non
     # its ratio comes from floors measured in the same run, right after the timed night
     assert res["floors"]["floor_s"] > 0 and res["floors"]["stack_s"] > 0
     assert re.search(r"pipeline / \(floor \+ stack floor\) = \d+\.\d", body)
+    assert doc.with_suffix(".png").is_file()  # the plot is drawn with the steady night in it
     # a second run reuses the caught-up history instead of rebuilding it
     marker = tmp_path / "quick-steady-base-home" / "caught-up.json"
     before = marker.stat().st_mtime

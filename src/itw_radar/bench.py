@@ -1048,6 +1048,7 @@ def run_steady_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = F
     _save(work, "steady", res)
     body = steady_section(res, repeats)
     write_section(doc, "steady", body)
+    write_plot(work, doc.with_suffix(".png"))
     return body
 
 
@@ -1078,15 +1079,19 @@ def steady_section(res: dict, repeats: int) -> str:
     ])
 
 
+def _steady_ratio_value(res: dict) -> float:
+    """The steady night's median whole night / (floor + stack floor measured right after it)."""
+    floors = res["floors"]
+    return _med([r["seconds"] for r in res["runs"]]) / (floors["floor_s"] + floors["stack_s"])
+
+
 def _steady_ratio(res: dict) -> list[str]:
     """The steady night's pipeline / (floor + stack floor), from floors measured right after
     its timed runs (results saved before they were measured have none)."""
     floors = res.get("floors")
     if not floors:
         return []
-    whole = _med([r["seconds"] for r in res["runs"]])
-    both = floors["floor_s"] + floors["stack_s"]
-    ratio = whole / both
+    ratio = _steady_ratio_value(res)
     return [
         f"Measured right after the timed runs, as section 2 does for 1a and 1b: the floor "
         f"(DuckDB alone on this night's files) {floors['floor_s']:.1f} s and the stack floor "
@@ -1444,7 +1449,8 @@ def _bars(draw: object, box: tuple[int, int, int, int], title: str,
 
 
 def write_plot(work: Path, png: Path) -> Path:
-    """docs/benchmarks.png from the saved results: large-night stages, history, dashboard.
+    """docs/benchmarks.png from the saved results: large-night stages (and the steady night),
+    history, dashboard, ratios.
     A section of repeated runs is drawn from its median run."""
     from PIL import Image, ImageDraw
 
@@ -1460,6 +1466,10 @@ def write_plot(work: Path, png: Path) -> Path:
             items.append(("first export (full), whole night",
                           _median_run(full["runs"])["seconds"]))
         items.append(("regular night (delta), whole night", run["seconds"]))
+        steady = saved.get("steady")
+        if steady:
+            items.append(("steady state (1c), whole night",
+                          _median_run(steady["runs"])["seconds"]))
         items += [(_STAGE_TASKS[t], run["tasks"][t]) for t in _STAGE_TASKS if t in run["tasks"]]
         items += [(k.split(".", 1)[1], v) for k, v in run["tasks"].items()
                   if k.startswith("dbt_build.") and "producer" in k]
@@ -1486,6 +1496,9 @@ def write_plot(work: Path, png: Path) -> Path:
     f_items = ([(f"pipeline / floor, {k}", v) for k, v in floor.get("ratios", {}).items()]
                + [(f"pipeline / (floor + stack), {k}", v)
                   for k, v in floor.get("stack_ratios", {}).items()] if floor else [])
+    steady = saved.get("steady")
+    if steady and steady.get("floors"):
+        f_items.append(("pipeline / (floor + stack), steady", _steady_ratio_value(steady)))
     tiny = saved.get("tiny")
     if tiny:
         f_items.append(("tiny night (fixed overhead) s", _median_run(tiny["runs"])["seconds"]))
