@@ -1458,6 +1458,7 @@ def write_plot(work: Path, png: Path) -> Path:
     img = Image.new("RGB", (900, 1000), "white")
     d = ImageDraw.Draw(img)
     large = saved.get("large")
+    steady = saved.get("steady")
     items: list[tuple[str, float]] = []
     if large:
         run = _median_run(large["runs"])
@@ -1466,7 +1467,6 @@ def write_plot(work: Path, png: Path) -> Path:
             items.append(("first export (full), whole night",
                           _median_run(full["runs"])["seconds"]))
         items.append(("regular night (delta), whole night", run["seconds"]))
-        steady = saved.get("steady")
         if steady:
             items.append(("steady state (1c), whole night",
                           _median_run(steady["runs"])["seconds"]))
@@ -1496,7 +1496,6 @@ def write_plot(work: Path, png: Path) -> Path:
     f_items = ([(f"pipeline / floor, {k}", v) for k, v in floor.get("ratios", {}).items()]
                + [(f"pipeline / (floor + stack), {k}", v)
                   for k, v in floor.get("stack_ratios", {}).items()] if floor else [])
-    steady = saved.get("steady")
     if steady and steady.get("floors"):
         f_items.append(("pipeline / (floor + stack), steady", _steady_ratio_value(steady)))
     tiny = saved.get("tiny")
