@@ -169,6 +169,13 @@ def test_steady_section_times_the_night_after_its_history(tmp_path: Path) -> Non
     # its ratio comes from floors measured in the same run, right after the timed night
     assert res["floors"]["floor_s"] > 0 and res["floors"]["stack_s"] > 0
     assert re.search(r"pipeline / \(floor \+ stack floor\) = \d+\.\d", body)
+    # and the window floor: DuckDB alone on the stored logins of the nights before (2 here)
+    assert res["floors"]["window_s"] > 0
+    delivered = sum(f["rows"] for m in (tmp_path / "quick-steady-exports").glob(
+        "2026-11-0[12]/manifest.json") for f in json.loads(m.read_text())["files"].values()
+        if f["table"] == "logins")
+    assert 0.9 * delivered < res["floors"]["window_rows"] <= delivered  # not night 3's own
+    assert re.search(r"pipeline / \(floor \+ window floor \+ stack floor\) = \d+\.\d", body)
     assert doc.with_suffix(".png").is_file()  # the plot is drawn with the steady night in it
     # a second run reuses the caught-up history instead of rebuilding it
     marker = tmp_path / "quick-steady-base-home" / "caught-up.json"
