@@ -356,15 +356,20 @@ def _publish_mart(con: duckdb.DuckDBPyConnection, name: str, previous: date | No
             # One pass over both copies names the keys gained and lost (a key is never null:
             # dbt's not_null test); the writes then touch those rows only. Two anti-joins, one
             # per direction, read both copies twice (20M evidence rows, 957k gained: 4.2 ->
-            # 3.4-3.8 s, most of it writing the gained rows).
+            # 3.4-3.8 s).
             k = _q(KEYED_MARTS[name])
             con.execute(f"CREATE OR REPLACE TEMP TABLE _keyed_change AS SELECT w.{k} AS gained, "
                         f"s.{k} AS lost FROM main.{t} AS w FULL OUTER JOIN serving.main.{t} AS s "
                         f"ON s.{k} = w.{k} WHERE w.{k} IS NULL OR s.{k} IS NULL")
             con.execute(f"DELETE FROM serving.main.{t} WHERE {k} IN "
                         "(SELECT lost FROM _keyed_change WHERE lost IS NOT NULL)")
-            con.execute(f"INSERT INTO serving.main.{t} SELECT * FROM main.{t} WHERE {k} IN "
-                        "(SELECT gained FROM _keyed_change WHERE gained IS NOT NULL)")
+            # The gained rows are mostly the ones dbt appended tonight, stored together at the
+            # table's end: naming their row ids first (the key column only) lets the scan skip
+            # the row groups before them instead of reading every column of every row (20M
+            # evidence rows, 957k gained: 2.4 -> 0.8 s). One statement, one snapshot.
+            con.execute(f"INSERT INTO serving.main.{t} SELECT * FROM main.{t} WHERE rowid IN "
+                        f"(SELECT rowid FROM main.{t} WHERE {k} IN "
+                        "(SELECT gained FROM _keyed_change WHERE gained IS NOT NULL))")
             con.execute("DROP TABLE _keyed_change")
             return "rows gained and lost"
     con.execute(f"DROP TABLE IF EXISTS serving.main.{t}")
