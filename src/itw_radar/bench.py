@@ -1565,7 +1565,7 @@ def write_plot(work: Path, png: Path) -> Path:
         f_items.append(("pipeline / (floor + stack), steady", _steady_ratio_value(steady)))
         window = _steady_window_ratio_value(steady)
         if window is not None:
-            f_items.append(("pipeline / (floor + window + stack), steady", window))
+            f_items.append(("pipeline / (floor+win+stack), steady", window))
     tiny = saved.get("tiny")
     if tiny:
         f_items.append(("tiny night (fixed overhead) s", _median_run(tiny["runs"])["seconds"]))
