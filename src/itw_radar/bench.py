@@ -340,14 +340,12 @@ def _step_window_floor(args: dict) -> dict:
     night = date.fromisoformat(args["night"])
     con = duckdb.connect(args["warehouse"], read_only=True,
                          config={"memory_limit": args["memory_limit"]})
-    t0 = time.perf_counter()
     n = con.execute(
         "SELECT sum(n) FROM (SELECT account_id, count(*) AS n FROM staging.stg_logins "
         "WHERE login_day BETWEEN ? AND ? GROUP BY 1)",
         [night - timedelta(days=args["days"]), night - timedelta(days=1)]).fetchone()[0]
-    seconds = time.perf_counter() - t0
     con.close()
-    return {"rows": int(n or 0), "per_table": {"logins": seconds}}
+    return {"counted": {"rows": int(n or 0)}}
 
 
 # The least any pipeline on this stack pays whatever the data: a one-task DAG file parsed and
@@ -1065,10 +1063,10 @@ def run_steady_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = F
     # The ratio's floors right after the timed runs, in the same hour: the machine's speed
     # moves through a day by as much as a change of code does (finding 14).
     floor, _ = _floor(exports / night.isoformat(), repeats)
-    window = _window_floor(base, night, repeats)
+    window, window_rows = _window_floor(base, night, repeats)
     stack, _ = _stack_floor(work, repeats)
     res["floors"] = {"floor_s": floor.median_s, "stack_s": stack.median_s,
-                     "window_s": window.median_s, "window_rows": window.extra["rows"]}
+                     "window_s": window.median_s, "window_rows": window_rows}
     _save(work, "steady", res)
     body = steady_section(res, repeats)
     write_section(doc, "steady", body)
@@ -1103,19 +1101,14 @@ def steady_section(res: dict, repeats: int) -> str:
     ])
 
 
-def _steady_ratio_value(res: dict) -> float:
-    """The steady night's median whole night / (floor + stack floor measured right after it)."""
+def _steady_ratio_value(res: dict, *, window: bool = False) -> float | None:
+    """The steady night's median whole night / (floor + stack floor measured right after it),
+    with the window floor added when `window` (None: not measured then)."""
     floors = res["floors"]
-    return _med([r["seconds"] for r in res["runs"]]) / (floors["floor_s"] + floors["stack_s"])
-
-
-def _steady_window_ratio_value(res: dict) -> float | None:
-    """The same with the window floor in the denominator (None: not measured then)."""
-    floors = res["floors"]
-    if "window_s" not in floors:
+    if window and "window_s" not in floors:
         return None
-    return _med([r["seconds"] for r in res["runs"]]) / (
-        floors["floor_s"] + floors["window_s"] + floors["stack_s"])
+    floor = floors["floor_s"] + floors["stack_s"] + (floors["window_s"] if window else 0.0)
+    return _med([r["seconds"] for r in res["runs"]]) / floor
 
 
 def _steady_ratio(res: dict) -> list[str]:
@@ -1133,7 +1126,7 @@ def _steady_ratio(res: dict) -> list[str]:
         f"({'≤' if ratio <= 10 else '>'} 10).",
         "",
     ]
-    window = _steady_window_ratio_value(res)
+    window = _steady_ratio_value(res, window=True)
     if window is not None:
         lines += [
             f"A night at steady state also reads its look-back windows, which a first night "
@@ -1170,19 +1163,15 @@ def _floor(folder: Path, repeats: int) -> tuple[Measurement, dict[str, list[floa
                      repeats, "per_table")
 
 
-def _window_floor(base: Path, night: date, repeats: int) -> Measurement:
-    """The window floor's runs on the history home (read only), as `_floor`'s on files."""
+def _window_floor(base: Path, night: date, repeats: int) -> tuple[Measurement, int]:
+    """The window floor's runs on the history home (read only), as `_floor`'s on files, and
+    the logins they counted."""
     from itw_radar.paths import Home
 
     args = {"warehouse": str(Home.resolve(str(base)).warehouse), "night": night.isoformat(),
             "days": LOGIN_WINDOW_DAYS, "memory_limit": _memory_limit()}
-    measured = Measurement("window_floor")
-    for _ in range(repeats):
-        r = run_step("window_floor", args)
-        measured.seconds.append(r["seconds"])
-        measured.peak_mb.append(r["peak_mb"])
-        measured.extra["rows"] = r["rows"]
-    return measured
+    measured, counted = _repeated("window_floor", args, repeats, "counted")
+    return measured, int(counted["rows"][-1])
 
 
 def _stack_floor(work: Path, repeats: int) -> tuple[Measurement, dict[str, float]]:
@@ -1563,7 +1552,7 @@ def write_plot(work: Path, png: Path) -> Path:
                   for k, v in floor.get("stack_ratios", {}).items()] if floor else [])
     if steady and steady.get("floors"):
         f_items.append(("pipeline / (floor + stack), steady", _steady_ratio_value(steady)))
-        window = _steady_window_ratio_value(steady)
+        window = _steady_ratio_value(steady, window=True)
         if window is not None:
             f_items.append(("pipeline / (floor+win+stack), steady", window))
     tiny = saved.get("tiny")
