@@ -8,6 +8,7 @@ with the environment `itw-radar run` uses (itw_radar.orchestration.airflow_env).
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,13 @@ from typing import Any
 
 import pytest
 
-from itw_radar.orchestration import DAG_ID, DAGS_DIR, airflow_env, ensure_dbt_manifest
+from itw_radar.orchestration import (
+    DAG_ID,
+    DAGS_DIR,
+    airflow_env,
+    ensure_dbt_manifest,
+    manifest_path,
+)
 from itw_radar.paths import Home
 
 MAIN_CHAIN = ["wait_for_manifest", "verify_manifest", "load_raw", "validate", "sync_reviews"]
@@ -34,6 +41,7 @@ if dag is not None:
         schedule=str(getattr(dag.timetable, "expression", None)),
         timetable=type(dag.timetable).__name__,
         catchup=dag.catchup, max_active_runs=dag.max_active_runs,
+        start_date=str(dag.start_date),
         params=sorted(dag.params.keys()),
         tasks={t.task_id: {
             "upstream": sorted(t.upstream_task_ids), "downstream": sorted(t.downstream_task_ids),
@@ -49,11 +57,13 @@ print("@@" + json.dumps(out, default=str))
 """
 
 
-def _parse(tmp: Path, inline: bool) -> dict[str, Any]:
+def _parse(tmp: Path, inline: bool, exports: Path | None = None,
+           **extra: str) -> dict[str, Any]:
     """The DAG as a DagBag parses it under `itw-radar run` (inline) or a scheduler."""
     home = Home.resolve(tmp / "home")
     ensure_dbt_manifest()
-    env = airflow_env(home, tmp / "no-exports-here", quick_retries=inline)
+    env = airflow_env(home, exports or tmp / "no-exports-here", quick_retries=inline)
+    env.update(extra)
     proc = subprocess.run([sys.executable, "-c", _PROBE, str(DAGS_DIR), DAG_ID], env=env,
                           capture_output=True, text=True, timeout=300, check=False)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("@@")]
@@ -148,9 +158,11 @@ def test_watchers_follow_the_producer_only_under_dag_test(
 def test_schedule_catchup_and_one_run_at_a_time(parsed: dict[str, Any]) -> None:
     assert parsed["timetable"] == "CronDataIntervalTimetable"
     assert parsed["schedule"] == "0 2 * * *"
-    assert parsed["catchup"] is True
+    # no start date configured and no export root to take it from: no hidden default
+    assert parsed["start_date"] == "None"
+    assert parsed["catchup"] is False
     assert parsed["max_active_runs"] == 1
-    assert parsed["params"] == ["exports", "home", "wait_for_export"]
+    assert parsed["params"] == ["exports", "home", "through", "wait_for_export"]
 
 
 def test_sensor_retries_assets_and_callbacks(parsed: dict[str, Any]) -> None:
@@ -167,10 +179,12 @@ def test_sensor_retries_assets_and_callbacks(parsed: dict[str, Any]) -> None:
     assert all(t["callback"] for t in tasks.values())
     dbt = [t for name, t in tasks.items() if name.startswith("dbt_build.")]
     # the night reaches dbt through the environment, not --vars: changed vars make dbt parse the
-    # whole project again, every night (finding 16 of docs/benchmarks.md)
+    # whole project again, every night (finding 16 of the benchmark findings)
     assert not any(t["vars"] for t in dbt)
     envs = [t["env"] for t in dbt if t["env"] is not None]
-    assert envs and all(e["ITW_RADAR_AS_OF_DATE"] == "{{ ds }}" for e in envs)
+    # the run's last night: its logical date, or the param `through` of a catch-up
+    assert envs and all(e["ITW_RADAR_AS_OF_DATE"] == "{{ itw_radar_last_night(params, ds) }}"
+                        for e in envs)
     assert all(e["DBT_PARTIAL_PARSE"] == "true" for e in envs)
     # dbt failures are tests or SQL, not transient (cosmos' own bookkeeping task may retry)
     assert all(t["retries"] == 0 for name, t in tasks.items()
@@ -186,3 +200,33 @@ def test_parse_time_is_recorded(parsed: dict[str, Any], capsys: pytest.CaptureFi
 
 def test_the_dag_file_is_not_named_like_dbt() -> None:
     assert not list(Path(DAGS_DIR).glob("dbt_*"))
+
+
+def test_the_first_night_comes_from_the_export_root(tmp_path: Path) -> None:
+    exports = tmp_path / "exports"
+    for name in ("1990-01-01", "1990-01-02", "_truth", "2026-13-01", "notes"):
+        (exports / name).mkdir(parents=True)
+    parsed = _parse(tmp_path, inline=False, exports=exports)
+    assert parsed["import_errors"] == {}
+    assert parsed["start_date"].startswith("1990-01-01")
+    assert parsed["catchup"] is True
+    # a configured first night wins over the export root
+    configured = _parse(tmp_path, inline=False, exports=exports,
+                        ITW_RADAR_START_DATE="2099-12-31")
+    assert configured["start_date"].startswith("2099-12-31")
+
+
+def test_the_dag_parses_without_a_dbt_manifest(tmp_path: Path) -> None:
+    """A clean clone: no command wrote the manifest yet. The DAG's first parse writes it (one
+    `dbt parse`) into a copy of the project here, as it would in a fresh checkout."""
+    project = tmp_path / "dbt_project"
+    shutil.copytree(DAGS_DIR.parent / "dbt_project", project,
+                    ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    assert not manifest_path(project).exists()
+    parsed = _parse(tmp_path, inline=True, ITW_RADAR_DBT_PROJECT=str(project))
+    assert parsed["import_errors"] == {}
+    assert manifest_path(project).is_file()
+    dbt_tasks = {t for t in parsed["tasks"] if t.startswith("dbt_build.")}
+    assert "dbt_build.dbt_producer_watcher" in dbt_tasks
+    assert dbt_tasks == {t for t in _parse(tmp_path / "m", inline=True)["tasks"]
+                         if t.startswith("dbt_build.")}
