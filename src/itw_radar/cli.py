@@ -179,18 +179,47 @@ def run(
     date_from: Annotated[str | None, typer.Option("--from", help="First night, YYYY-MM-DD.")]
     = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Last night, YYYY-MM-DD.")] = None,
+    skip_missing: Annotated[bool, typer.Option(
+        help="Go around missing or incomplete nights instead of stopping at the first.")]
+    = False,
+    batch_nights: Annotated[int | None, typer.Option(
+        min=1, help="Nights per DAG run when catching up (env ITW_RADAR_CATCHUP_NIGHTS; "
+        "default: sized from the nights' logins and the DuckDB memory limit; 1: night by "
+        "night).")] = None,
     home: HomeOpt = Path(DEFAULT_HOME),
 ) -> None:
-    """Process nights in date order through the Airflow DAG and publish after each good night.
+    """Process nights in date order through the Airflow DAG and publish them.
 
-    Without --from/--to every night folder under --exports is processed. Stops at the first
-    failing night with its error; the last published night stays in place.
+    Without --from/--to: every night under --exports that is not yet published. A backlog is
+    caught up a batch of nights per DAG run (one dbt build each, same results as night by
+    night). Stops at the first failing or missing night with one sentence; the last published
+    night stays in place.
     """
-    from itw_radar.orchestration import OrchestrationError, run_nights
+    from itw_radar.orchestration import (
+        OrchestrationError,
+        catchup_batch_size,
+        plan_run,
+        run_nights,
+    )
+    from itw_radar.publishing import published_night
 
-    nights = _nights(date_from, date_to, None, exports)
+    h = Home.resolve(home)
     try:
-        results = run_nights(Home.resolve(home), exports, nights[0], nights[-1],
+        published = published_night(h.serving) if h.serving.exists() else None
+    except Exception:  # noqa: BLE001 - an unreadable serving file is replaced by the next night
+        published = None
+    try:
+        plan = plan_run(exports, published,
+                        _date(date_from, "--from") if date_from else None,
+                        _date(date_to, "--to") if date_to else None, skip_missing=skip_missing)
+        if not plan.nights:
+            out.print(plan.summary)
+            return
+        size = batch_nights or catchup_batch_size(exports.resolve(), plan.nights)
+        how = "night by night" if size == 1 or len(plan.nights) == 1 else f"up to {size} a run"
+        out.print(f"processing {plan.summary} ({how})", highlight=False, soft_wrap=True)
+        results = run_nights(h, exports, plan.nights[0], plan.nights[-1], nights=plan.nights,
+                             batch_nights=size,
                              echo=lambda line: out.print(line, highlight=False, soft_wrap=True))
     except OrchestrationError as exc:
         _fail(str(exc))

@@ -142,6 +142,7 @@ def batch_failure(message: str, i: int, n: int, batch: Sequence[date]) -> str:
 
 
 REBUILD_BATCH_ENV = "ITW_RADAR_REBUILD_BATCH_NIGHTS"
+CATCHUP_BATCH_ENV = "ITW_RADAR_CATCHUP_NIGHTS"  # nights per DAG run of `itw-radar run`
 DEFAULT_REBUILD_BATCH = 15  # the most nights a build: measured on 100,000 accounts
 # Logins a rebuild batch may hold per GB of DuckDB memory. A batch computes all of its nights in
 # each model's one query, and the login windows (login_ip_burst, shared_ip, the links) are the
@@ -180,24 +181,38 @@ def rebuild_batch_size(warehouse: Path | None = None) -> BatchSize:
     times the DuckDB memory limit, over the largest night's logins in raw.load_files, between
     1 and DEFAULT_REBUILD_BATCH nights.
     """
-    raw = os.environ.get(REBUILD_BATCH_ENV, "").strip()
-    if raw:
-        try:
-            value = int(raw)
-        except ValueError:
-            value = 0
-        if value < 1:
-            raise ValueError(f"{REBUILD_BATCH_ENV}={raw!r}: give a whole number of nights, at "
-                             "least 1 (unset: sized from the nightly logins and the memory limit)")
+    value = nights_from_env(REBUILD_BATCH_ENV)
+    if value is not None:
         return BatchSize(value, f"{REBUILD_BATCH_ENV}={value}")
+    return batch_size_for_logins(_largest_night_logins(warehouse) if warehouse is not None else 0)
+
+
+def nights_from_env(name: str) -> int | None:
+    """A number of nights from the environment variable `name`; None when it is not set."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{name}={raw!r}: give a whole number of nights, at least 1 (unset: "
+                         "sized from the nightly logins and the memory limit)")
+    return value
+
+
+def batch_size_for_logins(logins: int, most: int | None = None) -> BatchSize:
+    """Nights a build for nights of up to `logins` logins: LOGINS_PER_GB times the DuckDB
+    memory limit over `logins`, between 1 and `most` (DEFAULT_REBUILD_BATCH)."""
     from itw_radar.warehouse import MEMORY_LIMIT_ENV, duckdb_config
 
     limit = duckdb_config()["memory_limit"]
     gb = memory_limit_gb(limit)
-    logins = _largest_night_logins(warehouse) if warehouse is not None else 0
     if logins <= 0:
         return BatchSize(DEFAULT_REBUILD_BATCH, "the default (no logins loaded)")
-    nights = max(1, min(DEFAULT_REBUILD_BATCH, int(LOGINS_PER_GB * gb // logins)))
+    most = most or DEFAULT_REBUILD_BATCH
+    nights = max(1, min(most, int(LOGINS_PER_GB * gb // logins)))
     return BatchSize(nights, f"sized for {logins:,} logins on the largest night and "
                              f"{MEMORY_LIMIT_ENV}={limit}")
 

@@ -22,7 +22,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -96,6 +96,9 @@ def airflow_env(home: Home, exports: Path | None = None, base: dict[str, str] | 
         "ITW_RADAR_WAREHOUSE": str(home.warehouse),
     })
     if quick_retries:
+        # `itw-radar run` processes the nights it is given, whatever the scheduler's range.
+        env.pop("ITW_RADAR_START_DATE", None)
+        env.pop("ITW_RADAR_END_DATE", None)
         env.setdefault("ITW_RADAR_RETRIES", "1")
         env.setdefault("ITW_RADAR_RETRY_DELAY", "5")
         env["ITW_RADAR_DAG_TEST"] = "1"  # dbt watchers poke instead of deferring (dag.test)
@@ -226,19 +229,132 @@ def wait_for_warehouse(warehouse: Path, timeout: float | None = None,
             time.sleep(1.0)
 
 
+@dataclass
+class RunPlan:
+    """What `itw-radar run` will process: nights in order, and the nights it goes around."""
+
+    nights: list[date]
+    skipped: list[date] = field(default_factory=list)  # missing or incomplete, --skip-missing
+    published: date | None = None  # the last night already published
+
+    @property
+    def summary(self) -> str:
+        if not self.nights:
+            done = f" (the latest published night is {self.published})" if self.published else ""
+            return f"nothing to process: every night present is already published{done}"
+        span = (f"{self.nights[0]}" if len(self.nights) == 1
+                else f"{self.nights[0]} to {self.nights[-1]}")
+        text = f"{len(self.nights)} night{'s' if len(self.nights) != 1 else ''}, {span}"
+        if self.skipped:
+            named = ", ".join(map(str, self.skipped[:5])) + (", ..." if len(self.skipped) > 5
+                                                             else "")
+            text += f", going around {len(self.skipped)} missing ({named})"
+        return text
+
+
+def plan_run(exports: Path, published: date | None, date_from: date | None = None,
+             date_to: date | None = None, skip_missing: bool = False) -> RunPlan:
+    """The nights a run processes, or OrchestrationError with one sentence naming the night.
+
+    Without dates: every night folder after the last published night (all of them when none
+    is), and the nights between (a missing one is a gap). With dates: every night of the range.
+    A night without a folder, or whose manifest.json is not there yet, stops the plan unless
+    `skip_missing`. Nights on or before the published one are left to the pipeline's refusal.
+    """
+    from itw_radar.contract import MANIFEST_NAME
+    from itw_radar.dag_settings import night_folders
+
+    exports = Path(exports)
+    if not exports.is_dir():
+        raise OrchestrationError(f"exports folder {exports} does not exist; run `itw-radar "
+                                 "generate` first or point --exports at the export root")
+    present = night_folders(exports)
+    if date_from is None and date_to is None:
+        if not present:
+            raise OrchestrationError(
+                f"no night folders (YYYY-MM-DD) under {exports}; point --exports at the "
+                "platform's export root")
+        todo = [n for n in present if published is None or n > published]
+        if not todo:
+            return RunPlan([], published=published)
+        start = published + timedelta(days=1) if published is not None else todo[0]
+        wanted = _nights(start, todo[-1])
+    else:
+        start = date_from or date_to
+        end = date_to or date_from
+        assert start is not None and end is not None
+        if end < start:
+            raise OrchestrationError(f"--to {end} is before --from {start}")
+        wanted = _nights(start, end)
+    have = set(present)
+    plan = RunPlan([], published=published)
+    for night in wanted:
+        folder = exports / night.isoformat()
+        problem = None
+        if night not in have:
+            problem = f"night {night} is missing: {exports} has no folder {night.isoformat()}"
+        elif not (folder / MANIFEST_NAME).is_file():
+            problem = (f"night {night} is not complete: {folder / MANIFEST_NAME} does not exist "
+                       "yet (the platform writes it last)")
+        if problem is None:
+            plan.nights.append(night)
+        elif skip_missing:
+            plan.skipped.append(night)
+        else:
+            done = (f"; the nights before it ({plan.nights[0]} to {plan.nights[-1]}) can run "
+                    f"alone with --to {plan.nights[-1]}") if plan.nights else ""
+            raise OrchestrationError(
+                f"{problem}; deliver it, or pass --skip-missing to process the other nights "
+                f"without it{done}")
+    return plan
+
+
+def catchup_batch_size(exports: Path, nights: Sequence[date]) -> int:
+    """Nights per DAG run of a catch-up, sized like a rebuild batch (itw_radar.dbt_runner):
+    ITW_RADAR_CATCHUP_NIGHTS when set, else from the largest night's logins in the manifests
+    and the DuckDB memory limit."""
+    from itw_radar.dbt_runner import CATCHUP_BATCH_ENV, batch_size_for_logins, nights_from_env
+
+    try:
+        value = nights_from_env(CATCHUP_BATCH_ENV)
+    except ValueError as exc:
+        raise OrchestrationError(str(exc)) from None
+    if value is not None:
+        return value
+    largest = 0
+    for night in nights:
+        try:
+            manifest = json.loads((exports / night.isoformat() / "manifest.json").read_text())
+            rows = sum(int(f.get("rows", 0)) for f in manifest.get("files", {}).values()
+                       if f.get("table") == "logins")
+        except (OSError, ValueError, TypeError, AttributeError):
+            continue  # verify names what is wrong with it
+        largest = max(largest, rows)
+    return batch_size_for_logins(largest).nights
+
+
 def run_nights(home: Home, exports: Path, date_from: date, date_to: date,
-               echo: Callable[[str], None] = print) -> list[NightResult]:
+               echo: Callable[[str], None] = print, *, nights: Sequence[date] | None = None,
+               batch_nights: int = 1) -> list[NightResult]:
     """Process each night from `date_from` to `date_to` in order through the Airflow DAG.
 
+    `nights` (default: every date in the range) may leave some out (`itw-radar run
+    --skip-missing`). Up to `batch_nights` consecutive nights go through one DAG run (a
+    catch-up: one dbt build for all of them, the last one published); 1 runs night by night.
     Stops at the first failing night: the last result then has status `failed` and `error`, the
     one sentence from the failing step. `echo` receives one line per night as it finishes.
     """
     if date_to < date_from:
         raise OrchestrationError(f"--to {date_to} is before --from {date_from}")
+    if batch_nights < 1:
+        raise OrchestrationError(f"batch_nights={batch_nights}: give at least 1 night a run")
     exports = Path(exports).resolve()
     if not exports.is_dir():
         raise OrchestrationError(f"exports folder {exports} does not exist; run `itw-radar "
                                  "generate` first or point --exports at the export root")
+    wanted = sorted(set(nights)) if nights is not None else _nights(date_from, date_to)
+    if not wanted:
+        return []
     home = home.ensure()
     wait_for_warehouse(home.warehouse, echo=echo)
     env = airflow_env(home, exports)
@@ -246,9 +362,10 @@ def run_nights(home: Home, exports: Path, date_from: date, date_to: date,
     ensure_airflow_db(home, env)
     home.logs.mkdir(parents=True, exist_ok=True)
     log_file = home.logs / f"run-{datetime.now(UTC):%Y%m%dT%H%M%S}.log"
+    batches = batch_runs(wanted, batch_nights)
     cmd = [sys.executable, "-m", "itw_radar.orchestration", "nights", "--home", str(home.root),
-           "--exports", str(exports), "--from", date_from.isoformat(),
-           "--to", date_to.isoformat()]
+           "--exports", str(exports), "--batches",
+           json.dumps([[b[0].isoformat(), b[-1].isoformat()] for b in batches])]
     results: list[NightResult] = []
     started = time.monotonic()
     with log_file.open("w") as log, subprocess.Popen(
@@ -269,13 +386,24 @@ def run_nights(home: Home, exports: Path, date_from: date, date_to: date,
             raise
     done = {r.export_date for r in results}
     if code != 0 and (not results or results[-1].ok):
-        missing = next((d for d in _nights(date_from, date_to) if d not in done), date_to)
+        missing = next((d for d in wanted if d not in done), wanted[-1])
         res = NightResult(missing, "failed", time.monotonic() - started,
                           error=f"night {missing}: the Airflow run stopped unexpectedly (exit "
                                 f"code {code}); see {log_file}")
         results.append(res)
         echo(res.line)
     return results
+
+
+def batch_runs(nights: Sequence[date], size: int) -> list[list[date]]:
+    """Consecutive nights, at most `size` a run: a DAG run covers a range without gaps."""
+    runs: list[list[date]] = []
+    for night in sorted(set(nights)):
+        if runs and len(runs[-1]) < size and night == runs[-1][-1] + timedelta(days=1):
+            runs[-1].append(night)
+        else:
+            runs.append([night])
+    return runs
 
 
 def _parse_result(text: str) -> NightResult:
@@ -309,19 +437,30 @@ def load_dag() -> Any:
     return bag.dags[DAG_ID]
 
 
-def _night_outcome(home: Home, night: date, dr: Any, seconds: float) -> NightResult:
+def _batch_outcome(home: Home, batch: Sequence[date], dr: Any, seconds: float,
+                   since: datetime) -> list[NightResult]:
+    """One result per night of a DAG run that succeeded; else one failed result, for the night
+    the failure was recorded under."""
     from itw_radar import pipeline
 
     state = str(getattr(dr.state, "value", dr.state))
-    if state == "success":
-        return NightResult(night, "success", seconds, summary=_night_summary(home, night))
-    error = pipeline.last_failure(home, night)
-    if not error:
-        failed = [ti.task_id for ti in dr.get_task_instances()
-                  if getattr(ti.state, "value", ti.state) == "failed"]
-        error = (f"night {night}: the DAG run ended {state}"
-                 + (f" at task {failed[0]}" if failed else "") + "; see the Airflow log")
-    return NightResult(night, "failed", seconds, error=error)
+    tis = {ti.task_id: str(getattr(ti.state, "value", ti.state)) for ti in
+           dr.get_task_instances()}
+    if state == "success" and tis.get("summarise") == "success":
+        share = seconds / len(batch)
+        return [NightResult(n, "success", share, summary=_night_summary(home, n)) for n in batch]
+    failed_at, error = pipeline.failure_since(home, batch, since)
+    if error:
+        return [NightResult(failed_at, "failed", seconds, error=error)]
+    if state == "success":  # every task skipped: Airflow did not run the night at all
+        return [NightResult(batch[0], "failed", seconds, error=(
+            f"night {batch[0]}: the DAG run ran none of its tasks (is the night outside the "
+            "DAG's start and end dates, ITW_RADAR_START_DATE / ITW_RADAR_END_DATE?); "
+            "nothing was published"))]
+    failed = [t for t, st in tis.items() if st == "failed"]
+    return [NightResult(batch[0], "failed", seconds, error=(
+        f"night {batch[0]}: the DAG run ended {state}"
+        + (f" at task {failed[0]}" if failed else "") + "; see the Airflow log"))]
 
 
 def _night_summary(home: Home, night: date) -> dict[str, Any]:
@@ -337,25 +476,46 @@ def _night_summary(home: Home, night: date) -> dict[str, Any]:
     return json.loads(row[0]) if row and row[0] else {}
 
 
-def run_nights_here(home: Home, exports: Path, nights: Iterable[date]) -> list[NightResult]:
-    """Run each night with dag.test() in this process; stop at the first failure."""
+def run_nights_here(home: Home, exports: Path,
+                    batches: Iterable[Sequence[date]]) -> list[NightResult]:
+    """Run each batch of nights with dag.test() in this process; stop at the first failure.
+
+    A catch-up batch that fails at a later night is run again up to the night before it, so
+    that every night before the failing one is published, as night by night it would be.
+    """
     dag = load_dag()
-    results: list[NightResult] = []
     conf = {"exports": str(exports), "home": str(home.root), "wait_for_export": False}
-    for night in nights:
-        t0 = time.monotonic()
-        logical = datetime(night.year, night.month, night.day, tzinfo=UTC)
-        try:
-            dr = dag.test(logical_date=logical, run_conf=conf)
-            res = _night_outcome(home, night, dr, time.monotonic() - t0)
-        except Exception as exc:  # noqa: BLE001 - turned into the night's one-line error
-            res = NightResult(night, "failed", time.monotonic() - t0,
-                              error=f"night {night}: Airflow could not run the DAG: {exc}")
-        _emit(res)
-        results.append(res)
-        if not res.ok:
+    results: list[NightResult] = []
+    for batch in batches:
+        outcome = _run_batch(dag, home, conf, list(batch))
+        failure = outcome[-1]
+        if not failure.ok and failure.export_date > batch[0]:
+            before = [n for n in batch if n < failure.export_date]
+            outcome = _run_batch(dag, home, conf, before)
+            if outcome[-1].ok:
+                outcome.append(failure)
+        for res in outcome:
+            _emit(res)
+            results.append(res)
+        if not outcome[-1].ok:
             break
     return results
+
+
+def _run_batch(dag: Any, home: Home, conf: dict[str, Any],
+               batch: list[date]) -> list[NightResult]:
+    """One DAG run for consecutive nights (param `through`: its last night)."""
+    t0 = time.monotonic()
+    since = datetime.now(UTC)
+    first = batch[0]
+    logical = datetime(first.year, first.month, first.day, tzinfo=UTC)
+    run_conf = {**conf, "through": batch[-1].isoformat() if len(batch) > 1 else ""}
+    try:
+        dr = dag.test(logical_date=logical, run_conf=run_conf)
+        return _batch_outcome(home, batch, dr, time.monotonic() - t0, since)
+    except Exception as exc:  # noqa: BLE001 - turned into the night's one-line error
+        return [NightResult(first, "failed", time.monotonic() - t0,
+                            error=f"night {first}: Airflow could not run the DAG: {exc}")]
 
 
 def _main(argv: list[str] | None = None) -> int:
@@ -364,8 +524,8 @@ def _main(argv: list[str] | None = None) -> int:
     n = sub.add_parser("nights", help="run nights through the DAG in this process")
     n.add_argument("--home", required=True)
     n.add_argument("--exports", required=True)
-    n.add_argument("--from", dest="date_from", required=True)
-    n.add_argument("--to", dest="date_to", required=True)
+    n.add_argument("--batches", required=True,
+                   help='JSON [["first", "last"], ...]: one DAG run per range of nights')
     m = sub.add_parser("manifest", help="(re)write the dbt manifest the DAG renders from")
     m.add_argument("--force", action="store_true")
     e = sub.add_parser("env", help="print the Airflow environment for a home as shell exports")
@@ -383,11 +543,12 @@ def _main(argv: list[str] | None = None) -> int:
             print(f"export {k}={json.dumps(v)}")
         return 0
     home = Home.resolve(args.home)
-    nights = _nights(date.fromisoformat(args.date_from), date.fromisoformat(args.date_to))
+    batches = [_nights(date.fromisoformat(a), date.fromisoformat(b))
+               for a, b in json.loads(args.batches)]
     try:
-        results = run_nights_here(home, Path(args.exports), nights)
+        results = run_nights_here(home, Path(args.exports), batches)
     except OrchestrationError as exc:
-        _emit(NightResult(nights[0], "failed", 0.0, error=str(exc)))
+        _emit(NightResult(batches[0][0], "failed", 0.0, error=str(exc)))
         return 1
     return 0 if results and results[-1].ok else 1
 

@@ -12,9 +12,9 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,9 +39,13 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class NightConfig:
+    """A DAG run's nights: `export_date` (the logical date) through `through` (a catch-up
+    batch: every night in between, in one dbt build), or that one night."""
+
     home: Home
     exports: Path
     export_date: date
+    through: date | None = None
 
     @property
     def folder(self) -> Path:
@@ -51,16 +55,50 @@ class NightConfig:
     def manifest(self) -> Path:
         return self.folder / MANIFEST_NAME
 
+    @property
+    def last(self) -> date:
+        """The last night of the run: dbt builds and publish publishes as of this night."""
+        return self.through or self.export_date
+
+    @property
+    def nights(self) -> list[date]:
+        """Every night of the run, oldest first."""
+        return [self.export_date + timedelta(days=i)
+                for i in range((self.last - self.export_date).days + 1)]
+
+    def night(self, export_date: date) -> NightConfig:
+        """The same run's settings for one of its nights."""
+        return replace(self, export_date=export_date, through=None)
+
 
 def night_config(params: Mapping[str, Any] | None, ds: str) -> NightConfig:
-    """The night's settings from the DAG run's params, falling back to the environment."""
+    """The run's settings from the DAG run's params, falling back to the environment."""
     params = params or {}
     exports = params.get("exports") or os.environ.get(EXPORTS_ENV)
     if not exports:
         raise ConfigError(f"night {ds}: no exports folder; set the DAG param 'exports' or the "
                           f"environment variable {EXPORTS_ENV} to the platform's export root")
+    first = date.fromisoformat(ds)
+    through = str(params.get("through") or "").strip()
+    last = None
+    if through:
+        try:
+            last = date.fromisoformat(through)
+        except ValueError:
+            raise ConfigError(f"night {ds}: the DAG param 'through' is {through!r}; give the last "
+                              "night of the catch-up as YYYY-MM-DD, or leave it empty") from None
+        if last < first:
+            raise ConfigError(f"night {ds}: the DAG param 'through' ({last}) is before the run's "
+                              "night; give a later night or leave it empty")
     return NightConfig(home=night_home(params), exports=Path(exports).expanduser().resolve(),
-                       export_date=date.fromisoformat(ds))
+                       export_date=first, through=last if last and last > first else None)
+
+
+def last_night(params: Mapping[str, Any] | None, ds: str) -> str:
+    """Template macro of the DAG: the run's last night (param `through`, else the logical
+    date), the night dbt builds as of."""
+    through = str((params or {}).get("through") or "").strip()
+    return through if through and through > ds else ds
 
 
 def night_home(params: Mapping[str, Any] | None) -> Home:
@@ -105,35 +143,51 @@ def _with_warehouse(home: Home, fn: Callable[[duckdb.DuckDBPyConnection], T],
 
 
 def manifest_ready(cfg: NightConfig) -> bool:
-    """The platform writes manifest.json last: its presence means the folder is complete."""
-    return cfg.manifest.is_file()
+    """The platform writes manifest.json last: its presence means the folder is complete.
+
+    A catch-up run is ready when every one of its nights is."""
+    return all((cfg.exports / n.isoformat() / MANIFEST_NAME).is_file() for n in cfg.nights)
+
+
+def first_missing(cfg: NightConfig) -> NightConfig:
+    """The run's first night whose manifest is not there yet (the run's own night if none)."""
+    for n in cfg.nights:
+        if not (cfg.exports / n.isoformat() / MANIFEST_NAME).is_file():
+            return cfg.night(n)
+    return cfg.night(cfg.export_date)
 
 
 def missing_export_message(cfg: NightConfig, waited: str | None = None) -> str:
+    cfg = first_missing(cfg)
     after = f" after waiting {waited}" if waited else ""
     return (f"night {cfg.export_date}: the export never arrived{after}: {cfg.manifest} does not "
             "exist; check the platform's export job for that night, then re-run the night")
 
 
 def verify(cfg: NightConfig) -> dict[str, Any]:
-    """Check the night's files against its manifest and log the `verify` step.
+    """Check each night's files against its manifest and log its `verify` step.
 
-    Raises itw_radar.ingestion.ExportError (one sentence: night, file, what is wrong).
+    Raises itw_radar.ingestion.ExportError (one sentence: night, file, what is wrong) at the
+    first night that does not verify; nothing is loaded before every night verified.
     """
     from itw_radar.ingestion import verify_night
 
     started = _now()
     refuse_older_night(cfg)
-    manifest = verify_night(cfg.exports, cfg.export_date)
-    rows = sum(f.rows for f in manifest.files)
-    info = {"mode": manifest.mode, "files": len(manifest.files), "rows": rows,
-            "attempt_started_at": started.isoformat()}
-    _with_warehouse(cfg.home, lambda con: log_step(
-        con, export_date=cfg.export_date, load_id="", step="verify", status="success",
-        started_at=started, finished_at=_now(), summary=json.dumps(info)))
-    log.info("night %s: manifest ok (%s, %d files, %d rows)", cfg.export_date, manifest.mode,
-             len(manifest.files), rows)
-    return info
+    nights: dict[str, Any] = {}
+    for night in cfg.nights:
+        manifest = verify_night(cfg.exports, night)
+        rows = sum(f.rows for f in manifest.files)
+        info = {"mode": manifest.mode, "files": len(manifest.files), "rows": rows,
+                "attempt_started_at": started.isoformat()}
+        nights[night.isoformat()] = info
+        _with_warehouse(cfg.home, lambda con, n=night, i=info: log_step(
+            con, export_date=n, load_id="", step="verify", status="success",
+            started_at=started, finished_at=_now(), summary=json.dumps(i)))
+        log.info("night %s: manifest ok (%s, %d files, %d rows)", night, manifest.mode,
+                 len(manifest.files), rows)
+    last = nights[cfg.last.isoformat()]
+    return {**last, "rows": sum(i["rows"] for i in nights.values()), "nights": nights}
 
 
 def refuse_older_night(cfg: NightConfig) -> None:
@@ -160,42 +214,63 @@ def refuse_older_night(cfg: NightConfig) -> None:
 
 
 def load(cfg: NightConfig) -> dict[str, Any]:
-    """Load the night into the raw layer (replacing that night's rows). Raises ExportError."""
+    """Load each night into the raw layer (replacing that night's rows). Raises ExportError."""
     from itw_radar.ingestion import load_night
 
-    res = load_night(cfg.home, cfg.exports, cfg.export_date)
-    log.info("night %s: loaded %d rows, quarantined %d (load %s)", cfg.export_date,
-             res.rows_loaded, res.rows_quarantined, res.load_id)
-    return {"load_id": res.load_id, "rows_loaded": res.rows_loaded,
-            "rows_quarantined": res.rows_quarantined,
-            "files": {f.file_name: [f.rows_loaded, f.rows_quarantined] for f in res.files}}
+    loads: dict[str, str] = {}
+    files: dict[str, list[int]] = {}
+    rows_loaded = rows_quarantined = 0
+    for night in cfg.nights:
+        res = load_night(cfg.home, cfg.exports, night)
+        log.info("night %s: loaded %d rows, quarantined %d (load %s)", night,
+                 res.rows_loaded, res.rows_quarantined, res.load_id)
+        loads[night.isoformat()] = res.load_id
+        rows_loaded += res.rows_loaded
+        rows_quarantined += res.rows_quarantined
+        if night == cfg.last:
+            files = {f.file_name: [f.rows_loaded, f.rows_quarantined] for f in res.files}
+    return {"load_id": loads[cfg.last.isoformat()], "load_ids": loads,
+            "rows_loaded": rows_loaded, "rows_quarantined": rows_quarantined, "files": files}
 
 
-def validate(cfg: NightConfig, load_id: str = "") -> dict[str, Any]:
-    """Run the Great Expectations suites on the loaded night. Raises ValidationError."""
+def validate(cfg: NightConfig, load_id: str = "",
+             load_ids: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Run the Great Expectations suites on each loaded night. Raises ValidationError."""
     from itw_radar.validation import validate_night
 
-    started = _now()
-    report = validate_night(cfg.home, cfg.export_date)
-    suites = {name: s.rows for name, s in report.suites.items()}
-    _with_warehouse(cfg.home, lambda con: log_step(
-        con, export_date=cfg.export_date, load_id=load_id, step="validate", status="success",
-        started_at=started, finished_at=_now(),
-        summary=json.dumps({"suites": suites, "data_docs": str(report.data_docs or "")})))
-    log.info("night %s: every expectation passed (%d suites)", cfg.export_date, len(suites))
-    return {"suites": len(suites), "data_docs": str(report.data_docs or "")}
+    suites: dict[str, int] = {}
+    data_docs = ""
+    for night in cfg.nights:
+        started = _now()
+        report = validate_night(cfg.home, night)
+        suites = {name: s.rows for name, s in report.suites.items()}
+        data_docs = str(report.data_docs or "")
+        night_load = (load_ids or {}).get(night.isoformat(), load_id if night == cfg.last else "")
+        _with_warehouse(cfg.home, lambda con, n=night, t=started, lid=night_load, s=suites,
+                        d=data_docs: log_step(
+            con, export_date=n, load_id=lid, step="validate", status="success",
+            started_at=t, finished_at=_now(),
+            summary=json.dumps({"suites": s, "data_docs": d})))
+        log.info("night %s: every expectation passed (%d suites)", night, len(suites))
+    return {"suites": len(suites), "data_docs": data_docs}
 
 
 def sync_reviews(cfg: NightConfig) -> dict[str, Any]:
-    """Copy the analysts' latest review decisions into raw.analyst_reviews before dbt runs.
+    """Copy the analysts' latest review decisions into raw.analyst_reviews before dbt runs,
+    and record when each of the run's nights was first processed (raw.night_clock): a decision
+    counts for a night processed after it was made (docs/detection.md, "Analysts' decisions").
 
     The last step before dbt: it also hands the memory earlier tasks freed back to the
     operating system (release_freed_memory). It returns the warehouse and dbt target for the
     log; the dbt tasks compute the same paths from the run's params (dbt_paths)."""
-    from itw_radar.reviews import export_decisions_to_warehouse
+    from itw_radar.reviews import export_decisions_to_warehouse, stamp_nights
 
-    n = _with_warehouse(cfg.home, lambda con: export_decisions_to_warehouse(cfg.home, con))
-    log.info("night %s: %d review decisions copied to the warehouse", cfg.export_date, n)
+    def sync(con: duckdb.DuckDBPyConnection) -> int:
+        stamp_nights(con, cfg.nights)
+        return export_decisions_to_warehouse(cfg.home, con)
+
+    n = _with_warehouse(cfg.home, sync)
+    log.info("night %s: %d review decisions copied to the warehouse", cfg.last, n)
     release_freed_memory()
     return {"decisions": n, "finished_at": _now().isoformat(),
             "warehouse": str(cfg.home.warehouse), "dbt_target": str(dbt_target(cfg.home))}
@@ -258,13 +333,14 @@ def dbt_failures(target: Path, since: datetime | None = None) -> list[str]:
 
 
 def publish(cfg: NightConfig, *, load_id: str = "", dbt_started_at: str | None = None) -> dict:
-    """Swap in a new serving database holding this night's marts (see itw_radar.publishing)."""
+    """Swap in a new serving database holding the run's last night's marts (every night of a
+    catch-up is in the history marts; see itw_radar.publishing)."""
     from itw_radar.publishing import publish as publish_serving
 
     path = publish_serving(
-        cfg.home, cfg.export_date, load_id=load_id,
+        cfg.home, cfg.last, load_id=load_id,
         dbt_started_at=datetime.fromisoformat(dbt_started_at) if dbt_started_at else None)
-    log.info("night %s: published %s", cfg.export_date, path)
+    log.info("night %s: published %s", cfg.last, path)
     return {"serving": str(path)}
 
 
@@ -281,33 +357,98 @@ def summary_line(summary: Mapping[str, Any]) -> str:
             f"{tier_text}; {new_high} new high-risk account{'s' if new_high != 1 else ''}{named}")
 
 
-def summarise(cfg: NightConfig, load_id: str = "") -> dict[str, Any]:
-    """Log the night's summary (task log and raw.load_log step `summarise`) and return it.
+def summarise(cfg: NightConfig, load_id: str = "",
+              load_ids: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Log each night's summary (task log and raw.load_log step `summarise`); return the last's.
 
-    The summary was computed at publish time and is in the serving `pipeline_runs` row.
+    The last night's summary was computed at publish time (the serving `pipeline_runs` row);
+    an earlier night of a catch-up is summarised from its slice of the history marts.
     """
     from itw_radar.publishing import night_summary
 
     started = _now()
 
-    def write(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-        info = night_summary(con, cfg.export_date)
-        log_step(con, export_date=cfg.export_date, load_id=load_id, step="summarise",
-                 status="success", started_at=started, finished_at=_now(),
-                 rows_loaded=info["rows_loaded"], rows_quarantined=info["rows_quarantined"],
-                 summary=json.dumps(info, sort_keys=True))
-        return info
+    def write(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+        infos = []
+        for night in cfg.nights:
+            info = (night_summary(con, night) if night == cfg.last
+                    else history_summary(con, night))
+            lid = (load_ids or {}).get(night.isoformat(), load_id if night == cfg.last else "")
+            log_step(con, export_date=night, load_id=lid, step="summarise",
+                     status="success", started_at=started, finished_at=_now(),
+                     rows_loaded=info["rows_loaded"], rows_quarantined=info["rows_quarantined"],
+                     summary=json.dumps(info, sort_keys=True))
+            infos.append(info)
+        return infos
 
-    info = _with_warehouse(cfg.home, write)
-    line = summary_line(info)
-    info["line"] = line
-    log.info("%s", line)
-    print(line, flush=True)
-    return info
+    infos = _with_warehouse(cfg.home, write)
+    for info in infos:
+        line = summary_line(info)
+        info["line"] = line
+        log.info("%s", line)
+        print(line, flush=True)
+    last = dict(infos[-1])
+    if len(infos) > 1:
+        last["nights"] = {i["export_date"]: i["line"] for i in infos}
+    return last
+
+
+def history_summary(con: duckdb.DuckDBPyConnection, night: date) -> dict[str, Any]:
+    """A catch-up night's summary from the marts' history (`account_risk` holds only the last
+    night): rows from raw.load_log, accounts per tier and new high-risk accounts from
+    `risk_daily`."""
+    from itw_radar.publishing import PIPELINE_RUNS_SQL, RISK_TIERS
+
+    runs = con.execute(f"SELECT rows_loaded, rows_quarantined FROM "
+                       f"({PIPELINE_RUNS_SQL.format(log='raw.load_log')}) WHERE export_date = ?",
+                       [night]).fetchone()
+    tiers = dict.fromkeys(RISK_TIERS, 0)
+    new_high = 0
+    for tier, n, new in con.execute(
+            "SELECT risk_tier, accounts, new_accounts FROM main.risk_daily WHERE as_of_date = ?",
+            [night]).fetchall():
+        tiers[str(tier)] = int(n)
+        if tier == "high":
+            new_high = int(new or 0)
+    return {"export_date": night.isoformat(), "rows_loaded": int((runs or (0, 0))[0] or 0),
+            "rows_quarantined": int((runs or (0, 0))[1] or 0), "accounts_per_tier": tiers,
+            "new_high_risk_accounts": new_high, "new_high_risk_sample": []}
 
 
 # --------------------------------------------------------------------------------------------
 # failures
+
+
+def on_task_failure(ti: Any, ds: str, params: Mapping[str, Any] | None,
+                    error: BaseException | None) -> None:
+    """The DAG's failure callback: write the failure into raw.load_log (-> pipeline_runs) under
+    the night it concerns and log one pager line."""
+    try:
+        cfg = night_config(params, ds)
+    except ConfigError as err:
+        print(f"{PAGER_PREFIX} night={ds} task={ti.task_id}: {err}", flush=True)
+        return
+    attempt = None
+    if ti.task_id not in ("wait_for_manifest", "verify_manifest"):
+        verified = ti.xcom_pull(task_ids="verify_manifest")
+        attempt = (verified or {}).get("attempt_started_at")
+    message = failure_text(ti.task_id, error, cfg, ds, attempt)
+    record_failure(cfg.home, failed_night(message, cfg), ti.task_id, message, attempt)
+
+
+def failed_night(message: str, cfg: NightConfig) -> date:
+    """The night a failure concerns: the run's night its message names, else the run's last
+    night (a catch-up's dbt build is built as of its last night)."""
+    import re
+
+    for found in re.findall(r"[Nn]ight (\d{4}-\d{2}-\d{2})", message):
+        try:
+            night = date.fromisoformat(found)
+        except ValueError:
+            continue
+        if cfg.export_date <= night <= cfg.last:
+            return night
+    return cfg.last
 
 
 def failure_text(task_id: str, error: BaseException | str | None, cfg: NightConfig | None,
@@ -325,8 +466,11 @@ def failure_text(task_id: str, error: BaseException | str | None, cfg: NightConf
             what = f"{failed[0]}{more}"
         else:
             what = f"{task_id.removeprefix('dbt_build.')}: {' '.join(text.split())[:300]}"
-        return (f"night {ds}: dbt build failed, nothing was published: {what}; fix the model, "
-                "test or data, then re-run the night")
+        night = cfg.last.isoformat() if cfg is not None else ds
+        batch = (f" (catch-up of the nights {ds} to {night})"
+                 if cfg is not None and cfg.through else "")
+        return (f"night {night}: dbt build failed{batch}, nothing was published: {what}; fix "
+                "the model, test or data, then re-run the night")
     if text.startswith("night ") or text.startswith("Night "):
         return " ".join(text.split())
     return f"night {ds}: task {task_id} failed: {' '.join(text.split())[:500]}"
@@ -389,3 +533,24 @@ def last_failure(home: Home, export_date: date) -> str | None:
         return row[0] if row else None
     finally:
         con.close()
+
+
+def failure_since(home: Home, nights: Sequence[date],
+                  since: datetime) -> tuple[date, str | None]:
+    """The night of `nights` with a `failed` row in raw.load_log written after `since`, and its
+    error; (the first night, None) when there is none."""
+    if not home.warehouse.exists():
+        return nights[0], None
+    con = connect(home.warehouse, read_only=True)
+    try:
+        if not con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' "
+                "AND table_name = 'load_log'").fetchone()[0]:
+            return nights[0], None
+        row = con.execute(
+            "SELECT export_date, error FROM raw.load_log WHERE step = 'failed' AND "
+            "export_date BETWEEN ? AND ? AND finished_at >= ? ORDER BY finished_at LIMIT 1",
+            [min(nights), max(nights), since]).fetchone()
+    finally:
+        con.close()
+    return (row[0], row[1]) if row else (nights[0], None)

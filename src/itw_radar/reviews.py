@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal, TypeVar, get_args
@@ -233,6 +233,18 @@ def export_decisions_to_warehouse(home: Home, con: duckdb.DuckDBPyConnection) ->
     finally:
         con.unregister("_itw_latest_reviews")
     return len(rows)
+
+
+def stamp_nights(con: duckdb.DuckDBPyConnection, nights: Sequence[dt.date],
+                 now: dt.datetime | None = None) -> None:
+    """Record in raw.night_clock when each night was first processed (now), keeping the time of
+    a night processed before: a decision counts for the nights first processed after it was
+    made, and re-running a night reproduces what was known when it first ran."""
+    at = now or dt.datetime.now(dt.UTC)
+    con.execute("""CREATE TABLE IF NOT EXISTS raw.night_clock (
+        export_date DATE PRIMARY KEY, first_processed_at TIMESTAMPTZ NOT NULL)""")
+    con.executemany("INSERT INTO raw.night_clock VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    [[n, at] for n in nights])
 
 
 def reviews_path(home: Home) -> Path:

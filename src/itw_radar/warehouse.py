@@ -67,6 +67,10 @@ RAW_BOOKKEEPING_DDL = (
     """CREATE TABLE IF NOT EXISTS raw.analyst_reviews (
         account_id VARCHAR, status VARCHAR, note VARCHAR, author VARCHAR,
         decided_at TIMESTAMPTZ)""",
+    # When each night was first processed: analysts' decisions made before that count for it
+    # (docs/detection.md, "Analysts' decisions"); re-running a night keeps its first time.
+    """CREATE TABLE IF NOT EXISTS raw.night_clock (
+        export_date DATE PRIMARY KEY, first_processed_at TIMESTAMPTZ NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS raw.gx_results (
         export_date DATE, suite VARCHAR, expectation VARCHAR, column_name VARCHAR,
         success BOOLEAN, unexpected_count BIGINT, details VARCHAR)""",

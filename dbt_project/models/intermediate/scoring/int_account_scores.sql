@@ -5,12 +5,27 @@
 -- common one, plus family_bonus_points for each distinct indicator family beyond the first.
 -- An account an analyst marked false_positive only counts hits after the decision that are
 -- new or stronger than what the analyst saw.
+-- A decision counts for the nights first processed after it was made (stg_night_clock), not by
+-- the nights' dates: a catch-up of past nights honours today's decisions from the next run on,
+-- and re-running a night reproduces what was known when it first ran. A night without a clock
+-- row (processed before the clock existed) knows the decisions made up to the end of its day.
 
 with
 
 nights as (
 
     select night from {{ ref('int_nights') }}
+
+),
+
+-- when each night's (and each hit's) results were first computed
+known as (
+
+    select
+        nights.night,
+        coalesce(clock.first_processed_at, nights.night + interval 1 day) as known_at
+    from nights
+    left join {{ ref('stg_night_clock') }} as clock on clock.night = nights.night
 
 ),
 
@@ -29,25 +44,29 @@ indicators as (
 reviews as (
 
     select
-        nights.night,
+        known.night,
         r.account_id,
         r.status,
         r.decided_at
-    from nights
+    from known
     inner join {{ ref('stg_analyst_reviews') }} as r
-        on r.decided_at < nights.night + interval 1 day
+        on r.decided_at < known.known_at
     qualify row_number() over (
-        partition by nights.night, r.account_id order by r.decided_at desc, r.status
+        partition by known.night, r.account_id order by r.decided_at desc, r.status
     ) = 1
 
 ),
 
 history as (
 
-    select nights.night, h.*
+    select
+        nights.night,
+        h.*,
+        coalesce(clock.first_processed_at, h.as_of_date + interval 1 day) as hit_known_at
     from nights
     inner join {{ ref('account_indicator_hits') }} as h
         on h.as_of_date between nights.night - {{ var('score_lookback_days') }} and nights.night
+    left join {{ ref('stg_night_clock') }} as clock on clock.night = h.as_of_date
 
 ),
 
@@ -62,7 +81,7 @@ reviewed_baseline as (
     inner join reviews
         on reviews.night = history.night and reviews.account_id = history.account_id
     where reviews.status = 'false_positive'
-      and history.as_of_date <= reviews.decided_at::date
+      and history.hit_known_at <= reviews.decided_at
     group by all
 
 ),
@@ -84,7 +103,7 @@ counted as (
         and baseline.account_id = history.account_id
         and baseline.indicator_id = history.indicator_id
     where coalesce(reviews.status, '') <> 'false_positive'
-       or (history.as_of_date > reviews.decided_at::date
+       or (history.hit_known_at > reviews.decided_at
            and history.strength > coalesce(baseline.seen_strength, 0) + 0.0001)
 
 ),
