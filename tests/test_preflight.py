@@ -381,6 +381,26 @@ def test_check_writes_nothing_in_the_home(tmp_path: Path) -> None:
     assert published.serving.stat().st_mtime_ns == mtime
 
 
+def test_an_unexpected_error_is_one_night_s_problem(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import itw_radar.ingestion as ingestion
+
+    exports = _root(tmp_path, _days(3))
+    real = ingestion.verify_night
+
+    def flaky(root: Path, night: date) -> object:
+        if night == D1 + timedelta(days=1):
+            raise PermissionError("[Errno 13] Permission denied: 'logins.csv'")
+        return real(root, night)
+
+    monkeypatch.setattr(ingestion, "verify_night", flaky)
+    report = check_exports(exports, _home(tmp_path))
+    assert not report.ok and report.run.stop_at == D1 + timedelta(days=1)
+    assert [(p.rule, p.night) for p in report.problems] == [("error", D1 + timedelta(days=1))]
+    assert "PermissionError" in report.problems[0].message
+    assert report.nights[2].verified  # the nights after it are still checked
+
+
 @pytest.mark.parametrize(("message", "where", "rule"), [
     ("Night 2026-09-01, file logins.csv, column ts: Parquet type DATE does not hold a contract "
      "timestamp", ("logins.csv", "ts"), "parquet_type"),

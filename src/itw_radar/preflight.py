@@ -480,7 +480,14 @@ def check_exports(exports: Path, home: Home, *, skip_missing: bool = False,
                 report.verified = True
             except ExportError as exc:
                 report.status, report.problem = "problem", classify(night, str(exc))
-        _describe(exports, night, folder, report)
+            except Exception as exc:  # the run would stop here too; keep checking the others
+                report.status = "problem"
+                report.problem = Problem(night, None, None, "error", f"Night {night}: "
+                                         f"verification failed ({type(exc).__name__}: {exc})")
+        try:
+            _describe(exports, night, folder, report)
+        except OSError as exc:
+            notes.append(f"night {night}: could not read its folder ({exc})")
         reports.append(report)
     if progress:
         progress("done", len(dates), len(dates))
