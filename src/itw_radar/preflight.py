@@ -152,13 +152,13 @@ class RunPlan:
             done = f"run would process 1 night, {self.process[0]}"
         else:
             done = f"run would process {n} nights, {self.process[0]} to {self.process[-1]}"
+        skipped = sum(g.nights for g in self.skipped)
+        if done and skipped:
+            done += f", going around {skipped:,} missing night{'s' * (skipped != 1)}"
         if self.ok:
             if not done:
                 return ("run would process no night: every night present is already published "
                         "(re-processing needs ITW_RADAR_REPROCESS=1 with --from/--to)")
-            skipped = sum(g.nights for g in self.skipped)
-            if skipped:
-                done += f", going around {skipped:,} missing night{'s' * (skipped != 1)}"
             return done
         verb = "fail" if self.stop_rule not in ("missing_night", "incomplete") else "stop"
         at = f" at {self.stop_at}" if self.stop_at else ""
@@ -549,8 +549,8 @@ def print_report(report: PreflightReport, console: Any) -> None:
 
     if report.nights:
         t = Table(title="nights", title_justify="left", show_lines=False)
-        for col in ("night", "version", "mode", "formats", "rows", "1.1 additions",
-                    "tables absent", "run"):
+        for col in ("night", "version", "mode", "formats", "rows", "1.1 added", "absent",
+                    "run"):
             t.add_column(col, justify="right" if col == "rows" else "left",
                          no_wrap=col in ("night", "version", "mode", "rows", "run"))
         for n in report.nights:
@@ -594,8 +594,8 @@ def _rows_table(report: PreflightReport, table_cls: Any) -> Any:
         for name in tables:
             t.add_row(name, *[f"{n.rows[name]:,}" if name in n.rows else "-" for n in complete])
         return t
-    t = table_cls(title=f"rows per table over {len(complete):,} nights (manifest counts; "
-                  "--json for each night)", title_justify="left")
+    t = table_cls(title=f"rows per table, {len(complete):,} nights (--json: each night)",
+                  title_justify="left")
     for col in ("table", "nights", "min", "max", "total"):
         t.add_column(col, justify="left" if col == "table" else "right")
     for name in tables:
