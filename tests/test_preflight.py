@@ -102,7 +102,7 @@ def test_gaps_stop_the_run_unless_skip_missing(tmp_path: Path) -> None:
     (exports / "2026-09-08" / "reviews.csv").write_text("review_id\n")
     failing = check_exports(exports, _home(tmp_path), skip_missing=True)
     assert failing.run.summary.startswith(
-        "run would process 3 nights, 2026-09-01 to 2026-09-04, going around 1 missing night, "
+        "run would process 3 nights, 2026-09-01 to 2026-09-04, going around 4 missing nights, "
         "then fail at 2026-09-08: Night 2026-09-08, file reviews.csv: SHA-256 differs")
 
 
