@@ -124,6 +124,33 @@ def verify(
 
 
 @app.command()
+def check(
+    exports: ExportsOpt,
+    skip_missing: Annotated[bool, typer.Option(
+        "--skip-missing", help="Predict `run --skip-missing` (go around missing nights).")]
+    = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Pre-flight an export root without loading: nights, gaps, versions, formats, every
+    problem, and what `run` would do. Exits non-zero when a `run` would fail."""
+    import json
+
+    from itw_radar.preflight import check_exports, print_report
+
+    if as_json:
+        report = check_exports(exports, Home.resolve(home), skip_missing=skip_missing)
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        with _progress("check") as progress:
+            report = check_exports(exports, Home.resolve(home), skip_missing=skip_missing,
+                                   progress=progress)
+        print_report(report, out)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
 def load(
     exports: ExportsOpt,
     date_: Annotated[str | None, typer.Option("--date", help="One night, YYYY-MM-DD.")] = None,
