@@ -205,7 +205,8 @@ def build_population(
     if cell_sizes:
         cell_sizes[-1] -= sum(cell_sizes) - n_dprk
         if cell_sizes[-1] < 2 and len(cell_sizes) > 1:
-            cell_sizes[-2] += cell_sizes.pop()
+            last = cell_sizes.pop()  # a cell of one is no cell: it joins the one before
+            cell_sizes[-1] += last
     dprk_members: list[np.ndarray] = []
     for cid, size in enumerate(cell_sizes):
         members = order[pos : pos + size]
