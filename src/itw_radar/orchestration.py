@@ -257,7 +257,9 @@ def plan_run(exports: Path, published: date | None, date_from: date | None = Non
     """The nights a run processes, or OrchestrationError with one sentence naming the night.
 
     Without dates: every night folder after the last published night (all of them when none
-    is), and the nights between (a missing one is a gap). With dates: every night of the range.
+    is), and the nights between (a missing one is a gap). With dates: every night of the range;
+    a range open at one end runs from the night after the published one (or the first present)
+    or to the last night present.
     A night without a folder, or whose manifest.json is not there yet, stops the plan unless
     `skip_missing`. Nights on or before the published one are left to the pipeline's refusal.
     """
@@ -269,23 +271,25 @@ def plan_run(exports: Path, published: date | None, date_from: date | None = Non
         raise OrchestrationError(f"exports folder {exports} does not exist; run `itw-radar "
                                  "generate` first or point --exports at the export root")
     present = night_folders(exports)
-    if date_from is None and date_to is None:
+    if date_from is None or date_to is None:
+        # an open end: from the night after the published one (or the first present), to the
+        # last night present
+        todo = [n for n in present if (published is None or n > published)
+                and (date_from is None or n >= date_from) and (date_to is None or n <= date_to)]
         if not present:
             raise OrchestrationError(
                 f"no night folders (YYYY-MM-DD) under {exports}; point --exports at the "
                 "platform's export root")
-        todo = [n for n in present if published is None or n > published]
-        if not todo:
+        if not todo and date_from is None:
             return RunPlan([], published=published)
-        start = published + timedelta(days=1) if published is not None else todo[0]
-        wanted = _nights(start, todo[-1])
+        start = date_from or (published + timedelta(days=1) if published is not None
+                              else todo[0])
+        end = date_to or (todo[-1] if todo else start)
     else:
-        start = date_from or date_to
-        end = date_to or date_from
-        assert start is not None and end is not None
-        if end < start:
-            raise OrchestrationError(f"--to {end} is before --from {start}")
-        wanted = _nights(start, end)
+        start, end = date_from, date_to
+    if end < start:
+        raise OrchestrationError(f"--to {end} is before --from {start}")
+    wanted = _nights(start, end)
     have = set(present)
     plan = RunPlan([], published=published)
     for night in wanted:
