@@ -1,4 +1,4 @@
-"""`itw-radar`: the command line (see ../shared/contract/OUTPUT_CONTRACT.md).
+"""`itw-radar`: the command line (see docs/contract/OUTPUT_CONTRACT.md).
 
 Every command takes `--home` (env ITW_RADAR_HOME, default ./var). A command that fails prints one
 sentence naming what was wrong and exits non-zero. Heavy libraries are imported inside commands so

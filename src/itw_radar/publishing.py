@@ -31,7 +31,7 @@ import duckdb
 from itw_radar.paths import Home, pause_point
 from itw_radar.warehouse import connect, duckdb_config, ensure_raw_schema, log_step
 
-# The output contract (../shared/contract/OUTPUT_CONTRACT.md): table -> guaranteed columns.
+# The output contract (docs/contract/OUTPUT_CONTRACT.md): table -> guaranteed columns.
 OUTPUT_CONTRACT: dict[str, tuple[str, ...]] = {
     "account_risk": ("account_id", "account_type", "as_of_date", "risk_score", "risk_tier",
                      "indicators_fired", "reasons", "cluster_id"),
