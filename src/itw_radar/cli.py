@@ -1,4 +1,4 @@
-"""`itw-radar`: the command line (see ../shared/contract/OUTPUT_CONTRACT.md).
+"""`itw-radar`: the command line (see docs/contract/OUTPUT_CONTRACT.md).
 
 Every command takes `--home` (env ITW_RADAR_HOME, default ./var). A command that fails prints one
 sentence naming what was wrong and exits non-zero. Heavy libraries are imported inside commands so
@@ -367,6 +367,41 @@ def bench(
         else:
             _fail(f"unknown benchmark section {section!r}; known: ingest, "
                   f"{', '.join(b.SECTIONS)}")
+
+
+def duckdb_shell() -> str | None:
+    """The DuckDB CLI beside this Python (the duckdb-cli package in .venv), else the one on PATH."""
+    import shutil
+    import sys
+
+    beside = Path(sys.executable).parent / ("duckdb.exe" if os.name == "nt" else "duckdb")
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    return shutil.which("duckdb")
+
+
+@app.command()
+def sql(
+    command: Annotated[str | None, typer.Option(
+        "-c", "--command", help="Run this SQL, print the result and exit (default: an "
+        "interactive shell).")] = None,
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Open the serving database read-only in the DuckDB shell (tables: docs/serving_schema.md)."""
+    import subprocess
+
+    h = Home.resolve(home)
+    if not h.serving.exists():
+        _fail(f"no serving database at {h.serving} yet: `itw-radar run` publishes one (or pass "
+              "--home)")
+    shell = duckdb_shell()
+    if shell is None:
+        _fail("no `duckdb` command beside this Python or on PATH: run `./dev setup` (it installs "
+              "the duckdb-cli package into .venv) or `uv pip install duckdb-cli`")
+    args = [shell, "-readonly", str(h.serving)]
+    if command is not None:
+        args += ["-c", command]
+    raise typer.Exit(subprocess.run(args, check=False).returncode)
 
 
 def main() -> None:  # pragma: no cover - console entry point

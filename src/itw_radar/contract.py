@@ -1,6 +1,6 @@
 """The platform export contract, version 1.0, as data.
 
-`../shared/contract/EXPORT_CONTRACT.md` is the source of truth; this module encodes it once so that
+`docs/contract/EXPORT_CONTRACT.md` is the source of truth; this module encodes it once so that
 the generator, the loader, the Great Expectations suites and the tests all read the same
 definition. Nothing here may rename or re-type a contract column.
 """

@@ -12,6 +12,10 @@ slice per night, HISTORY_MARTS) get the nights after the published one, evidence
 rows it gained and loses the rows it dropped, and every other mart is copied whole. A mart whose
 stored nights no longer match the warehouse (a rebuild, a full refresh, a changed model) is copied
 whole instead.
+
+The file is written in DuckDB's v1.0.0 storage format (SERVING_STORAGE_VERSION), which every
+DuckDB from 1.0 on opens (the CLI, Python, JDBC and so DBeaver), not in DuckDB 2.0's own format,
+which older clients refuse (docs/serving_schema.md, "Storage version").
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import duckdb
 from itw_radar.paths import Home, pause_point
 from itw_radar.warehouse import connect, duckdb_config, ensure_raw_schema, log_step
 
-# The output contract (../shared/contract/OUTPUT_CONTRACT.md): table -> guaranteed columns.
+# The output contract (docs/contract/OUTPUT_CONTRACT.md): table -> guaranteed columns.
 OUTPUT_CONTRACT: dict[str, tuple[str, ...]] = {
     "account_risk": ("account_id", "account_type", "as_of_date", "risk_score", "risk_tier",
                      "indicators_fired", "reasons", "cluster_id"),
@@ -50,6 +54,9 @@ HISTORY_MARTS = ("account_indicator_hits", "account_score_history", "indicator_d
 # difference (rows whose key left, rows whose key is new). A row's content never changes under
 # its key (a login is delivered once; its evidence row is the delivered row).
 KEYED_MARTS = {"evidence_logins": "login_id"}
+# The serving file's storage format: the oldest DuckDB 2.0 writes that DuckDB 1.0 and later
+# read, with every type and value of the marts kept (docs/serving_schema.md, "Storage version").
+SERVING_STORAGE_VERSION = "v1.0.0"
 # Start from a fresh file when the copy holds more free blocks than used ones (deleted slices).
 MAX_FREE_BLOCK_SHARE = 0.5
 TMP_PREFIX = ".radar."
@@ -243,12 +250,12 @@ def publish(home: Home, export_date: date, *, started_at: datetime | None = None
         previous = _previous_night(home, export_date) if incremental else None
         if previous is not None:
             shutil.copyfile(home.serving, tmp)
-        con.execute(f"ATTACH '{_lit(str(tmp))}' AS serving")
+        _attach_serving(con, tmp)
         if previous is not None and _free_block_share(con) > MAX_FREE_BLOCK_SHARE:
             con.execute("DETACH serving")  # mostly deleted slices: write a compact file instead
             tmp.unlink()
             previous = None
-            con.execute(f"ATTACH '{_lit(str(tmp))}' AS serving")
+            _attach_serving(con, tmp)
         try:
             wh = con.execute("SELECT current_database()").fetchone()[0]
             how = {name: _publish_mart(con, name, previous, wh)
@@ -295,12 +302,35 @@ def publish(home: Home, export_date: date, *, started_at: datetime | None = None
     return home.serving
 
 
+def _attach_serving(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Attach `path` (new, or a copy in SERVING_STORAGE_VERSION) as `serving`, in that format."""
+    con.execute(f"ATTACH '{_lit(str(path))}' AS serving "
+                f"(STORAGE_VERSION '{SERVING_STORAGE_VERSION}')")
+
+
+def storage_version(path: Path) -> str:
+    """The storage format a DuckDB file is written in, as DuckDB names it ("v1.0.0+")."""
+    con = duckdb.connect()
+    try:
+        con.execute("ATTACH ? AS f (READ_ONLY)", [str(path)])
+        return con.execute("SELECT tags['storage_version'] FROM duckdb_databases() "
+                           "WHERE database_name = 'f'").fetchone()[0]
+    finally:
+        con.close()
+
+
 def _previous_night(home: Home, export_date: date) -> date | None:
-    """The published night a new file can start from: an earlier night in a sound file."""
+    """The published night a new file can start from: an earlier night in a sound file.
+
+    A file in another storage format (one published before SERVING_STORAGE_VERSION was set)
+    is not a start: its copy would keep that format.
+    """
     if not home.serving.exists():
         return None
     try:
         if check_serving(home.serving):
+            return None
+        if storage_version(home.serving) != SERVING_STORAGE_VERSION + "+":
             return None
         night = published_night(home.serving)
     except duckdb.Error:
