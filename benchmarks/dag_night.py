@@ -242,7 +242,8 @@ def _dag_night(work: Path, tag: str, size: NightSize, repeats: int, keep: bool =
             ensure_free_disk(work, tree_bytes(base), f"a copy of {base} for the timed night")
             shutil.copytree(base, home, symlinks=True)
             # the saved dbt parse the night before leaves in its home: dbt's parse state holds
-            # the warehouse path, so one made in `base` does not serve the copy (finding 16)
+            # the warehouse path, so one made in `base` does not serve the copy
+            # (docs/benchmark-findings.md, finding 16)
             run_step("dbt_parse", {"home": str(home)}, env)
         else:
             run_step("prepare", {"home": str(home)}, env)

@@ -214,7 +214,8 @@ def run_floor_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = Fa
         "project. No pipeline on Airflow + dbt + GX can take less than floor + stack floor.",
         "",
         "Target: issue 6 set pipeline / floor ≤ 10. On these measurements it is **moved to "
-        "pipeline / (floor + stack floor) ≤ 10** (findings, 1): the stack floor alone is "
+        "pipeline / (floor + stack floor) ≤ 10** (docs/benchmark-findings.md, finding 1): "
+        "the stack floor alone is "
         f"{stack.median_s / regular_floor:.1f}x the regular night's floor, which leaves "
         f"{max(left, 0.0):.1f} s of a 10x budget to load, validate, score and publish its "
         f"{sum(saved['large']['counts'].values()):,} rows.",

@@ -118,7 +118,8 @@ def run_steady_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = F
                      night=night)
     res["history_nights"] = saved["nights"]
     # The ratio's floors right after the timed runs, in the same hour: the machine's speed
-    # moves through a day by as much as a change of code does (finding 14).
+    # moves through a day by as much as a change of code does
+    # (docs/benchmark-findings.md, finding 14).
     floor, _ = _floor(exports / night.isoformat(), repeats)
     window, window_rows = _window_floor(base, night, repeats)
     stack, _ = _stack_floor(work, repeats)
@@ -194,7 +195,8 @@ def _steady_ratio(res: dict) -> list[str]:
             f"floor reads each file: {floors['window_s']:.1f} s (median of the same repeats; "
             f"the other windows, 14 days of work sessions and the like, are left out, so it "
             f"is a lower bound). **pipeline / (floor + window floor + stack floor) = "
-            f"{window:.1f}** (target ≤ 10 at steady state, findings 18: "
+            f"{window:.1f}** (target ≤ 10 at steady state, docs/benchmark-findings.md, "
+            f"finding 18: "
             f"{'met' if window <= 10 else 'MISSED'}).",
             "",
         ]

@@ -167,7 +167,7 @@ def test_sensor_retries_assets_and_callbacks(parsed: dict[str, Any]) -> None:
     assert all(t["callback"] for t in tasks.values())
     dbt = [t for name, t in tasks.items() if name.startswith("dbt_build.")]
     # the night reaches dbt through the environment, not --vars: changed vars make dbt parse the
-    # whole project again, every night (finding 16 of docs/benchmarks.md)
+    # whole project again, every night (finding 16 of docs/benchmark-findings.md)
     assert not any(t["vars"] for t in dbt)
     envs = [t["env"] for t in dbt if t["env"] is not None]
     assert envs and all(e["ITW_RADAR_AS_OF_DATE"] == "{{ ds }}" for e in envs)
