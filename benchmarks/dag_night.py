@@ -30,7 +30,6 @@ _STAGE_TASKS = {"verify_manifest": "verify", "load_raw": "load", "validate": "va
                 "publish": "publish", "summarise": "summarise"}
 
 
-
 class _TreeSampler:
     """Peak of the summed resident memory of this process and all its descendants."""
 
