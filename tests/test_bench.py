@@ -1,4 +1,5 @@
-"""The benchmark harness at tiny sizes, so it cannot rot (issue 6). No timed assertions.
+"""The benchmark harness (benchmarks/) at tiny sizes, so it cannot rot (issue 6). No timed
+assertions.
 
 One small night goes through the real DAG (sections large, floor, dashboard share it) and a
 three-night history runs each night through the DAG, with a full refresh whose marts must equal
@@ -13,31 +14,31 @@ from pathlib import Path
 
 import pytest
 
-from itw_radar import bench
+from benchmarks import dag_night, dashboard, floor, harness, history, large, steady
 
 pytestmark = pytest.mark.slow
 
 
 def test_write_section_replaces_only_its_own_block(tmp_path: Path) -> None:
     doc = tmp_path / "b.md"
-    bench.write_section(doc, "a", "first A")
-    bench.write_section(doc, "b", "first B")
-    bench.write_section(doc, "a", "second A")
+    harness.write_section(doc, "a", "first A")
+    harness.write_section(doc, "b", "first B")
+    harness.write_section(doc, "a", "second A")
     text = doc.read_text()
     assert "second A" in text and "first A" not in text and "first B" in text
     assert text.index("<!-- bench:a -->") < text.index("<!-- bench:b -->")
 
 
 def test_p95_and_dbt_model_times(tmp_path: Path) -> None:
-    assert bench._p95([float(i) for i in range(1, 101)]) == 95.0
-    assert bench._p95([3.0]) == 3.0
+    assert harness._p95([float(i) for i in range(1, 101)]) == 95.0
+    assert harness._p95([3.0]) == 3.0
     rr = tmp_path / "run_results.json"
     rr.write_text(json.dumps({"results": [
         {"unique_id": "model.itw_radar.stg_logins", "execution_time": 1.5},
         {"unique_id": "test.itw_radar.not_null_x", "execution_time": 0.25},
         {"unique_id": "test.itw_radar.unique_y", "execution_time": 0.25},
     ]}))
-    assert bench._dbt_model_times(rr) == {"stg_logins": 1.5, "tests": 0.5}
+    assert dag_night._dbt_model_times(rr) == {"stg_logins": 1.5, "tests": 0.5}
     # tests only (the DAG's dbt test task replaced the producer's results): models from the log
     rr.write_text(json.dumps({"results": [
         {"unique_id": "test.itw_radar.not_null_x", "execution_time": 0.25}]}))
@@ -47,7 +48,7 @@ def test_p95_and_dbt_model_times(tmp_path: Path) -> None:
         " [\x1b[32mOK\x1b[0m in 8.24s] [cosmos]\n"
         "[info] 03:34:14  2 of 61 OK loaded seed file seeds.text_patterns ......"
         " [\x1b[32mINSERT 12\x1b[0m in 0.04s]\n")
-    assert bench._dbt_model_times(rr, log) == {"tests": 0.25, "stg_logins": 8.24,
+    assert dag_night._dbt_model_times(rr, log) == {"tests": 0.25, "stg_logins": 8.24,
                                               "seed text_patterns": 0.04}
 
 
@@ -55,7 +56,7 @@ def test_p95_and_dbt_model_times(tmp_path: Path) -> None:
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     work = tmp_path_factory.mktemp("bench")
     doc = work / "benchmarks.md"
-    bench.run_large_benchmark(work, doc, repeats=1, quick=True)
+    large.run_large_benchmark(work, doc, repeats=1, quick=True)
     return work, doc
 
 
@@ -69,18 +70,18 @@ def _section(doc: Path, key: str) -> str:
 def test_the_plot_draws_a_section_from_its_median_run() -> None:
     runs = [{"seconds": 40.0, "id": "a"}, {"seconds": 38.0, "id": "b"},
             {"seconds": 39.0, "id": "c"}]
-    assert bench._median_run(runs)["id"] == "c"  # not the last run, "a"
-    assert bench._median_run(runs[:2])["id"] == "b"  # even count: the lower middle
+    assert harness._median_run(runs)["id"] == "c"  # not the last run, "a"
+    assert harness._median_run(runs[:2])["id"] == "b"  # even count: the lower middle
 
 
 def test_free_disk_check_names_what_and_where(tmp_path: Path) -> None:
     (tmp_path / "home").mkdir()
     (tmp_path / "home" / "warehouse.duckdb").write_bytes(b"x" * 1000)
-    assert bench.tree_bytes(tmp_path / "home") == 1000
-    bench.ensure_free_disk(tmp_path, 1000, "a small copy")  # fits
+    assert harness.tree_bytes(tmp_path / "home") == 1000
+    harness.ensure_free_disk(tmp_path, 1000, "a small copy")  # fits
     with pytest.raises(RuntimeError, match=r"not enough free disk for a huge copy: .* under "
                        + re.escape(str(tmp_path)) + r".*--work on a larger disk"):
-        bench.ensure_free_disk(tmp_path, 1 << 60, "a huge copy")
+        harness.ensure_free_disk(tmp_path, 1 << 60, "a huge copy")
 
 
 def test_large_section_through_the_dag(quick_run: tuple[Path, Path]) -> None:
@@ -98,7 +99,7 @@ def test_large_section_through_the_dag(quick_run: tuple[Path, Path]) -> None:
         assert run["dbt"].get("tests", 0) > 0, run["dbt"]
         assert run["tree_peak_mb"] > 50
     full, delta = saved["large_full"], saved["large"]
-    platform = bench.QUICK_NIGHT.freelancers + bench.QUICK_NIGHT.clients
+    platform = large.QUICK_NIGHT.freelancers + large.QUICK_NIGHT.clients
     # the first export holds every account that exists on night 1 (a few sign up on night 2)
     assert 0.95 * platform <= full["counts"]["accounts"] <= platform
     assert 0 < delta["counts"]["accounts"] < full["counts"]["accounts"]  # only the day's changes
@@ -112,17 +113,17 @@ def test_large_section_through_the_dag(quick_run: tuple[Path, Path]) -> None:
 
 def test_floor_and_dashboard_sections(quick_run: tuple[Path, Path]) -> None:
     work, doc = quick_run
-    bench.run_floor_benchmark(work, doc, repeats=1, quick=True)
+    floor.run_floor_benchmark(work, doc, repeats=1, quick=True)
     assert "pipeline / floor" in _section(doc, "floor")
-    floor = json.loads((work / "bench-results.json").read_text())["floor"]
+    saved = json.loads((work / "bench-results.json").read_text())["floor"]
     # the pipeline does more than read the files once
-    assert floor["ratios"]["large"] > 1 and floor["ratios"]["large_full"] > 1
+    assert saved["ratios"]["large"] > 1 and saved["ratios"]["large_full"] > 1
     # the stack floor ran Airflow, GX and dbt for real, and the pipeline costs more than it
-    assert {"airflow import", "dag parse", "dag run", "gx", "dbt"} <= set(floor["stack_parts"])
-    assert floor["stack_s"] > 0 and all(v > 1 for v in floor["stack_ratios"].values())
+    assert {"airflow import", "dag parse", "dag run", "gx", "dbt"} <= set(saved["stack_parts"])
+    assert saved["stack_s"] > 0 and all(v > 1 for v in saved["stack_ratios"].values())
     assert "pipeline / (floor + stack floor)" in _section(doc, "floor")
 
-    bench.run_dashboard_benchmark(work, doc, repeats=1, quick=True)
+    dashboard.run_dashboard_benchmark(work, doc, repeats=1, quick=True)
     dash = json.loads((work / "bench-results.json").read_text())["dashboard"]
     assert not dash["errors"], dash["errors"]
     pages = {key.split(":")[0] for key in dash["times"]}
@@ -133,7 +134,7 @@ def test_floor_and_dashboard_sections(quick_run: tuple[Path, Path]) -> None:
 
 def test_history_section_full_refresh_equals_incremental(tmp_path: Path) -> None:
     doc = tmp_path / "benchmarks.md"
-    bench.run_history_benchmark(tmp_path, doc, repeats=1, quick=True)
+    history.run_history_benchmark(tmp_path, doc, repeats=1, quick=True)
     res = json.loads((tmp_path / "bench-results.json").read_text())["history"]
     assert sorted(int(k) for k in res["timed"]) == [1, 2, 3]
     # each timed night went through the DAG: its tasks, the producer's dbt build among them
@@ -147,7 +148,7 @@ def test_history_section_full_refresh_equals_incremental(tmp_path: Path) -> None
 
 def test_steady_section_times_the_night_after_its_history(tmp_path: Path) -> None:
     doc = tmp_path / "benchmarks.md"
-    bench.run_steady_benchmark(tmp_path, doc, repeats=1, quick=True)
+    steady.run_steady_benchmark(tmp_path, doc, repeats=1, quick=True)
     res = json.loads((tmp_path / "bench-results.json").read_text())["steady"]
     # nights 1-2 caught up (loader + dbt), night 3 timed through the DAG on top of them
     assert sorted(res["history_nights"]) == ["2026-11-01", "2026-11-02"]
@@ -180,5 +181,5 @@ def test_steady_section_times_the_night_after_its_history(tmp_path: Path) -> Non
     # a second run reuses the caught-up history instead of rebuilding it
     marker = tmp_path / "quick-steady-base-home" / "caught-up.json"
     before = marker.stat().st_mtime
-    bench.run_steady_benchmark(tmp_path, doc, repeats=1, quick=True)
+    steady.run_steady_benchmark(tmp_path, doc, repeats=1, quick=True)
     assert marker.stat().st_mtime == before

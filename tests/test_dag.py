@@ -179,7 +179,7 @@ def test_sensor_retries_assets_and_callbacks(parsed: dict[str, Any]) -> None:
     assert all(t["callback"] for t in tasks.values())
     dbt = [t for name, t in tasks.items() if name.startswith("dbt_build.")]
     # the night reaches dbt through the environment, not --vars: changed vars make dbt parse the
-    # whole project again, every night (finding 16 of the benchmark findings)
+    # whole project again, every night (finding 16 of docs/benchmark-findings.md)
     assert not any(t["vars"] for t in dbt)
     envs = [t["env"] for t in dbt if t["env"] is not None]
     # the run's last night: its logical date, or the param `through` of a catch-up

@@ -337,38 +337,6 @@ def rebuild(
         _fail(str(exc))
 
 
-@app.command()
-def bench(
-    sections: Annotated[str, typer.Option(
-        help="Comma list of ingest, large, steady, floor, history, tiny, dashboard.")] = "ingest",
-    big: Annotated[bool, typer.Option(
-        help="Full sizes (the million-account night); --no-big runs quick sizes.")] = True,
-    repeats: Annotated[int, typer.Option(min=1)] = 3,
-    doc: Annotated[Path, typer.Option(help="Markdown file to write.")] = Path(
-        "docs/benchmarks.md"),
-    work: Annotated[Path | None, typer.Option(help="Scratch folder, default <home>/bench.")] = None,
-    history_accounts: Annotated[int, typer.Option(
-        min=100, help="Accounts of the history section's platform.")] = 100_000,
-    home: HomeOpt = Path(DEFAULT_HOME),
-) -> None:
-    """Measure speed and memory and write them into docs/benchmarks.md."""
-    from itw_radar import bench as b
-
-    if history_accounts != 100_000:
-        b.HISTORY_PLATFORM = b.history_platform(history_accounts)
-
-    scratch = work or Home.resolve(home).root / "bench"
-    scratch.mkdir(parents=True, exist_ok=True)
-    for section in [s.strip() for s in sections.split(",") if s.strip()]:
-        if section == "ingest":
-            out.print(b.run_ingest_benchmark(scratch, doc, big=big, repeats=repeats))
-        elif section in b.SECTIONS:
-            out.print(b.SECTIONS[section](scratch, doc, repeats=repeats, quick=not big))
-        else:
-            _fail(f"unknown benchmark section {section!r}; known: ingest, "
-                  f"{', '.join(b.SECTIONS)}")
-
-
 def duckdb_shell() -> str | None:
     """The DuckDB CLI beside this Python (the duckdb-cli package in .venv), else the one on PATH."""
     import shutil

@@ -7,11 +7,11 @@ warehouse's `main` schema (see docs/serving_schema.md); `pipeline_runs` is rebui
 `raw.load_log` so that the night being published is already marked `success` in the file.
 
 A night's publish starts from a copy of the published file when there is one, so that its cost
-follows the night, not the history (docs/benchmarks.md, section 1c): the history marts (one
-slice per night, HISTORY_MARTS) get the nights after the published one, evidence_logins gets the
-rows it gained and loses the rows it dropped, and every other mart is copied whole. A mart whose
-stored nights no longer match the warehouse (a rebuild, a full refresh, a changed model) is copied
-whole instead.
+follows the night, not the history (docs/benchmark-findings.md, finding 5): the history marts
+(one slice per night, HISTORY_MARTS) get the nights after the published one, evidence_logins
+gets the rows it gained and loses the rows it dropped, and every other mart is copied whole. A
+mart whose stored nights no longer match the warehouse (a rebuild, a full refresh, a changed
+model) is copied whole instead.
 
 The file is written in DuckDB's v1.0.0 storage format (SERVING_STORAGE_VERSION), which every
 DuckDB from 1.0 on opens (the CLI, Python, JDBC and so DBeaver), not in DuckDB 2.0's own format,

@@ -16,7 +16,7 @@
 -- --full-refresh) compares every version with every other: there, one join per pair of bytes
 -- keeps each join's hash table at one row per version (900k, not 25M rows): on the 1M
 -- platform's first export (900k documents, 2 cores) this model takes 23 s instead of 31 s
--- (docs/benchmarks.md, finding 15). Both paths find the same pairs (a unit test for each).
+-- (docs/benchmark-findings.md, finding 15). Both paths find the same pairs (a unit test for each).
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
