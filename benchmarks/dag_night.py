@@ -89,7 +89,8 @@ def _step_dag_nights(args: dict) -> dict:
     with _TreeSampler() as sampler:
         results = run_nights(Home.resolve(args["home"]), Path(args["exports"]),
                              date.fromisoformat(args["from"]), date.fromisoformat(args["to"]),
-                             echo=lambda line: print(line, file=sys.stderr))
+                             echo=lambda line: print(line, file=sys.stderr),
+                             batch_nights=int(args.get("batch_nights", 1)))
     failed = [r.error for r in results if not r.ok]
     if failed or not results:
         raise RuntimeError(f"the DAG run failed: {failed[:1] or 'no night ran'}")

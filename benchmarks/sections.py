@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from benchmarks.catchup import run_catchup_benchmark
 from benchmarks.dashboard import run_dashboard_benchmark
 from benchmarks.floor import run_floor_benchmark
 from benchmarks.history import run_history_benchmark
@@ -34,4 +35,5 @@ SECTIONS: dict[str, Callable[..., str]] = {
     "history": run_history_benchmark, "steady": run_steady_benchmark,
     "tiny": run_tiny_benchmark,
     "dashboard": run_dashboard_benchmark,
+    "catchup": run_catchup_benchmark,
 }

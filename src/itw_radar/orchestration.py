@@ -313,10 +313,16 @@ def plan_run(exports: Path, published: date | None, date_from: date | None = Non
     return plan
 
 
+# The most nights a catch-up run takes. Memory sizes a batch (LOGINS_PER_GB); beyond that a
+# batch's cost is nearly all per night (docs/benchmarks.md, section 6), and a night that fails
+# late in a larger batch makes the nights before it run again.
+CATCHUP_MAX_NIGHTS = 60
+
+
 def catchup_batch_size(exports: Path, nights: Sequence[date]) -> int:
     """Nights per DAG run of a catch-up, sized like a rebuild batch (itw_radar.dbt_runner):
     ITW_RADAR_CATCHUP_NIGHTS when set, else from the largest night's logins in the manifests
-    and the DuckDB memory limit."""
+    and the DuckDB memory limit, at most CATCHUP_MAX_NIGHTS."""
     from itw_radar.dbt_runner import CATCHUP_BATCH_ENV, batch_size_for_logins, nights_from_env
 
     try:
@@ -334,7 +340,7 @@ def catchup_batch_size(exports: Path, nights: Sequence[date]) -> int:
         except (OSError, ValueError, TypeError, AttributeError):
             continue  # verify names what is wrong with it
         largest = max(largest, rows)
-    return batch_size_for_logins(largest).nights
+    return batch_size_for_logins(largest, most=CATCHUP_MAX_NIGHTS).nights
 
 
 def run_nights(home: Home, exports: Path, date_from: date, date_to: date,

@@ -235,24 +235,30 @@ def load(cfg: NightConfig) -> dict[str, Any]:
 
 def validate(cfg: NightConfig, load_id: str = "",
              load_ids: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Run the Great Expectations suites on each loaded night. Raises ValidationError."""
-    from itw_radar.validation import validate_night
+    """Run the Great Expectations suites on each loaded night (one GX context and one Data Docs
+    build for the run's nights). Raises ValidationError at the first night that fails."""
+    from itw_radar.validation import validate_nights
 
-    suites: dict[str, int] = {}
-    data_docs = ""
-    for night in cfg.nights:
-        started = _now()
-        report = validate_night(cfg.home, night)
-        suites = {name: s.rows for name, s in report.suites.items()}
-        data_docs = str(report.data_docs or "")
-        night_load = (load_ids or {}).get(night.isoformat(), load_id if night == cfg.last else "")
-        _with_warehouse(cfg.home, lambda con, n=night, t=started, lid=night_load, s=suites,
-                        d=data_docs: log_step(
-            con, export_date=n, load_id=lid, step="validate", status="success",
-            started_at=t, finished_at=_now(),
-            summary=json.dumps({"suites": s, "data_docs": d})))
-        log.info("night %s: every expectation passed (%d suites)", night, len(suites))
-    return {"suites": len(suites), "data_docs": data_docs}
+    started = _now()
+    reports = validate_nights(cfg.home, cfg.nights)
+
+    def record(con: duckdb.DuckDBPyConnection) -> None:
+        for report in reports:
+            night = report.export_date
+            night_load = (load_ids or {}).get(night.isoformat(),
+                                              load_id if night == cfg.last else "")
+            suites = {name: s.rows for name, s in report.suites.items()}
+            log_step(con, export_date=night, load_id=night_load, step="validate",
+                     status="success", started_at=started, finished_at=_now(),
+                     summary=json.dumps({"suites": suites,
+                                         "data_docs": str(report.data_docs or "")}))
+
+    _with_warehouse(cfg.home, record)
+    for report in reports:
+        log.info("night %s: every expectation passed (%d suites)", report.export_date,
+                 len(report.suites))
+    last = reports[-1]
+    return {"suites": len(last.suites), "data_docs": str(last.data_docs or "")}
 
 
 def sync_reviews(cfg: NightConfig) -> dict[str, Any]:
