@@ -226,8 +226,8 @@ def test_behavior(settings: DagSettings) -> Any:  # cosmos.constants.TestBehavio
 
     - in_build (default): the producer's one `dbt build` runs the data tests, each right after
       its model (a failing test skips the models built on it, fails the producer and the night).
-      No second dbt process: its start-up cost 3.3 s of a tiny night (finding 11 in
-      docs/benchmark-findings.md). Rendered as cosmos' NONE: no test tasks.
+      No second dbt process: its start-up cost 3.3 s of a tiny night (docs/benchmark-findings.md,
+      finding 11). Rendered as cosmos' NONE: no test tasks.
     - after_all: every model in the producer's build, then all data tests in one `dbt test` task.
     - after_each: each model's tests in a watcher task of its own (nearly twice the tasks).
     Local mode always runs each model's tests after it.
@@ -280,7 +280,8 @@ def dbt_env() -> dict[str, str]:
     - The warehouse path, absolute: cosmos runs a copy of the project.
     - The night, read only while dbt executes (macro as_of_date), not a var: dbt re-parses the
       whole project when its vars change, and reuses its saved parse when only the night does
-      (finding 16). A catch-up run's night is the last of its batch (param `through`).
+      (docs/benchmark-findings.md, finding 16). A catch-up run's night is the last of its
+      batch (param `through`).
     - run_results.json where the failure callback can name the failing node, and dbt's saved
       parse, which the next night's build reuses.
     - dbt's debug file log would go to cosmos' temporary project copy, deleted when the task
@@ -300,7 +301,8 @@ def watch_after_producer(group: Any) -> None:
 
     `dag.test()` runs one task at a time, so a watcher it picked before the producer could only
     poke, find no status and reschedule (the project's 17 root watchers: 3.9 s of the tiny
-    night, finding 14). After the producer each watcher runs once and finds its status.
+    night; docs/benchmark-findings.md, finding 14). After the producer each watcher runs once
+    and finds its status.
     Under a scheduler the watchers stay beside the producer, as cosmos renders them, and show
     each model's state while the one `dbt build` runs.
     """
