@@ -32,6 +32,7 @@ from itw_radar.validation import (
     build_suites,
     validate_frame,
     validate_night,
+    validate_nights,
 )
 from itw_radar.warehouse import connect, ensure_raw_schema
 
@@ -636,3 +637,68 @@ def test_chunked_and_whole_night_record_the_same_failures(tmp_path: Path) -> Non
     }
     ip = next(r for _, r in split_report.failures() if r.rule == "format_ip")
     assert ip.unexpected_count == 2 and sorted(ip.sample) == ["1.2.3", "999.1.1.1"]
+
+
+# --------------------------------------------------------------------------------------------
+# a catch-up batch validated together
+
+
+def _shift(rows: dict[str, list[dict[str, Any]]], days: int) -> dict[str, list[dict[str, Any]]]:
+    """The clean night moved `days` later (every timestamp and date with it)."""
+    out = copy.deepcopy(rows)
+    for table_rows in out.values():
+        for row in table_rows:
+            for k, v in row.items():
+                if isinstance(v, dt.datetime | dt.date):
+                    row[k] = v + dt.timedelta(days=days)
+    return out
+
+
+BATCH = [D, D + dt.timedelta(days=1), D + dt.timedelta(days=2)]
+
+
+def _batch_home(tmp_path: Path, name: str, nights: dict[dt.date, dict]) -> Home:
+    home = Home(tmp_path / name).ensure()
+    for night, rows in nights.items():
+        load_night(home, rows, night)
+    return home
+
+
+def test_a_batch_validated_together_records_what_night_by_night_records(tmp_path: Path) -> None:
+    # every night carries the same keys (entities changed again, events delivered again):
+    # unique within each night, as the contract asks, not across the batch
+    nights = {n: _shift(clean_rows(), i) for i, n in enumerate(BATCH)}
+    together = _batch_home(tmp_path, "together", nights)
+    alone = _batch_home(tmp_path, "alone", nights)
+    reports = validate_nights(together, BATCH)
+    assert [r.export_date for r in reports] == BATCH and all(r.success for r in reports)
+    for night in BATCH:
+        validate_night(alone, night)
+        assert gx_results(together, night) == gx_results(alone, night), night
+    assert reports[2].suites["logins"].rows == len(nights[BATCH[2]]["logins"])
+
+
+@pytest.mark.parametrize("break_it, night, rule", [
+    # a login of the middle night stamped on the last night's day: too late for its own night
+    (lambda n: n[BATCH[1]]["logins"][0].update(ts=at(10, day=BATCH[1] + dt.timedelta(days=2))),
+     BATCH[1], ("ts", "time_not_after_next_day")),
+    # the same login twice within one night
+    (lambda n: n[BATCH[1]]["logins"].append(copy.deepcopy(n[BATCH[1]]["logins"][0])),
+     BATCH[1], ("login_id", "unique_key")),
+    (lambda n: n[BATCH[2]]["accounts"][0].update(country="usa"),
+     BATCH[2], ("country", "format_country")),
+])
+def test_a_batch_fails_at_the_night_that_breaks_a_rule(
+        tmp_path: Path, break_it: Callable, night: dt.date, rule: tuple[str, str]) -> None:
+    nights = {n: _shift(clean_rows(), i) for i, n in enumerate(BATCH)}
+    break_it(nights)
+    home = _batch_home(tmp_path, "home", nights)
+    with pytest.raises(ValidationError) as info:
+        validate_nights(home, BATCH)
+    report = info.value.report
+    assert report.export_date == night
+    assert rule in failed(report)
+    assert night.isoformat() in str(info.value)
+    # the nights before it passed and are recorded as passing
+    for earlier in BATCH[:BATCH.index(night)]:
+        assert all(r[3] for r in gx_results(home, earlier))
