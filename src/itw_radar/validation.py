@@ -738,7 +738,6 @@ def validate_nights(home: Home, nights: Sequence[date], *,
                 break
     finally:
         con.close()
-    _prune_docs(context, max(nights))
     docs = _build_data_docs(home, context, keys, rebuilt)
     _forget_gx_project()
     reports = [ValidationReport(export_date=night, success=all(s.success for s in suites.values()),
@@ -867,27 +866,6 @@ def _for_night(result: ExpectationResult, night: date, rows: int,
     return dataclasses.replace(
         result, kwargs=kwargs,
         element_count=rows if result.element_count == batch_rows else result.element_count)
-
-
-# Nights of GX results the Data Docs keep. The docs' index is rendered from every stored result,
-# so without a bound a night's docs cost grew with the history (2.5 s of a 10,000-account
-# night's validation after 40 nights, reading 300 stored results); every night's outcome stays
-# in raw.gx_results and the gx_results mart.
-DOCS_KEEP_NIGHTS = 31
-
-
-def _prune_docs(context: Any, latest: date, keep: int = DOCS_KEEP_NIGHTS) -> int:
-    """Remove stored GX results (and their pages) of nights more than `keep` nights before
-    `latest`; returns how many were removed."""
-    store = context.validation_results_store
-    cutoff = f"night-{(latest - dt.timedelta(days=keep)).isoformat()}"
-    removed = 0
-    for key in store.list_keys():
-        name = str(getattr(getattr(key, "run_id", None), "run_name", "") or "")
-        if name.startswith("night-") and name < cutoff:
-            store.remove_key(key)
-            removed += 1
-    return removed
 
 
 def _forget_gx_project() -> None:
