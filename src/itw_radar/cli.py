@@ -71,11 +71,13 @@ def _nights(date_from: str | None, date_to: str | None, single: str | None,
     if single:
         return [_date(single, "--date")]
     if date_from is None and date_to is None:
-        found = sorted(p.name for p in exports.iterdir() if p.is_dir() and p.name[:1].isdigit())
+        from itw_radar.dag_settings import night_folders
+
+        found = night_folders(exports)
         if not found:
             _fail(f"no night folders (YYYY-MM-DD) under {exports}; run `itw-radar generate` first "
                   "or point --exports at the platform's export root")
-        return [_date(n, "night folder") for n in found]
+        return found
     start = _date(date_from or date_to or "", "--from")
     end = _date(date_to or date_from or "", "--to")
     if end < start:
