@@ -107,6 +107,10 @@ def run_catchup_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = 
     return body
 
 
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
 def _section(res: dict, repeats: int, year: int, compare: int, one: float) -> str:
     y, c = res["year"], res["compare"]
     stages = y["stages"]
@@ -121,11 +125,12 @@ def _section(res: dict, repeats: int, year: int, compare: int, one: float) -> st
         f"- **{year} nights** caught up by one `itw-radar run` (batches of {y['batch_nights']} "
         f"nights a DAG run, {stages.get('dag runs', 0)} runs): **{y['seconds'] / 60:.1f} min** "
         f"({y['seconds'] / year:.1f} s a night), peak {y['peak_mb'] / 1024:.2f} GB summed over "
-        "the process tree. Target: at most 15 min.",
+        f"the process tree. Target at most 15 min: **{_verdict(y['seconds'] <= 15 * 60)}**"
+        + (" (quick sizes: no verdict)" if res.get("quick") else "") + ".",
         f"- **{compare} nights** in one command: **{c['seconds']:.0f} s**; one ordinary night "
         f"of the same platform (night {compare + 1} alone, median of {repeats}): "
-        f"**{one:.1f} s**; ratio **{res['ratio']:.1f}** (target at most 8; night by night "
-        f"costs about {compare}).",
+        f"**{one:.1f} s**; ratio **{res['ratio']:.1f}**, target at most 8: "
+        f"**{_verdict(res['ratio'] <= 8)}** (night by night costs about {compare}).",
         "",
         f"Where the year's {y['seconds']:.0f} s go (task time summed over the runs; "
         f"{y['seconds'] - total:.0f} s outside the tasks: Airflow's start-up, DAG parsing and "

@@ -242,11 +242,14 @@ def run(
                         _date(date_from, "--from") if date_from else None,
                         _date(date_to, "--to") if date_to else None, skip_missing=skip_missing)
         if not plan.nights:
+            if plan.stop:
+                _fail(plan.stop)
             out.print(plan.summary)
             return
         size = batch_nights or catchup_batch_size(exports.resolve(), plan.nights)
         how = "night by night" if size == 1 or len(plan.nights) == 1 else f"up to {size} a run"
-        out.print(f"processing {plan.summary} ({how})", highlight=False, soft_wrap=True)
+        then = f"; then it stops: {plan.stop}" if plan.stop else ""
+        out.print(f"processing {plan.summary} ({how}){then}", highlight=False, soft_wrap=True)
         results = run_nights(h, exports, plan.nights[0], plan.nights[-1], nights=plan.nights,
                              batch_nights=size,
                              echo=lambda line: out.print(line, highlight=False, soft_wrap=True))
@@ -255,6 +258,8 @@ def run(
     failed = [r for r in results if not r.ok]
     if failed:
         _fail(failed[0].error or f"night {failed[0].export_date} failed")
+    if plan.stop:
+        _fail(plan.stop)
 
 
 @app.command("eval")

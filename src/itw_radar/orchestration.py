@@ -234,8 +234,9 @@ class RunPlan:
     """What `itw-radar run` will process: nights in order, and the nights it goes around."""
 
     nights: list[date]
-    skipped: list[date] = field(default_factory=list)  # missing or incomplete, --skip-missing
+    skipped: list[date] = field(default_factory=list)  # missing, --skip-missing
     published: date | None = None  # the last night already published
+    stop: str | None = None  # why the run stops after `nights` (a missing or incomplete night)
 
     @property
     def summary(self) -> str:
@@ -254,14 +255,17 @@ class RunPlan:
 
 def plan_run(exports: Path, published: date | None, date_from: date | None = None,
              date_to: date | None = None, skip_missing: bool = False) -> RunPlan:
-    """The nights a run processes, or OrchestrationError with one sentence naming the night.
+    """The nights a run processes, in order, and why it stops after them (`stop`, one sentence
+    naming the night), if it does.
 
     Without dates: every night folder after the last published night (all of them when none
     is), and the nights between (a missing one is a gap). With dates: every night of the range;
     a range open at one end runs from the night after the published one (or the first present)
     or to the last night present.
-    A night without a folder, or whose manifest.json is not there yet, stops the plan unless
-    `skip_missing`. Nights on or before the published one are left to the pipeline's refusal.
+    The run stops at a night without a folder unless `skip_missing`, and always at one whose
+    manifest.json is not there yet (the platform may be writing it: going around it would
+    leave it behind a published night for good). Nights on or before the published one are
+    left to the pipeline's refusal.
     """
     from itw_radar.contract import MANIFEST_NAME
     from itw_radar.dag_settings import night_folders
@@ -302,14 +306,13 @@ def plan_run(exports: Path, published: date | None, date_from: date | None = Non
                        "yet (the platform writes it last)")
         if problem is None:
             plan.nights.append(night)
-        elif skip_missing:
+        elif skip_missing and night not in have:
             plan.skipped.append(night)
         else:
-            done = (f"; the nights before it ({plan.nights[0]} to {plan.nights[-1]}) can run "
-                    f"alone with --to {plan.nights[-1]}") if plan.nights else ""
-            raise OrchestrationError(
-                f"{problem}; deliver it, or pass --skip-missing to process the other nights "
-                f"without it{done}")
+            fix = ("deliver it, or pass --skip-missing to process the other nights without it"
+                   if night not in have else "wait for the platform to finish it")
+            plan.stop = f"{problem}; {fix}, then run again"
+            break
     return plan
 
 
