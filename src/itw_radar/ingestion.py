@@ -33,6 +33,7 @@ from itw_radar.contract import (
     IP,
     MANIFEST_NAME,
     PHASH,
+    RAW_META_COLUMNS,
     SHA256,
     SUPPORTED_CONTRACT_VERSIONS,
     TABLES,
@@ -47,18 +48,29 @@ from itw_radar.warehouse import connect, ensure_raw_schema, log_step, remove_sta
 
 Progress = Callable[[str, int, int], None]
 
-# Parquet physical types accepted for each contract type (DuckDB's names, prefix match).
+# Parquet column types (DuckDB's names, without parameters) that hold each contract type natively
+# (contract 1.1, Layout). Any contract column may also be a UTF-8 string written as in CSV, and a
+# file with zero rows may type its columns in any way.
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                  "UINTEGER", "UBIGINT", "UHUGEINT")
 _PARQUET_TYPES: dict[str, tuple[str, ...]] = {
-    "string": ("VARCHAR",),
-    "enum": ("VARCHAR",),
-    "timestamp": ("TIMESTAMP",),
+    "string": (),
+    "enum": (),
+    "timestamp": ("TIMESTAMP", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_S", "TIMESTAMP_MS",
+                  "TIMESTAMP_NS", "TIMESTAMPTZ"),
     "date": ("DATE",),
-    "decimal": ("DECIMAL", "DOUBLE", "FLOAT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT",
-                "UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT", "HUGEINT"),
-    "integer": ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "UBIGINT", "UINTEGER", "USMALLINT",
-                "UTINYINT", "HUGEINT"),
+    "decimal": ("DECIMAL", "DOUBLE", "FLOAT", *_INTEGER_TYPES),
+    "integer": ("DECIMAL", "DOUBLE", "FLOAT", *_INTEGER_TYPES),
     "boolean": ("BOOLEAN",),
 }
+# Every contract type may be written as text; "NULL" is DuckDB's type of an all-null column.
+_PARQUET_ANY = ("VARCHAR", '"NULL"', "NULL")
+
+
+def parquet_type_holds(contract_type: str, parquet_type: str) -> bool:
+    """Whether a Parquet column of DuckDB type `parquet_type` may hold a contract type."""
+    base = parquet_type.upper().split("(", 1)[0].strip()
+    return base in _PARQUET_ANY or base in _PARQUET_TYPES[contract_type]
 
 
 class ExportError(Exception):
@@ -74,6 +86,9 @@ class ManifestFile:
     path: Path
     fmt: str  # ".csv", ".csv.gz" or ".parquet"
     header: tuple[str, ...] = ()
+    # Parquet: the name DuckDB gives each header column (it renames a repeated name, compared
+    # without case, `a` and `A` -> `a`, `A_1`); CSV: empty.
+    read_names: tuple[str, ...] = ()
 
     @property
     def known(self) -> bool:
@@ -173,7 +188,7 @@ def _check_columns(export_date: date, name: str, table: Table, header: tuple[str
     if dupes:
         raise _fail(export_date, f"file {name}", f"column(s) {', '.join(dupes)} appear more "
                     "than once in the header")
-    missing = [c for c in table.column_names if c not in header]
+    missing = [c for c in table.required_column_names if c not in header]
     if missing:
         raise _fail(export_date, f"file {name}, column {missing[0]}",
                     f"required column missing from the header (missing: {', '.join(missing)}; "
@@ -182,7 +197,9 @@ def _check_columns(export_date: date, name: str, table: Table, header: tuple[str
 
 
 def _csv_relation_sql(path: Path, header: tuple[str, ...]) -> str:
-    cols = ", ".join(f"'{h.replace(chr(39), chr(39) * 2)}': 'VARCHAR'" for h in header)
+    """The CSV as text, its columns named by position (`_c0`, `_c1`, ...): a header may hold
+    any names (extra columns named like ours, or like a contract column in another case)."""
+    cols = ", ".join(f"'_c{i}': 'VARCHAR'" for i in range(len(header)))
     p = str(path).replace("'", "''")
     return (
         f"read_csv('{p}', header=true, auto_detect=false, delim=',', quote='\"', escape='\"', "
@@ -191,14 +208,27 @@ def _csv_relation_sql(path: Path, header: tuple[str, ...]) -> str:
     )
 
 
-def _parquet_relation_sql(path: Path) -> str:
+def _parquet_relation_sql(path: Path, row_number: bool = False) -> str:
     p = str(path).replace("'", "''")
-    return f"read_parquet('{p}', file_row_number=true)"
+    return f"read_parquet('{p}'{', file_row_number=true' if row_number else ''})"
 
 
-def _parquet_schema(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
+def _parquet_schema(con: duckdb.DuckDBPyConnection,
+                    path: Path) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(header names as written, the names DuckDB reads them as, DuckDB types), in file order."""
     rows = con.execute(f"DESCRIBE SELECT * FROM {_parquet_relation_sql(path)}").fetchall()
-    return {r[0]: r[1] for r in rows if r[0] != "file_row_number"}
+    read_names = tuple(r[0] for r in rows)
+    types = tuple(str(r[1]) for r in rows)
+    header = read_names
+    try:  # DuckDB renames a name repeated without regard to case; the file's own names:
+        import pyarrow.parquet as pq
+
+        names = tuple(pq.read_schema(path).names)
+        if len(names) == len(read_names):
+            header = names
+    except Exception:  # noqa: BLE001 - DuckDB read it: keep DuckDB's names
+        pass
+    return header, read_names, types
 
 
 def _python_records(export_date: date, mf: ManifestFile) -> Iterator[list[str]]:
@@ -262,7 +292,7 @@ def verify_night(exports: Path, export_date: date) -> Manifest:
     if version not in SUPPORTED_CONTRACT_VERSIONS:
         raise _fail(export_date, MANIFEST_NAME, f"contract_version {version!r} is not supported "
                     f"(supported: {', '.join(sorted(SUPPORTED_CONTRACT_VERSIONS))}); upgrade "
-                    "ITW Radar or ask the platform for a version 1.0 export")
+                    "ITW Radar or ask the platform for an export of a supported version")
     if str(data.get("export_date", "")) != d:
         raise _fail(export_date, MANIFEST_NAME, f"export_date {data.get('export_date')!r} is not "
                     f"the folder's date {d}; the folder or the manifest is misnamed")
@@ -349,19 +379,15 @@ def _check_contents(export_date: date, parsed: list[ManifestFile]) -> list[Manif
                 checked.append(mf)
                 continue
             table = TABLES[mf.table]
+            read_names: tuple[str, ...] = ()
+            types: tuple[str, ...] = ()
             if mf.fmt == ".parquet":
                 try:
-                    schema = _parquet_schema(con, mf.path)
+                    header, read_names, types = _parquet_schema(con, mf.path)
                 except duckdb.Error as exc:
                     raise _fail(export_date, f"file {mf.name}", f"not a readable Parquet file "
                                 f"({str(exc).splitlines()[0]})") from exc
-                header = tuple(schema)
                 _check_columns(export_date, mf.name, table, header)
-                for col in table.columns:
-                    typ = schema[col.name].upper()
-                    if not typ.startswith(_PARQUET_TYPES[col.type]) and typ != '"NULL"':
-                        raise _fail(export_date, f"file {mf.name}, column {col.name}",
-                                    f"Parquet type {typ} does not hold a contract {col.type}")
             else:
                 try:
                     header = _read_csv_header(mf.path, mf.fmt)
@@ -371,11 +397,20 @@ def _check_contents(export_date: date, parsed: list[ManifestFile]) -> list[Manif
                 if not header or header == ("",):
                     raise _fail(export_date, f"file {mf.name}", "empty file: no header row")
                 _check_columns(export_date, mf.name, table, header)
-            mf = ManifestFile(mf.name, mf.table, mf.rows, mf.sha256, mf.path, mf.fmt, header)
+            mf = ManifestFile(mf.name, mf.table, mf.rows, mf.sha256, mf.path, mf.fmt, header,
+                              read_names)
             n = _count_rows(con, export_date, mf)
             if n != mf.rows:
                 raise _fail(export_date, f"file {mf.name}", f"holds {n} data rows but the "
                             f"manifest says {mf.rows}")
+            if n > 0 and types:  # a file with no rows may type its columns in any way
+                typ = dict(zip(header, types, strict=True))
+                for col in table.columns:
+                    if col.name in typ and not parquet_type_holds(col.type, typ[col.name]):
+                        raise _fail(export_date, f"file {mf.name}, column {col.name}",
+                                    f"Parquet type {typ[col.name]} does not hold a contract "
+                                    f"{col.type} (contract 1.1: the matching Parquet type or a "
+                                    "UTF-8 string written as in CSV)")
             checked.append(mf)
     finally:
         con.close()
@@ -496,20 +531,45 @@ def _prepare_lookups(con: duckdb.DuckDBPyConnection) -> None:
 
 def _stage_file(con: duckdb.DuckDBPyConnection, mf: ManifestFile, table: Table,
                 export_date: date, stage: str) -> None:
-    """Read one file as text into a temp table with its line number and its problems."""
+    """Read one file as text into a temp table with its line number and its problems.
+
+    The stage holds the contract's columns under their names (a 1.1 column missing from the
+    header is all null), `_line`, and the file's other columns as `_extra_<i>`; the record kept
+    for a quarantined row has every column of the file under its own name.
+    """
+    cols: list[str] = []
+    record: list[tuple[str, str]] = []  # (name in the file, column of the stage)
     if mf.fmt == ".parquet":
-        src = _parquet_relation_sql(mf.path)
-        cols = ", ".join(f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}" for c in table.column_names)
-        select = f"SELECT {cols}, file_row_number + 1 AS _line FROM {src}"
-        record_cols = table.column_names
+        read = dict(zip(mf.header, mf.read_names or mf.header, strict=True))
+        own_row_number = "file_row_number" not in {n.lower() for n in mf.read_names}
+        src = _parquet_relation_sql(mf.path, row_number=own_row_number)
+        for col in table.columns:
+            if col.name in read:
+                cols.append(f"CAST({_q(read[col.name])} AS VARCHAR) AS {_q(col.name)}")
+                record.append((col.name, col.name))
+            else:
+                cols.append(f"NULL::VARCHAR AS {_q(col.name)}")
+        line = "file_row_number + 1" if own_row_number else "row_number() OVER ()"
     else:
         src = _csv_relation_sql(mf.path, mf.header)
-        cols = ", ".join(_q(c) for c in mf.header)
-        select = f"SELECT {cols}, row_number() OVER () AS _line FROM {src}"
-        record_cols = mf.header
+        position = {h: i for i, h in enumerate(mf.header)}
+        for col in table.columns:
+            if col.name in position:
+                cols.append(f"_c{position[col.name]} AS {_q(col.name)}")
+            else:
+                cols.append(f"NULL::VARCHAR AS {_q(col.name)}")
+        for i, h in enumerate(mf.header):
+            if h in table.column_names:
+                record.append((h, h))
+            else:
+                cols.append(f"_c{i} AS _extra_{i}")
+                record.append((h, f"_extra_{i}"))
+        line = "row_number() OVER ()"
+    select = f"SELECT {', '.join(cols)}, {line} AS _line FROM {src}"
     problems = "list_filter([" + ", ".join(_row_checks(table, export_date)) + "], lambda x: x IS "\
         "NOT NULL)"
-    record = "to_json(struct_pack(" + ", ".join(f"{_q(c)} := {_q(c)}" for c in record_cols) + "))"
+    # json_object, not struct_pack: a file's names may differ from each other only in case
+    record = "json_object(" + ", ".join(f"{_lit(n)}, {_q(c)}" for n, c in record) + ")"
     # One pass: read the file as text, number its lines and check every value.
     checked = (f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT *, CASE WHEN len(_problems) > 0 "
                f"THEN {record} END AS _record FROM (SELECT *, {problems} AS _problems "
@@ -611,11 +671,13 @@ def load_night(home: Home, exports: Path, export_date: date, *,
             for mf, stage in stages:
                 table = TABLES[mf.table]
                 typed = ", ".join(_typed(c) for c in table.columns)
+                names = ", ".join([_q(c) for c in table.column_names]
+                                  + [n for n, _ in RAW_META_COLUMNS])
                 con.execute(
                     # No ORDER BY: the stage table keeps the file's order (DuckDB preserves
                     # insertion order), and sorting millions of rows again cost a third of
                     # the load. Every reader orders by _line itself where order matters.
-                    f"INSERT INTO raw.{table.name} SELECT {typed}, ?::DATE, ?, ?, _line "
+                    f"INSERT INTO raw.{table.name} ({names}) SELECT {typed}, ?::DATE, ?, ?, _line "
                     f"FROM {stage} WHERE len(_problems) = 0",
                     [d, load_id, mf.name])
                 con.execute(
