@@ -459,7 +459,11 @@ def _column_checks(col: Column) -> list[str]:
                                "contains a NUL byte"))
     if col.type in _CASTS:
         target, why = _CASTS[col.type]
-        checks.append(_problem(col, "type", f"{nn} AND TRY_CAST({c} AS {target}) IS NULL", why))
+        cond = f"TRY_CAST({c} AS {target}) IS NULL"
+        if col.type == "integer":  # DuckDB rounds '64500.5' to 64501: not an integer
+            cond += (f" OR TRY_CAST({c} AS DECIMAL(38,10)) IS DISTINCT FROM "
+                     f"TRY_CAST({c} AS {target})")
+        checks.append(_problem(col, "type", f"{nn} AND ({cond})", why))
     elif col.type == "boolean":
         checks.append(_problem(col, "type", f"{nn} AND lower({c}) NOT IN ('true', 'false')",
                                "not true or false"))
@@ -468,18 +472,27 @@ def _column_checks(col: Column) -> list[str]:
         checks.append(_problem(col, "enum", f"{nn} AND {c} NOT IN ({allowed})",
                                "not one of " + "/".join(col.values)))
     if col.min_value is not None or col.max_value is not None:
-        num = f"TRY_CAST({c} AS DOUBLE)"
-        parts = []
-        if col.min_value is not None:
-            op = "<=" if col.min_exclusive else "<"
-            parts.append(f"{num} {op} {col.min_value}")
-        if col.max_value is not None:
-            parts.append(f"{num} > {col.max_value}")
         lo = "" if col.min_value is None else (
             f"{'>' if col.min_exclusive else '>='} {col.min_value:g}")
         hi = "" if col.max_value is None else f"<= {col.max_value:g}"
-        checks.append(_problem(col, "range", f"{num} IS NOT NULL AND ({' OR '.join(parts)})",
-                               "out of range, must be " + " and ".join(p for p in (lo, hi) if p)))
+        bounds = " and ".join(p for p in (lo, hi) if p)
+
+        def outside(num: str) -> str:
+            parts = []
+            if col.min_value is not None:
+                parts.append(f"{num} {'<=' if col.min_exclusive else '<'} {col.min_value}")
+            if col.max_value is not None:
+                parts.append(f"{num} > {col.max_value}")
+            return f"{num} IS NOT NULL AND ({' OR '.join(parts)})"
+
+        num = f"TRY_CAST({c} AS DOUBLE)"
+        checks.append(_problem(col, "range", outside(num), "out of range, must be " + bounds))
+        # The value as the raw layer stores it: a decimal keeps 4 places, so 0.00004 is stored
+        # as 0, which breaks `> 0` in the warehouse and fails the night's GX suite.
+        stored = f"TRY_CAST({c} AS {col.duckdb_type})"
+        checks.append(_problem(col, "range", f"NOT coalesce({outside(num)}, false) AND "
+                               f"{outside(stored)}", f"out of range once stored with "
+                               f"{col.duckdb_type}, must be {bounds}"))
     if col.fmt == "ip":
         checks.append(_problem(
             col, "format",
