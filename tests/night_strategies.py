@@ -72,6 +72,8 @@ class TableFile:
     parquet_types: dict[str, str] = field(default_factory=dict)  # parquet-typed: column -> kind
     quote_all: bool = False  # CSV: every field quoted (a null is then `""`)
     crlf: bool = False  # CSV: RFC 4180's CRLF line ends
+    final_newline: bool = True  # CSV: the last record ends with a line end
+    row_group_size: int | None = None  # Parquet: rows per row group (None: pyarrow's default)
     bom: bool = False  # CSV: a UTF-8 byte-order mark
 
     @property
@@ -279,6 +281,20 @@ def table_files(draw: st.DrawFn, table: Table, export_date: dt.date, accounts: l
     n = draw(st.integers(0, max_rows))
     keys = draw(st.lists(ids(), min_size=n, max_size=n, unique=True))
     rows = [draw(row_cells(table, export_date, k, accounts)) for k in keys]
+    version = table.version_column
+    if version and rows and draw(st.booleans()):
+        # An entity changed again the same day: the same key with a later version (whole
+        # seconds later, so that a Parquet file in seconds keeps the versions apart).
+        first = draw(st.sampled_from(rows))
+        hi = dt.datetime.combine(export_date + dt.timedelta(days=2), dt.time(), dt.UTC)
+        start = first[version].value.replace(microsecond=0) + dt.timedelta(seconds=1)
+        if start < hi:
+            again = draw(row_cells(table, export_date, first[table.key].value, accounts))
+            again[version] = draw(timestamp_cell(start, hi))
+            for earlier, later in table.order_pairs:
+                if later == version and again[earlier].value > again[version].value:
+                    again[earlier] = first[earlier]
+            rows.insert(draw(st.integers(0, len(rows))), again)
     fmt = draw(st.sampled_from(FORMATS))
     columns = list(table.required_column_names)
     for col in table.columns:  # 1.1 columns: written in a 1.1 export, or left out
@@ -319,7 +335,9 @@ def table_files(draw: st.DrawFn, table: Table, export_date: dt.date, accounts: l
             elif all(r[col.name].value is None for r in rows):  # all null: null type too
                 types[col.name] = draw(st.sampled_from((*kinds, "null")))
     return TableFile(table.name, fmt, list(columns), rows, types, quote_all=draw(st.booleans()),
-                     crlf=draw(st.booleans()), bom=draw(st.booleans()))
+                     crlf=draw(st.booleans()), bom=draw(st.booleans()),
+                     final_newline=draw(st.integers(0, 3)) > 0,
+                     row_group_size=draw(st.one_of(st.none(), st.integers(1, 2))))
 
 
 @st.composite
@@ -421,14 +439,15 @@ def write_file(f: TableFile, path: Path) -> None:
                 kind = "string"
             arrays.append(_arrow_column(cells, kind))
             names.append(name)
-        pq.write_table(pa.Table.from_arrays(arrays, names=names), path)
+        pq.write_table(pa.Table.from_arrays(arrays, names=names), path,
+                       row_group_size=f.row_group_size)
         return
     end = "\r\n" if f.crlf else "\n"
     lines = [_csv_line(f.columns, f.quote_all)]
     for r in f.rows:
         lines.append(_csv_line(["" if r[c].text is None else r[c].text for c in f.columns],
                                f.quote_all))
-    text = "".join(line + end for line in lines)
+    text = end.join(lines) + (end if f.final_newline else "")
     data = ("\ufeff" if f.bom else "").encode() + text.encode("utf-8")
     path.write_bytes(gzip.compress(data, mtime=0) if f.fmt == "csv.gz" else data)
 
