@@ -323,8 +323,13 @@ def table_files(draw: st.DrawFn, table: Table, export_date: dt.date, accounts: l
                 r[col.name] = Cell(None, None)
     types: dict[str, str] = {}
     if fmt == "parquet-typed":
+        # One timestamp type per file, as writers do: a file whose `ended_at` is in ms and
+        # `started_at` in us could hold an ended_at before its started_at (and break the rule).
+        ts_kind = draw(st.sampled_from(PARQUET_KINDS["timestamp"]))
         for col in table.columns:
             kinds = PARQUET_KINDS[col.type]
+            if col.type == "timestamp":
+                kinds = (ts_kind,)
             if col.type == "decimal" and any(r[col.name].value is not None
                                              and r[col.name].value != int(r[col.name].value)
                                              for r in rows):
