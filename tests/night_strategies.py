@@ -346,9 +346,10 @@ def table_files(draw: st.DrawFn, table: Table, export_date: dt.date, accounts: l
 
 
 @st.composite
-def nights(draw: st.DrawFn, max_rows: int = 3, tables: tuple[str, ...] | None = None) -> Night:
+def nights(draw: st.DrawFn, max_rows: int = 3, tables: tuple[str, ...] | None = None,
+           export_date: dt.date | None = None) -> Night:
     """A contract-valid night: each table present (possibly empty) or absent."""
-    export_date = draw(export_dates())
+    export_date = export_date or draw(export_dates())
     version = draw(st.sampled_from(["1.0", "1.1"]))
     names = [t for t in (tables or TABLES) if version == "1.1" or not TABLES[t].optional]
     present = [t for t in names if draw(st.integers(0, 4)) > 0]

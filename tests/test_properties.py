@@ -285,6 +285,7 @@ def _break(folder: Path, kind: str, args: dict) -> str:
     raise AssertionError(kind)
 
 
+@pytest.mark.slow  # its served home is built once with dbt and publish
 @settings(max_examples=BUDGET["broken"])
 @given(case=broken_nights())
 def test_broken_night_is_refused_in_one_sentence_and_serving_is_unchanged(
