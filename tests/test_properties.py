@@ -203,6 +203,30 @@ def test_valid_night_scores_and_publishes(night: Night, workdir: Path) -> None:
         assert run == [("success", sum(len(f.rows) for f in night.files), 0)]
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not LONG, reason="two dbt builds per example: HYPOTHESIS_PROFILE=long only")
+@settings(max_examples=6)
+@given(data=st.data())
+def test_two_consecutive_nights_score_and_publish(data: st.DataObject, workdir: Path) -> None:
+    """A night and the next one on the same home: the incremental models and the publish
+    that starts from the previous serving file."""
+    first = data.draw(nights(max_rows=3).filter(lambda n: n.export_date.year < 2100))
+    second = data.draw(nights(max_rows=3, export_date=first.export_date + dt.timedelta(days=1)))
+    with fresh(workdir) as tmp:
+        home = Home.resolve(tmp / "home")
+        exports = tmp / "exports"
+        for night in (first, second):
+            note(night.describe())
+            write_night(night, exports)
+            loaded = load_and_check(home, exports, night)
+            run_dbt("build --exclude resource_type:unit_test", warehouse=home.warehouse,
+                    as_of=night.export_date, target_path=workdir / "dbt-target",
+                    log_path=workdir / "dbt-logs")
+            path = pipeline.publish(pipeline.NightConfig(home, exports, night.export_date),
+                                    load_id=loaded["load_id"])
+            assert check_serving(Path(path["serving"])) == []
+
+
 # --------------------------------------------------------------------------------------------
 # broken nights are refused and change nothing
 
