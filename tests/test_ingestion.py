@@ -636,3 +636,39 @@ def test_extra_columns_named_like_the_loaders_own_or_a_contract_column_load(
     got = json.loads(record)
     assert list(got) == [*TABLES["messages"].column_names, "_line", "Body"]
     assert (got["message_id"], got["sent_at"], got["_line"]) == ("m-bad", "never", None)
+
+
+@pytest.mark.parametrize("name", ["note\nline two", "cr\r\nlf"])
+def test_header_name_with_a_line_break_loads(tmp_path: Path, name: str) -> None:
+    """Bugs: the header was read as the first line, so a quoted extra column name holding a
+    line break (valid RFC 4180) cut the header short and the night was refused for missing
+    columns; and DuckDB reads no rows, without an error, from a CSV whose header name holds a
+    carriage return, so the night was refused for its row count."""
+    exports = tmp_path / "exports"
+    rows = valid_rows(D2)
+    for r in rows["logins"]:
+        r[name] = 'x, "y"'
+    folder = write_night(exports, D2, rows)
+    write_csv(folder / "logins.csv", rows["logins"], [name, *TABLES["logins"].column_names])
+    write_manifest(folder, D2)
+    home = Home.resolve(tmp_path / "home")
+    result = load_night(home, exports, D2)
+    assert {f.file_name: f.rows_loaded for f in result.files}["logins.csv"] == 3
+    assert result.rows_quarantined == 0
+    assert _raw(home, "SELECT login_id, _line FROM raw.logins ORDER BY _line") == [
+        ("l-0", 1), ("l-1", 2), ("l-2", 3)]
+
+
+def test_refusal_naming_a_column_with_a_line_break_is_one_line(tmp_path: Path) -> None:
+    """Bug: the refusal listed the header's names verbatim, so a name with a line break made
+    the one-sentence error two lines (pager line and run history)."""
+    exports = tmp_path / "exports"
+    rows = valid_rows(D2)
+    folder = write_night(exports, D2, rows)
+    cols = ["note\nline two", *(c for c in TABLES["logins"].column_names if c != "ip")]
+    write_csv(folder / "logins.csv", rows["logins"], cols)
+    write_manifest(folder, D2)
+    with pytest.raises(ExportError) as err:
+        load_night(Home.resolve(tmp_path / "home"), exports, D2)
+    text = str(err.value)
+    assert "\n" not in text and "found: note\\nline two, login_id" in text, text
