@@ -53,7 +53,8 @@ OFFSETS = (0, 330, 345, 570, 630, -210, -570, 765, 840, -720, 525, 60, -300)
 AWKWARD_NAMES = ("_line", "_problems", "_record", "_c0", "_c1", "_extra_0", "_extra_1",
                  "file_row_number", "FILE_ROW_NUMBER", "_export_date", "_load_id", "Account_ID",
                  "LOGIN_ID", "Status", "favourite colour", "note, with comma", 'say "hi"',
-                 "名前", "\u202eeman", "emoji 🚀", "x" * 300)
+                 "名前", "\u202eeman", "emoji 🚀", "x" * 300, "note\nline two",
+                 "cr\r\nlf")
 RTL = "\u202e"  # RIGHT-TO-LEFT OVERRIDE
 
 
@@ -305,8 +306,8 @@ def table_files(draw: st.DrawFn, table: Table, export_date: dt.date, accounts: l
                                      st.text(_TEXT, min_size=1, max_size=20)),
                            max_size=3, unique_by=lambda s: s.strip().lower()))
     for name in extras:
-        if name != name.strip() or not name or any(ch in name for ch in "\r\n"):
-            continue  # CSV header names are read stripped, one line
+        if name != name.strip() or not name:
+            continue  # CSV header names are read stripped
         if (name.lower() if fmt.startswith("parquet") else name) in taken:
             continue
         if name in table.column_names:
