@@ -548,10 +548,13 @@ def _renamed_column(folder: Path) -> str:
 def _parquet_wrong_type(folder: Path) -> str:
     _cols, rows = _read(folder / "reviews.csv")
     (folder / "reviews.csv").unlink()
-    pq.write_table(pa.table({c: [r[c] for r in rows] for c in TABLES["reviews"].column_names}),
-                   folder / "reviews.parquet")  # every column a string: rating is not
+    table = pa.table({c: [r[c] for r in rows] for c in TABLES["reviews"].column_names})
+    # Strings may hold any contract type (contract 1.1); a boolean never holds a decimal.
+    table = table.set_column(table.schema.get_field_index("rating"), "rating",
+                             pa.array([True] * len(rows)))
+    pq.write_table(table, folder / "reviews.parquet")
     _remanifest(folder)
-    return "file reviews.parquet, column rating: Parquet type VARCHAR does not hold a contract"
+    return "file reviews.parquet, column rating: Parquet type BOOLEAN does not hold a contract"
 
 
 def _not_what_extension_says(folder: Path) -> str:

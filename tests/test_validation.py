@@ -138,6 +138,21 @@ def clean_rows() -> dict[str, list[dict[str, Any]]]:
             dict(message_id="m2", thread_id="th1", contract_id=None, sender_account_id="a1",
                  recipient_account_id="a2", sent_at=at(22), body=""),
         ],
+        # contract 1.1 (optional tables)
+        "proposals": [
+            dict(proposal_id="pr1", freelancer_account_id="a1", client_account_id="a2",
+                 job_id="j1", job_category="web", submitted_at=at(9), bid_usd=0.01,
+                 cover_letter="Hello"),
+            dict(proposal_id="pr2", freelancer_account_id="a1", client_account_id="a2",
+                 job_id="j2", job_category="data", submitted_at=at(10), bid_usd=None,
+                 cover_letter=None),
+        ],
+        "profile_changes": [
+            dict(change_id="pc1", account_id="a1", changed_at=at(3), field="email",
+                 old_value_hash=H64, new_value_hash=H64B),
+            dict(change_id="pc2", account_id="a1", changed_at=at(4), field="phone",
+                 old_value_hash=None, new_value_hash=None),
+        ],
     }
 
 
@@ -153,7 +168,8 @@ def insert_rows(
     names = ", ".join([f'"{c}"' for c in cols] + meta)
     marks = ", ".join("?" for _ in range(len(cols) + len(meta)))
     values = [
-        [r[c] for c in cols] + [export_date, "test-load", source_file or f"{table}.csv", i + 1]
+        [r.get(c) for c in cols]
+        + [export_date, "test-load", source_file or f"{table}.csv", i + 1]
         for i, r in enumerate(rows)
     ]
     con.executemany(f"INSERT INTO raw.{table} ({names}) VALUES ({marks})", values)
@@ -351,6 +367,14 @@ PLANTS: list[tuple[str, str, Callable[[list[dict[str, Any]]], None], str]] = [
     ("messages", "body", set_("body", None), "not_null"),
     ("messages", "sent_at", set_("sent_at", FUTURE), "time_not_after_next_day"),
     ("messages", "message_id", duplicate("body", "hi"), "unique_key"),
+    ("identity_documents", "verified_at, submitted_at", set_("verified_at", at(0)),
+     "time_order"),
+    ("proposals", "bid_usd", set_("bid_usd", 0), "range"),
+    ("proposals", "submitted_at", set_("submitted_at", None), "not_null"),
+    ("proposals", "proposal_id", duplicate("bid_usd", 5), "unique_key"),
+    ("profile_changes", "field", set_("field", "password"), "enum"),
+    ("profile_changes", "new_value_hash", set_("new_value_hash", "B" * 64), "format_sha256"),
+    ("profile_changes", "changed_at", set_("changed_at", FUTURE), "time_not_after_next_day"),
 ]
 
 

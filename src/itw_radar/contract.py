@@ -1,4 +1,4 @@
-"""The platform export contract, version 1.0, as data.
+"""The platform export contract, version 1.1, as data.
 
 `docs/contract/EXPORT_CONTRACT.md` is the source of truth; this module encodes it once so that
 the generator, the loader, the Great Expectations suites and the tests all read the same
@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+# What the generator writes. The loader accepts every supported version: a 1.0 export is a valid
+# 1.1 export (the 1.1 additions are optional: `Table.optional`, `Column.optional`).
 CONTRACT_VERSION = "1.0"
-SUPPORTED_CONTRACT_VERSIONS = frozenset({"1.0"})
+SUPPORTED_CONTRACT_VERSIONS = frozenset({"1.0", "1.1"})
 MANIFEST_NAME = "manifest.json"
 FILE_FORMATS = (".parquet", ".csv.gz", ".csv")  # longest suffix first when matching
 
@@ -41,6 +43,7 @@ class Column:
     min_value: float | None = None
     max_value: float | None = None
     min_exclusive: bool = False  # `> min_value` instead of `>= min_value`
+    optional: bool = False  # (1.1 addition) may be missing from a file's header: then all null
 
     @property
     def duckdb_type(self) -> str:
@@ -55,10 +58,16 @@ class Table:
     columns: tuple[Column, ...]
     event_time: str | None = None  # events: the column that says when it happened
     order_pairs: tuple[tuple[str, str], ...] = field(default=())  # (earlier, later) columns
+    optional: bool = False  # (1.1 addition) never required in a night (the file may be absent)
 
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
+
+    @property
+    def required_column_names(self) -> tuple[str, ...]:
+        """Columns every file of the table must have in its header (1.0's columns)."""
+        return tuple(c.name for c in self.columns if not c.optional)
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -100,6 +109,8 @@ TABLES: dict[str, Table] = {
                 Column("hourly_rate_usd", "decimal", nullable=True, min_value=0),
                 Column("lifetime_hours", "decimal", nullable=True, min_value=0),
                 _enum("status", "active", "suspended", "closed"),
+                Column("profile_text", "string", nullable=True, optional=True),
+                Column("referred_by_account_id", "string", nullable=True, optional=True),
             ),
             order_pairs=(("created_at", "updated_at"),),
         ),
@@ -126,7 +137,9 @@ TABLES: dict[str, Table] = {
                 Column("face_phash", "string", nullable=True, fmt="phash"),
                 _enum("verification_status", "approved", "rejected", "pending"),
                 _enum("verification_method", "automated", "manual_review", "video_call"),
+                Column("verified_at", "timestamp", nullable=True, optional=True),
             ),
+            order_pairs=(("submitted_at", "verified_at"),),
         ),
         Table(
             "payment_methods",
@@ -266,8 +279,43 @@ TABLES: dict[str, Table] = {
             ),
             event_time="sent_at",
         ),
+        Table(
+            "proposals",
+            "event",
+            "proposal_id",
+            (
+                Column("proposal_id", "string"),
+                Column("freelancer_account_id", "string"),
+                Column("client_account_id", "string"),
+                Column("job_id", "string"),
+                Column("job_category", "string"),
+                Column("submitted_at", "timestamp"),
+                Column("bid_usd", "decimal", nullable=True, min_value=0, min_exclusive=True),
+                Column("cover_letter", "string", nullable=True),
+            ),
+            event_time="submitted_at",
+            optional=True,
+        ),
+        Table(
+            "profile_changes",
+            "event",
+            "change_id",
+            (
+                Column("change_id", "string"),
+                Column("account_id", "string"),
+                Column("changed_at", "timestamp"),
+                _enum("field", "display_name", "email", "phone", "country", "timezone",
+                      "profile_photo", "payout_holder_name"),
+                Column("old_value_hash", "string", nullable=True, fmt="sha256"),
+                Column("new_value_hash", "string", nullable=True, fmt="sha256"),
+            ),
+            event_time="changed_at",
+            optional=True,
+        ),
     )
 }
+# The tables of contract 1.0 (what the generator writes); 1.1 adds optional ones.
+CORE_TABLES = tuple(t for t, d in TABLES.items() if not d.optional)
 
 ENTITY_TABLES = tuple(t for t, d in TABLES.items() if d.kind == "entity")
 EVENT_TABLES = tuple(t for t, d in TABLES.items() if d.kind == "event")

@@ -78,10 +78,20 @@ RAW_BOOKKEEPING_DDL = (
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw schema and every raw table if missing (idempotent)."""
+    """Create the raw schema and every raw table if missing (idempotent).
+
+    A warehouse created before contract 1.1 gets the 1.1 columns added to its raw tables (after
+    the bookkeeping columns: the loader inserts by column name).
+    """
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     for table in TABLES.values():
         con.execute(raw_table_ddl(table))
+    have = set(con.execute("SELECT table_name, column_name FROM information_schema.columns "
+                           "WHERE table_schema = 'raw'").fetchall())
+    for table in TABLES.values():
+        for c in table.columns:
+            if (table.name, c.name) not in have:
+                con.execute(f'ALTER TABLE raw.{table.name} ADD COLUMN "{c.name}" {c.duckdb_type}')
     for ddl in RAW_BOOKKEEPING_DDL:
         con.execute(ddl)
 

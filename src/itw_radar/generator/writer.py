@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from itw_radar.contract import CONTRACT_VERSION, MANIFEST_NAME, TABLES
+from itw_radar.contract import CONTRACT_VERSION, CORE_TABLES, MANIFEST_NAME, TABLES
 from itw_radar.generator import encode
 
 PLATFORM = "itw-synthetic"
@@ -28,9 +28,11 @@ _ARROW = {
     "string": pa.string(), "enum": pa.string(), "timestamp": TS, "date": pa.date32(),
     "decimal": pa.float64(), "integer": pa.int64(), "boolean": pa.bool_(),
 }
+# The generator writes contract 1.0's tables and columns (the 1.1 additions are optional).
 SCHEMAS: dict[str, pa.Schema] = {
-    name: pa.schema([pa.field(c.name, _ARROW[c.type], nullable=c.nullable) for c in t.columns])
-    for name, t in TABLES.items()
+    name: pa.schema([pa.field(c.name, _ARROW[c.type], nullable=c.nullable)
+                     for c in TABLES[name].columns if not c.optional])
+    for name in CORE_TABLES
 }
 
 
@@ -130,7 +132,7 @@ class NightWriter:
             if old.is_file() and (old.name.split(".")[0] in TABLES
                                   or old.name == MANIFEST_NAME + ".tmp"):
                 old.unlink()
-        self.sinks = {t: TableSink(self.folder, t, fmt) for t in TABLES}
+        self.sinks = {t: TableSink(self.folder, t, fmt) for t in CORE_TABLES}
 
     def write(self, table: str, batch: pa.RecordBatch) -> None:
         self.sinks[table].write(batch)
