@@ -137,10 +137,14 @@ def write_manifest(folder: Path, day: date, mode: str = "delta",
 
 def write_night(exports: Path, day: date, tables: dict[str, list[dict[str, str]]] | None = None,
                 mode: str = "delta") -> Path:
+    """A night of CSV files: each table's 1.0 columns, and the 1.1 ones its rows have."""
     folder = exports / day.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
     tables = tables if tables is not None else valid_rows(day)
     for name, rows in tables.items():
-        write_csv(folder / f"{name}.csv", rows, list(TABLES[name].column_names))
+        spec = TABLES[name]
+        columns = [c for c in spec.column_names
+                   if c in spec.required_column_names or any(c in r for r in rows)]
+        write_csv(folder / f"{name}.csv", rows, columns)
     write_manifest(folder, day, mode)
     return folder
