@@ -2,10 +2,12 @@
 
 `run_nights` is what `itw-radar run` calls. It keeps a local Airflow under `<home>/airflow`
 (sqlite metadata database, logs), makes sure the dbt manifest the DAG renders from is current,
-and runs each night with `dag.test()` in a child process (Airflow reads its configuration when it
-is first imported, so the child starts with the right environment):
+and runs each night, or each catch-up batch of consecutive nights, with `dag.test()` in a child
+process (Airflow reads its configuration when it is first imported, so the child starts with the
+right environment):
 
-    python -m itw_radar.orchestration nights --home H --exports E --from D1 --to D2
+    python -m itw_radar.orchestration nights --home H --exports E --from D1 --to D2  # a run a night
+    python -m itw_radar.orchestration nights --home H --exports E --batches '[["D1", "D5"]]'
     python -m itw_radar.orchestration manifest      # (re)write dbt_project/target/manifest.json
     python -m itw_radar.orchestration env --home H  # the environment, as shell exports
 
@@ -537,8 +539,10 @@ def _main(argv: list[str] | None = None) -> int:
     n = sub.add_parser("nights", help="run nights through the DAG in this process")
     n.add_argument("--home", required=True)
     n.add_argument("--exports", required=True)
-    n.add_argument("--batches", required=True,
+    n.add_argument("--batches",
                    help='JSON [["first", "last"], ...]: one DAG run per range of nights')
+    n.add_argument("--from", dest="date_from", help="first night (with --to: one run a night)")
+    n.add_argument("--to", dest="date_to", help="last night")
     m = sub.add_parser("manifest", help="(re)write the dbt manifest the DAG renders from")
     m.add_argument("--force", action="store_true")
     e = sub.add_parser("env", help="print the Airflow environment for a home as shell exports")
@@ -556,8 +560,14 @@ def _main(argv: list[str] | None = None) -> int:
             print(f"export {k}={json.dumps(v)}")
         return 0
     home = Home.resolve(args.home)
-    batches = [_nights(date.fromisoformat(a), date.fromisoformat(b))
-               for a, b in json.loads(args.batches)]
+    if args.batches:
+        batches = [_nights(date.fromisoformat(a), date.fromisoformat(b))
+                   for a, b in json.loads(args.batches)]
+    elif args.date_from and args.date_to:
+        batches = [[n] for n in _nights(date.fromisoformat(args.date_from),
+                                        date.fromisoformat(args.date_to))]
+    else:
+        ap.error("nights needs --batches, or --from and --to")
     try:
         results = run_nights_here(home, Path(args.exports), batches)
     except OrchestrationError as exc:
