@@ -71,7 +71,7 @@ def _nights(date_from: str | None, date_to: str | None, single: str | None,
     if single:
         return [_date(single, "--date")]
     if date_from is None and date_to is None:
-        from itw_radar.dag_settings import night_folders
+        from itw_radar.contract import night_folders
 
         found = night_folders(exports)
         if not found:

@@ -7,7 +7,11 @@ definition. Nothing here may rename or re-type a contract column.
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
 from typing import Literal
 
 # What the generator writes. The loader accepts every supported version: a 1.0 export is a valid
@@ -15,6 +19,7 @@ from typing import Literal
 CONTRACT_VERSION = "1.0"
 SUPPORTED_CONTRACT_VERSIONS = frozenset({"1.0", "1.1"})
 MANIFEST_NAME = "manifest.json"
+_NIGHT_FOLDER = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # a night's folder: its export date
 FILE_FORMATS = (".parquet", ".csv.gz", ".csv")  # longest suffix first when matching
 
 ColumnType = Literal["string", "enum", "timestamp", "date", "decimal", "integer", "boolean"]
@@ -396,3 +401,22 @@ IP = rf"(?:{IPV4}|{IPV6})"
 SHA256 = r"[0-9a-f]{64}"
 PHASH = r"[0-9a-f]{16}"
 COUNTRY = r"[A-Z]{2}"
+
+
+def night_folders(exports: Path) -> list[date]:
+    """The nights under an export root (folders named YYYY-MM-DD), oldest first.
+
+    Reads only the root's listing. A root that does not exist has none.
+    """
+    try:
+        names = [e.name for e in os.scandir(exports) if e.is_dir()]
+    except OSError:
+        return []
+    nights = []
+    for name in names:
+        if _NIGHT_FOLDER.match(name):
+            try:
+                nights.append(date.fromisoformat(name))
+            except ValueError:
+                continue  # 2026-02-30 and the like are not nights
+    return sorted(nights)

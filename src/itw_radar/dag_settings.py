@@ -32,17 +32,17 @@ A manifest missing at parse time is not an error: cosmos then lists the project 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from itw_radar.contract import night_folders
+
 REPO = Path(__file__).resolve().parents[2]
 WAREHOUSE_POOL = "itw_radar_warehouse"  # one slot: DuckDB allows one writing process
 WATCHER_POOL = "itw_radar_dbt_watchers"  # a few slots: dbt model tasks watching the producer
-_NIGHT = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # The data tests' placement in watcher mode (see `DagSettings.test_behavior`).
 TEST_BEHAVIORS = ("in_build", "after_all", "after_each")
 
@@ -71,25 +71,6 @@ def _night(env: Mapping[str, str], name: str) -> date | None:
         raise SettingsError(f"{name}={raw!r}: give a night as YYYY-MM-DD") from None
 
 
-def night_folders(exports: Path) -> list[date]:
-    """The nights under an export root (folders named YYYY-MM-DD), oldest first.
-
-    Reads only the root's listing. A root that does not exist has none.
-    """
-    try:
-        names = [e.name for e in os.scandir(exports) if e.is_dir()]
-    except OSError:
-        return []
-    nights = []
-    for name in names:
-        if _NIGHT.match(name):
-            try:
-                nights.append(date.fromisoformat(name))
-            except ValueError:
-                continue  # 2026-02-30 and the like are not nights
-    return sorted(nights)
-
-
 def _midnight(night: date) -> datetime:
     return datetime(night.year, night.month, night.day, tzinfo=UTC)
 
@@ -102,7 +83,6 @@ class DagSettings:
     home: str = ""
     schedule: str = "0 2 * * *"
     start_date: datetime | None = None
-    start_date_source: str = "none"
     end_date: datetime | None = None
     manifest_timeout: int = 6 * 3600
     manifest_poke: int = 300
@@ -115,7 +95,6 @@ class DagSettings:
     dbt_watch_timeout: int = 3600
     dbt_exclude: tuple[str, ...] = ("resource_type:unit_test",)
     inline_run: bool = False  # under `dag.test()` (itw-radar run)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DagSettings:
@@ -126,13 +105,9 @@ class DagSettings:
                         or project / "target" / "airflow" / "manifest.json").resolve()
         exports = env.get("ITW_RADAR_EXPORTS", "").strip()
         start = _night(env, "ITW_RADAR_START_DATE")
-        source = "ITW_RADAR_START_DATE"
         if start is None and exports:
             found = night_folders(Path(exports).expanduser())
-            start, source = (found[0], f"the earliest night in {exports}") if found else (
-                None, "none")
-        elif start is None:
-            source = "none"
+            start = found[0] if found else None
         end = _night(env, "ITW_RADAR_END_DATE")
         if start is not None and end is not None and end < start:
             raise SettingsError(f"ITW_RADAR_END_DATE={end} is before the first night {start}")
@@ -150,7 +125,6 @@ class DagSettings:
             home=env.get("ITW_RADAR_HOME", ""),
             schedule=env.get("ITW_RADAR_SCHEDULE", "0 2 * * *"),
             start_date=_midnight(start) if start else None,
-            start_date_source=source,
             end_date=(_midnight(end) + timedelta(days=1, seconds=-1)) if end else None,
             manifest_timeout=_int(env, "ITW_RADAR_MANIFEST_TIMEOUT", 6 * 3600),
             manifest_poke=_int(env, "ITW_RADAR_MANIFEST_POKE", 300),

@@ -269,8 +269,7 @@ def plan_run(exports: Path, published: date | None, date_from: date | None = Non
     leave it behind a published night for good). Nights on or before the published one are
     left to the pipeline's refusal.
     """
-    from itw_radar.contract import MANIFEST_NAME
-    from itw_radar.dag_settings import night_folders
+    from itw_radar.contract import MANIFEST_NAME, night_folders
 
     exports = Path(exports)
     if not exports.is_dir():
@@ -329,6 +328,7 @@ def catchup_batch_size(exports: Path, nights: Sequence[date]) -> int:
     ITW_RADAR_CATCHUP_NIGHTS when set, else from the largest night's logins in the manifests
     and the DuckDB memory limit, at most CATCHUP_MAX_NIGHTS."""
     from itw_radar.dbt_runner import CATCHUP_BATCH_ENV, batch_size_for_logins, nights_from_env
+    from itw_radar.ingestion import ExportError, read_manifest
 
     try:
         value = nights_from_env(CATCHUP_BATCH_ENV)
@@ -339,10 +339,10 @@ def catchup_batch_size(exports: Path, nights: Sequence[date]) -> int:
     largest = 0
     for night in nights:
         try:
-            manifest = json.loads((exports / night.isoformat() / "manifest.json").read_text())
+            manifest = read_manifest(exports, night)
             rows = sum(int(f.get("rows", 0)) for f in manifest.get("files", {}).values()
                        if f.get("table") == "logins")
-        except (OSError, ValueError, TypeError, AttributeError):
+        except (ExportError, OSError, ValueError, TypeError, AttributeError):
             continue  # verify names what is wrong with it
         largest = max(largest, rows)
     return batch_size_for_logins(largest, most=CATCHUP_MAX_NIGHTS).nights

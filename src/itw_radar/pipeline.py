@@ -70,6 +70,11 @@ class NightConfig:
         """The same run's settings for one of its nights."""
         return replace(self, export_date=export_date, through=None)
 
+    def load_id(self, night: date, load_ids: Mapping[str, str] | None, last: str) -> str:
+        """A night's load id from load_raw's `load_ids` (`last`: the last night's, as older
+        results of load_raw carry only that)."""
+        return (load_ids or {}).get(night.isoformat(), last if night == self.last else "")
+
 
 def night_config(params: Mapping[str, Any] | None, ds: str) -> NightConfig:
     """The run's settings from the DAG run's params, falling back to the environment."""
@@ -78,27 +83,31 @@ def night_config(params: Mapping[str, Any] | None, ds: str) -> NightConfig:
     if not exports:
         raise ConfigError(f"night {ds}: no exports folder; set the DAG param 'exports' or the "
                           f"environment variable {EXPORTS_ENV} to the platform's export root")
-    first = date.fromisoformat(ds)
-    through = str(params.get("through") or "").strip()
-    last = None
-    if through:
-        try:
-            last = date.fromisoformat(through)
-        except ValueError:
-            raise ConfigError(f"night {ds}: the DAG param 'through' is {through!r}; give the last "
-                              "night of the catch-up as YYYY-MM-DD, or leave it empty") from None
-        if last < first:
-            raise ConfigError(f"night {ds}: the DAG param 'through' ({last}) is before the run's "
-                              "night; give a later night or leave it empty")
     return NightConfig(home=night_home(params), exports=Path(exports).expanduser().resolve(),
-                       export_date=first, through=last if last and last > first else None)
+                       export_date=date.fromisoformat(ds), through=_through(params, ds))
+
+
+def _through(params: Mapping[str, Any] | None, ds: str) -> date | None:
+    """The DAG param `through`: the last night of a catch-up run, None for one night."""
+    through = str((params or {}).get("through") or "").strip()
+    if not through:
+        return None
+    try:
+        last = date.fromisoformat(through)
+    except ValueError:
+        raise ConfigError(f"night {ds}: the DAG param 'through' is {through!r}; give the last "
+                          "night of the catch-up as YYYY-MM-DD, or leave it empty") from None
+    if last < date.fromisoformat(ds):
+        raise ConfigError(f"night {ds}: the DAG param 'through' ({last}) is before the run's "
+                          "night; give a later night or leave it empty")
+    return last if last.isoformat() != ds else None
 
 
 def last_night(params: Mapping[str, Any] | None, ds: str) -> str:
     """Template macro of the DAG: the run's last night (param `through`, else the logical
     date), the night dbt builds as of."""
-    through = str((params or {}).get("through") or "").strip()
-    return through if through and through > ds else ds
+    last = _through(params, ds)
+    return last.isoformat() if last else ds
 
 
 def night_home(params: Mapping[str, Any] | None) -> Home:
@@ -146,19 +155,16 @@ def manifest_ready(cfg: NightConfig) -> bool:
     """The platform writes manifest.json last: its presence means the folder is complete.
 
     A catch-up run is ready when every one of its nights is."""
-    return all((cfg.exports / n.isoformat() / MANIFEST_NAME).is_file() for n in cfg.nights)
+    return _first_missing(cfg) is None
 
 
-def first_missing(cfg: NightConfig) -> NightConfig:
-    """The run's first night whose manifest is not there yet (the run's own night if none)."""
-    for n in cfg.nights:
-        if not (cfg.exports / n.isoformat() / MANIFEST_NAME).is_file():
-            return cfg.night(n)
-    return cfg.night(cfg.export_date)
+def _first_missing(cfg: NightConfig) -> date | None:
+    """The run's first night whose manifest is not there yet."""
+    return next((n for n in cfg.nights if not cfg.night(n).manifest.is_file()), None)
 
 
 def missing_export_message(cfg: NightConfig, waited: str | None = None) -> str:
-    cfg = first_missing(cfg)
+    cfg = cfg.night(_first_missing(cfg) or cfg.export_date)
     after = f" after waiting {waited}" if waited else ""
     return (f"night {cfg.export_date}: the export never arrived{after}: {cfg.manifest} does not "
             "exist; check the platform's export job for that night, then re-run the night")
@@ -245,8 +251,7 @@ def validate(cfg: NightConfig, load_id: str = "",
     def record(con: duckdb.DuckDBPyConnection) -> None:
         for report in reports:
             night = report.export_date
-            night_load = (load_ids or {}).get(night.isoformat(),
-                                              load_id if night == cfg.last else "")
+            night_load = cfg.load_id(night, load_ids, load_id)
             suites = {name: s.rows for name, s in report.suites.items()}
             log_step(con, export_date=night, load_id=night_load, step="validate",
                      status="success", started_at=started, finished_at=_now(),
@@ -379,7 +384,7 @@ def summarise(cfg: NightConfig, load_id: str = "",
         for night in cfg.nights:
             info = (night_summary(con, night) if night == cfg.last
                     else history_summary(con, night))
-            lid = (load_ids or {}).get(night.isoformat(), load_id if night == cfg.last else "")
+            lid = cfg.load_id(night, load_ids, load_id)
             log_step(con, export_date=night, load_id=lid, step="summarise",
                      status="success", started_at=started, finished_at=_now(),
                      rows_loaded=info["rows_loaded"], rows_quarantined=info["rows_quarantined"],

@@ -239,10 +239,9 @@ def stamp_nights(con: duckdb.DuckDBPyConnection, nights: Sequence[dt.date],
                  now: dt.datetime | None = None) -> None:
     """Record in raw.night_clock when each night was first processed (now), keeping the time of
     a night processed before: a decision counts for the nights first processed after it was
-    made, and re-running a night reproduces what was known when it first ran."""
+    made, and re-running a night reproduces what was known when it first ran. The table is
+    the warehouse's (itw_radar.warehouse.ensure_raw_schema)."""
     at = now or dt.datetime.now(dt.UTC)
-    con.execute("""CREATE TABLE IF NOT EXISTS raw.night_clock (
-        export_date DATE PRIMARY KEY, first_processed_at TIMESTAMPTZ NOT NULL)""")
     con.executemany("INSERT INTO raw.night_clock VALUES (?, ?) ON CONFLICT DO NOTHING",
                     [[n, at] for n in nights])
 
