@@ -1,6 +1,8 @@
 -- One row per account_id and night: the latest version delivered that night. Versions of
 -- earlier nights are kept so that any night can be replayed (see int_accounts__as_of).
-{{ config(unique_key='export_date') }}
+-- on_schema_change append_new_columns: a warehouse built before contract 1.1 gains the 1.1
+-- columns (null on the nights stored before) instead of stopping the night.
+{{ config(unique_key='export_date', on_schema_change='append_new_columns') }}
 
 with
 
@@ -36,6 +38,9 @@ renamed as (
         hourly_rate_usd,
         lifetime_hours,
         status,
+        -- contract 1.1 (null when the platform does not send them)
+        profile_text,
+        referred_by_account_id,
         _export_date as export_date,
         _load_id as load_id,
         _line as source_line

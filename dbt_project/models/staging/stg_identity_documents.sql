@@ -1,6 +1,8 @@
 -- One row per document_id and night: the latest version delivered that night. Versions of
 -- earlier nights are kept so that any night can be replayed (see int_identity_documents__as_of).
-{{ config(unique_key='export_date') }}
+-- on_schema_change append_new_columns: a warehouse built before contract 1.1 gains the 1.1
+-- column (null on the nights stored before) instead of stopping the night.
+{{ config(unique_key='export_date', on_schema_change='append_new_columns') }}
 
 with
 
@@ -34,6 +36,8 @@ renamed as (
         face_phash,
         verification_status,
         verification_method,
+        -- contract 1.1 (null when the platform does not send it)
+        verified_at,
         _export_date as export_date,
         _load_id as load_id,
         _line as source_line
