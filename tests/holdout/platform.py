@@ -631,7 +631,8 @@ class _Platform:
                     ip = rng.choice(net.pool)
             elif via == "vpn":
                 net = net or rng.choice(self.vpn)
-                ip = rng.choice(net.pool)
+                # a provider's busiest exits carry many unrelated customers the same day
+                ip = rng.choice(net.pool[:3] if rng.random() < 0.4 else net.pool)
             elif via == "tor":
                 net = self.tor
                 ip = rng.choice(net.pool)
@@ -1134,7 +1135,7 @@ class _Builder:
             cell += 1
             op = p.xid("op-", 10)
             if style == "two_weak_signs":
-                out.extend(self.two_weak(cell, op, rng.choice((1, 1, 2))))
+                out.extend(self.two_weak(cell, op, rng.choice((2, 3, 3, 4))))
                 continue
             size = min(rng.choice((2, 3, 3, 4, 4, 5, 6)), max(2, target - len(out)))
             forced = STYLE_TRAIT.get(style)
@@ -2447,15 +2448,17 @@ class _Writer:
         arrays, fields = [], []
         for c, k in cols:
             vals = [r[c] for r in rows]
+            if k == "ts" and unit == "ms":
+                vals = [v.replace(microsecond=v.microsecond // 1000 * 1000) if v is not None
+                        else v for v in vals]
             if k != "s" and (all_text or rng.random() < 0.04):  # 1.1: a column as CSV text
                 typ: pa.DataType = pa.string()
-                vals = [self.text(v, k, "Z", False) if v is not None else None for v in vals]
+                vals = [self.text(v, k, "+00:00", True) if v is not None else None
+                        for v in vals]
             elif k == "s":
                 typ = pa.string()
             elif k == "ts":
                 typ = pa.timestamp(unit, tz=tz)
-                vals = [v.replace(microsecond=v.microsecond // 1000 * 1000)
-                        if unit == "ms" and v is not None else v for v in vals]
             elif k == "d":
                 typ = pa.date32()
             elif k == "i":

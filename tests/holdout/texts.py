@@ -178,7 +178,7 @@ def edit_text(text: str, rng: random.Random, k: int) -> str:
             words = text.split(" ")
             j = rng.randrange(len(words))
             w = words[j]
-            if len(w) > 4:
+            if len(w) > 4 and "{" not in w and "}" not in w:  # never a {placeholder}
                 m = rng.randrange(1, len(w) - 2)
                 words[j] = w[:m] + w[m + 1] + w[m] + w[m + 2:]
             text = " ".join(words)
