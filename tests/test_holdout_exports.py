@@ -192,8 +192,7 @@ def test_labels_name_operations(loaded: tuple[Path, Home, list]) -> None:
             ops.setdefault(r["operation_id"], set()).add(r["scenario"])
     assert len(ops) >= 4
     # a fake client shares its operation with the freelancers it pays or praises
-    assert any({"dprk_self_rating_client", "dprk_rented_account"} <= s or
-               any(x.endswith("_client") for x in s) and len(s) > 1 for s in ops.values())
+    assert any(len(s) > 1 and any(x.endswith("_client") for x in s) for s in ops.values())
     scenarios = {r["scenario"] for r in rows}
     assert {"legit_new_laptop", "legit_multi_client", "legit_prolific_bidder",
             "legit_boilerplate_text", "legit_expat", "legit_returning_user",
@@ -237,9 +236,9 @@ def test_planted_1_1_signs_show_in_the_raw_layer(loaded: tuple[Path, Home, list]
 
 def test_contract_1_0_mode_writes_none_of_1_1(tmp_path: Path) -> None:
     out = tmp_path / "exports"
-    write_platform(out, START, 3, accounts=150, seed=5, fmt="mixed", contract="1.0")
+    write_platform(out, START, 2, accounts=120, seed=5, fmt="mixed", contract="1.0")
     added = {c for cols in V11_COLUMNS.values() for c in cols}
-    for k in range(3):
+    for k in range(2):
         folder = out / (START + timedelta(days=k)).isoformat()
         m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         assert m["contract_version"] == "1.0"
@@ -248,7 +247,7 @@ def test_contract_1_0_mode_writes_none_of_1_1(tmp_path: Path) -> None:
             if path.name != "manifest.json":
                 assert not added & set(_header(path)), path.name
     home = Home.resolve(tmp_path / "home")
-    for k in range(3):
+    for k in range(2):
         r = load_night(home, out, START + timedelta(days=k))
         assert r.rows_quarantined == 0 and r.rows_loaded == r.rows_expected > 0
     with (out / "_truth" / "labels.csv").open(encoding="utf-8") as f:

@@ -560,8 +560,7 @@ class _Platform:
 
     def xid(self, prefix: str, n: int = 12) -> str:
         while True:
-            v = prefix + "".join(self.rng.choice("0123456789abcdefghijkmnpqrstuvwxyz")
-                                 for _ in range(n))
+            v = prefix + "".join(self.rng.choices("0123456789abcdefghijkmnpqrstuvwxyz", k=n))
             if v not in self.used_ids:
                 self.used_ids.add(v)
                 return v
