@@ -1136,7 +1136,8 @@ class _Builder:
             if style == "two_weak_signs":
                 out.extend(self.two_weak(cell, op, rng.choice((2, 3, 3, 4))))
                 continue
-            size = min(rng.choice((2, 3, 3, 4, 4, 5, 6)), max(2, target - len(out)))
+            sizes = (2, 3, 3, 4, 4, 5, 6) if p.n >= 1000 else (2, 2, 3, 3, 4)  # small runs:
+            size = min(rng.choice(sizes), max(2, target - len(out)))  # more styles, fewer each
             forced = STYLE_TRAIT.get(style)
             w = weights_for(style)
             plan: list[set[str]] = []
