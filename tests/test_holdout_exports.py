@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from holdout.platform import TABLES, V11_COLUMNS, V11_TABLES, write_platform
+from holdout.platform import CLASSIC_STYLES, TABLES, V11_COLUMNS, V11_TABLES, write_platform
 
 from itw_radar.ingestion import load_night
 from itw_radar.paths import Home
@@ -270,6 +270,15 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
         (tmp_path / "b/_truth/labels.csv").read_bytes()
     assert any(meta["table"] == "proposals" for night in digest(tmp_path / "a")
                for meta in night.values())
+
+
+def test_styles_limit_what_is_planted(tmp_path: Path) -> None:
+    write_platform(tmp_path / "c", START, 1, accounts=300, seed=2, fmt="csv",
+                   styles=CLASSIC_STYLES)
+    dprk = {s for flag, s in _labels(tmp_path / "c").values() if flag == "true"}
+    assert dprk and dprk <= {f"dprk_{x}" for x in CLASSIC_STYLES} | {"dprk_self_rating_client"}
+    with pytest.raises(ValueError, match="unknown or empty DPRK styles"):
+        write_platform(tmp_path / "x", START, 1, styles=["laptop_farm", "nope"])
 
 
 def test_rejects_unknown_format(tmp_path: Path) -> None:

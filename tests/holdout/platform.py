@@ -20,6 +20,7 @@ import shutil
 import unicodedata
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -530,8 +531,10 @@ class Contract:
 
 
 class _Platform:
-    def __init__(self, start: date, days: int, accounts: int, seed: int) -> None:
+    def __init__(self, start: date, days: int, accounts: int, seed: int,
+                 styles: frozenset[str] | None = None) -> None:
         self.rng = random.Random(seed)
+        self.styles = styles
         self.start = start
         self.days = days
         self.n = accounts
@@ -1013,6 +1016,7 @@ DPRK_STYLES: dict[str, dict[str, float]] = {  # trait weights per cell style
     "dormant_hijack": {"anonymised_ip": 4, "shared_device": 4, "foreign_hours": 5,
                        "payout_churn": 3, "shared_ip": 3},
 }
+CLASSIC_STYLES = ("laptop_farm", "vpn_ring", "identity_mill", "rented_account")  # before 1.1
 STYLE_TRAIT = {"handover": "handover", "contract_stacker": "concurrent_contracts",
                "proposal_spray": "proposal_spray", "reference_ring": "reference_ring",
                "mismatched_identity": "identity_mismatch",
@@ -1128,6 +1132,8 @@ class _Builder:
         cell = 0
         styles = [*DPRK_STYLES, "two_weak_signs"]
         rng.shuffle(styles)
+        if self.p.styles is not None:  # keep the draws (same world), plant only these styles
+            styles = [x for x in styles if x in self.p.styles]
         day0 = datetime.combine(p.day(0), datetime.min.time(), UTC)
         while len(out) < target:
             style = styles[cell % len(styles)]  # every style once before any repeats
@@ -2481,7 +2487,8 @@ class _Writer:
 
 
 def write_platform(out: Path, start: date, days: int, accounts: int = 1500, seed: int = 7,
-                   fmt: str = "parquet", contract: str = "1.1") -> Path:
+                   fmt: str = "parquet", contract: str = "1.1",
+                   styles: Iterable[str] | None = None) -> Path:
     """Write `days` nightly export folders from `start` under `out`; return the labels path.
 
     `fmt` is the platform's usual file format ("parquet", "csv" or "csv.gz"): the first (full)
@@ -2490,7 +2497,13 @@ def write_platform(out: Path, start: date, days: int, accounts: int = 1500, seed
 
     `contract` "1.1" (default) writes proposals, profile_changes and the three added columns;
     "1.0" writes the same world without any of them (manifests say "1.0").
+
+    `styles` limits the DPRK cell styles planted (names without `dprk_`, from DPRK_STYLES or
+    "two_weak_signs"); None plants all of them.
     """
+    chosen = None if styles is None else frozenset(styles)
+    if chosen is not None and (not chosen or chosen - {*DPRK_STYLES, "two_weak_signs"}):
+        raise ValueError(f"unknown or empty DPRK styles: {sorted(chosen)}")
     if contract not in CONTRACT_VERSIONS:
         raise ValueError(f"contract must be one of {', '.join(CONTRACT_VERSIONS)}, "
                          f"not {contract!r}")
@@ -2500,7 +2513,7 @@ def write_platform(out: Path, start: date, days: int, accounts: int = 1500, seed
         raise ValueError("write_platform needs days >= 1 and accounts >= 100")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    p = _Platform(start, days, accounts, seed)
+    p = _Platform(start, days, accounts, seed, chosen)
     b = _Builder(p)
     b.build()
     _Days(p, b).run()
