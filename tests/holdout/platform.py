@@ -1283,7 +1283,9 @@ class _Builder:
                         else a.act_tz,
                         "start_h": rng.uniform(8.5, 10), "email": a.email,
                         "phone": (a.phone, a.phone_type), "category": a.category,
-                        "rate": a.rate, "profile_text": a.profile_text}
+                        "rate": a.rate, "profile_text": a.profile_text,
+                        "live": rng.choice([c for c in ("CN", "RU", "HK", "US", "GB")
+                                            if c != cc])}
                     a.devices = [p.xid("dv", 20) for _ in range(rng.choice((1, 2)))]
                     a.fixed_ips, a.fixed_share = [], 0.0
                     a.email, (a.phone, a.phone_type) = owner_email, owner_phone
@@ -1782,6 +1784,9 @@ class _Days:
         if a.switch in ("handover", "hijack"):
             after = a.shared["after"]
             a.devices, a.fixed_ips = after["devices"], after["fixed_ips"]
+            if "anonymised_ip" not in a.traits:  # whatever is not the farm: a new home too
+                a.res_net = rng.choice(p.res[after["live"]])
+                a.home_ip, a.mob_net, a.v6_prefix = a.res_net.addr(rng), p.mob[after["live"]], None
             a.fixed_share, a.act_tz, a.start_h = after["fixed_share"], after["act_tz"], \
                 after["start_h"]
             if a.switch == "hijack" or rng.random() < 0.5:
