@@ -14,18 +14,30 @@
 -- of the accounts into one component.
 --
 -- Weight by specificity (var cluster_link_weights): an identity document, portrait or payment
--- fingerprint is one person or one money flow (1: links alone); a device is one machine, though
--- fingerprints of common set-ups collide (0.7); a verification phone can be a family's or a
--- resold proxy number (0.5); an address (ip_day) that few accounts use, not an anonymiser, 0.5,
--- or 1 when the pair met there on cluster_ip_persistent_days days or more (a household, an
--- office, a laptop farm: the same small group on one line day after day); an address of a kind
--- that strangers share (vpn, hosting, tor, mobile: commercial exits, rented servers, carrier
--- NAT) or that more than cluster_ip_specific_max_accounts accounts met on in the window, only
--- cluster_ip_weak_weight (0.25). A pair is linked when the weights of its distinct identifiers
--- add up to cluster_min_pair_weight (1): one strong identifier, or two independent weaker ones
--- (a device and the home line, two home lines, four exits, ...). An independent evaluation found
--- one cluster of 89 accounts, several operations and look-alikes chained through shared VPN and
--- cloud exits: one such address, even on several days, now weighs 0.25 and joins nobody.
+-- fingerprint is one person or one money flow, a device one machine (1 each: links alone; a
+-- device fingerprint common enough to collide is shared by more than the cap); a verification
+-- phone can be a family's or a resold proxy number (0.5); an address (ip_day) that few accounts
+-- use (cluster_ip_specific_max_accounts), not an anonymiser, 0.5, or 1 when the pair met there
+-- on cluster_ip_persistent_days days or more (a household, an office, a laptop farm: the same
+-- small group on one line day after day); an address of a kind that strangers share (vpn,
+-- hosting, tor, mobile: commercial exits, rented servers, carrier NAT) or that more accounts
+-- met on in the window, only cluster_ip_weak_weight (0.25) - unless nobody but the pair used
+-- it in the window (cluster_ip_private_max_accounts) and they met there on
+-- cluster_ip_persistent_days days: a private server or line (1). A pair is linked when the
+-- weights of its distinct identifiers add up to cluster_min_pair_weight (1): one strong
+-- identifier, or two independent weaker ones (a phone and the home line, two home lines, four
+-- exits, ...). An independent evaluation found one cluster of 89 accounts, several operations
+-- and look-alikes chained through VPN and cloud exits that each met on once or twice: such an
+-- address now weighs 0.25 and joins nobody by itself.
+--
+-- Why this has the power of community detection here: a cluster is a connected component of
+-- the pairs that reach the threshold, so a part joined to the rest only by weak pairs (a
+-- bridge through a shared exit) is cut off, while the members of an operation, who share
+-- documents, payouts, devices, phones and several addresses, stay tied by strong pairs or by
+-- pairs where weak identifiers add up. Unlike modularity or label propagation over weights it
+-- needs no iteration over the weights, gives the same clusters whatever the order of the rows
+-- (semi-naive propagation in int_account_clusters stays as it is), and says for every link why
+-- it counts (weight, pair_weight).
 {%- set cap = var('cluster_max_accounts_per_value') %}
 {%- set w = var('cluster_link_weights') %}
 {%- set weak_kinds = "('" ~ var('cluster_ip_weak_kinds') | join("', '") ~ "')" %}
@@ -138,6 +150,9 @@ ip_links as (
     select
         night, account_id, linked_account_id, 'ip_day' as link_type, link_value,
         case
+            when days >= {{ var('cluster_ip_persistent_days') }}
+                and accounts <= {{ var('cluster_ip_private_max_accounts') }}
+                then {{ var('cluster_ip_persistent_weight') }}
             when weak_kind or accounts > {{ var('cluster_ip_specific_max_accounts') }}
                 then {{ var('cluster_ip_weak_weight') }}
             when days >= {{ var('cluster_ip_persistent_days') }}
