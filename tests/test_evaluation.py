@@ -9,7 +9,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from typer.testing import CliRunner
 
+from itw_radar import cli
 from itw_radar.evaluation import (
     SHARED_INFRA_LOOKALIKES,
     SINGLE_WEAK_SIGN_LOOKALIKES,
@@ -17,6 +19,7 @@ from itw_radar.evaluation import (
     format_report,
     lookalike_class,
 )
+from itw_radar.paths import Home
 
 NIGHT = "2026-11-10"
 BEFORE = "2026-11-09"
@@ -197,3 +200,19 @@ def test_holdout_lookalikes_are_classed() -> None:
     assert all(lookalike_class(n) != "other" for n in names), sorted(
         n for n in names if lookalike_class(n) == "other")
     assert not SINGLE_WEAK_SIGN_LOOKALIKES & SHARED_INFRA_LOOKALIKES
+
+
+def test_the_eval_command_prints_whole_tables(tmp_path: Path) -> None:
+    labels, db = _write(tmp_path)
+    home = Home.resolve(tmp_path / "home").ensure()
+    db.replace(home.serving)
+    res = CliRunner().invoke(cli.app, ["eval", "--exports", str(labels.parent.parent),
+                                       "--home", str(home.root)])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    # long Markdown rows are not wrapped, whatever the terminal width
+    assert "| indicator | fired (night) | precision | recall | fired (run) | precision | recall |" \
+        in lines
+    assert any(line.startswith("| clusters mixing two operations or more | 1: cl-a")
+               and line.endswith("|") for line in lines)
+    assert "- [ ] no cluster mixes two operations" in lines
