@@ -5,7 +5,7 @@ frontend, so the graph needs no internet. networkx lays the cluster out (Kamada-
 keeps linked accounts close and spreads the rest evenly; a spring layout past
 KAMADA_KAWAI_MAX_NODES). Labels are placed so that none overlaps another label or a node:
 accounts in order of risk get a label above, below, right or left of their node, whichever fits
-first, drawn centred on the box that was checked (the plot area is exactly WIDTH x HEIGHT pixels
+first, drawn centred on the box that was checked (the plot area is exactly WIDTH x height pixels
 for as many axis units); an account whose label fits nowhere at this size shows its id on
 hover. Text from the data is HTML-escaped before Plotly sees it.
 """
@@ -33,7 +33,7 @@ LINK_COLORS = {
     "phone": "#6d4c41", "ip_day": "#78909c",
 }
 WIDTH = 900
-HEIGHT = 640
+HEIGHT = 640  # for a large cluster; small ones get a lower canvas (height_for)
 PAD_X = 70  # room for labels at the sides
 PAD_Y = 30
 FONT_PX = 11
@@ -42,6 +42,11 @@ LINE_PX = 15
 LABEL_CHARS = 14
 LEGEND_PX = 40  # below the plot area
 KAMADA_KAWAI_MAX_NODES = 200
+
+
+def height_for(accounts: int) -> int:
+    """Canvas height: a pair or a handful of accounts need less room than a hundred."""
+    return 360 if accounts <= 8 else 480 if accounts <= 30 else HEIGHT
 
 
 @dataclass(frozen=True)
@@ -66,8 +71,9 @@ def short_label(account_id: str, limit: int = LABEL_CHARS) -> str:
 
 def layout(nodes: Sequence[str],
            edges: Sequence[tuple[str, str]]) -> dict[str, tuple[float, float]]:
-    """Pixel positions inside WIDTH x HEIGHT (minus padding), deterministic (cached: Kamada-Kawai
-    takes about a second and a half for 100 accounts, and the page reruns on every click)."""
+    """Pixel positions inside WIDTH x height_for(nodes) (minus padding), deterministic (cached:
+    Kamada-Kawai takes about a second and a half for 100 accounts, and the page reruns on every
+    click)."""
     return dict(_layout(tuple(sorted(set(nodes))), tuple(sorted(set(edges)))))
 
 
@@ -94,7 +100,7 @@ def _layout(nodes: tuple[str, ...],
         return pad + (v - lo) / span * (size - 2 * pad) if span else size / 2
 
     return tuple((n, (scale(float(p[0]), min(xs), span_x, WIDTH, PAD_X),
-                      scale(float(p[1]), min(ys), span_y, HEIGHT, PAD_Y)))
+                      scale(float(p[1]), min(ys), span_y, height_for(len(g)), PAD_Y)))
                  for n, p in sorted(raw.items()))
 
 
@@ -111,6 +117,7 @@ def place_labels(pos: dict[str, tuple[float, float]], sizes: dict[str, float],
                  order: Sequence[str]) -> list[Label]:
     """Labels for the accounts in `order` (most important first) that overlap no label and no
     node; each tries above, below, right and left of its node."""
+    height = height_for(len(pos))
     nodes = {a: (x - sizes[a] / 2, y - sizes[a] / 2, x + sizes[a] / 2, y + sizes[a] / 2)
              for a, (x, y) in pos.items()}
     placed: list[Label] = []
@@ -127,7 +134,7 @@ def place_labels(pos: dict[str, tuple[float, float]], sizes: dict[str, float],
             ("left", (x - r - 2 - w, y - h / 2, x - r - 2, y + h / 2)),
         ]
         for side, box in candidates:
-            if box[0] < 0 or box[2] > WIDTH or box[1] < 0 or box[3] > HEIGHT:
+            if box[0] < 0 or box[2] > WIDTH or box[1] < 0 or box[3] > height:
                 continue
             if any(_overlaps(box, other.box) for other in placed):
                 continue
@@ -209,12 +216,13 @@ def figure(members: pd.DataFrame, links: pd.DataFrame) -> tuple[go.Figure, list[
             mode="text", text=[_esc(lab.text) for lab in labels],
             textposition="middle center",
             textfont={"size": FONT_PX}, hoverinfo="skip", showlegend=False, name="labels"))
-    # the plot area is WIDTH x HEIGHT pixels for as many units: labels are placed in pixels
+    # the plot area is WIDTH x height pixels for as many units: labels are placed in pixels
+    height = height_for(len(pos))
     axis = {"visible": False, "range": [0, WIDTH], "fixedrange": False}
     fig.update_layout(
-        width=WIDTH, height=HEIGHT + LEGEND_PX,
+        width=WIDTH, height=height + LEGEND_PX,
         margin={"l": 0, "r": 0, "t": 0, "b": LEGEND_PX, "autoexpand": False},
-        xaxis=axis, yaxis={**axis, "range": [0, HEIGHT], "scaleanchor": "x"},
+        xaxis=axis, yaxis={**axis, "range": [0, height], "scaleanchor": "x"},
         dragmode="pan", hovermode="closest", plot_bgcolor="white", paper_bgcolor="white",
         legend={"title": {"text": "shared identifier"}, "orientation": "h", "y": 0,
                 "yanchor": "top"},

@@ -47,7 +47,7 @@ def test_a_100_account_cluster_is_drawn_with_labels_that_do_not_overlap() -> Non
     fig, labels = ng.figure(members, links)
     nodes = _trace(fig, "accounts")
     assert sorted(c[1] for c in nodes.customdata) == sorted(members["account_id"])
-    assert all(0 <= x <= ng.WIDTH for x in nodes.x) and all(0 <= y <= ng.HEIGHT
+    assert all(0 <= x <= ng.WIDTH for x in nodes.x) and all(0 <= y <= ng.height_for(100)
                                                             for y in nodes.y)
     # readable: most accounts labelled, none overlapping another label or any node
     assert len(labels) >= 40, len(labels)
@@ -102,6 +102,15 @@ def test_the_same_cluster_is_drawn_the_same_way() -> None:
                        strict=True))
     assert pos_one == pos_two
     assert labels_one == labels_two
+
+
+def test_a_small_cluster_gets_a_lower_canvas_with_every_account_labelled() -> None:
+    members, links = _cluster(6)
+    fig, labels = ng.figure(members, links)
+    assert fig.layout.height == ng.height_for(6) + ng.LEGEND_PX < ng.HEIGHT
+    assert list(fig.layout.yaxis.range) == [0, ng.height_for(6)]
+    assert all(0 <= y <= ng.height_for(6) for y in _trace(fig, "accounts").y)
+    assert len(labels) == 6
 
 
 def test_short_labels_keep_both_ends() -> None:
