@@ -127,8 +127,9 @@ ip_pairs_met_twice as (
 
 ),
 
--- the addresses of pairs that met twice, or met on a cloud address that few accounts use (a
--- private server or remote desktop host: strangers do not rent one)
+-- candidates: the addresses of pairs that met twice, or met on a cloud address that few
+-- accounts use (a private server or remote desktop host); ip_links weighs each, and only pairs
+-- whose identifiers add up to cluster_min_pair_weight are kept (pairs, below)
 ip_candidates as (
 
     select night, account_id, linked_account_id, link_value, days, weak_kind, accounts
