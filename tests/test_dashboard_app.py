@@ -7,6 +7,7 @@ review form and the reveal log are exercised against real DuckDB files (serving 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -405,6 +406,16 @@ def test_networks_page_draws_the_cluster(home: Home, logged_in: AppTest) -> None
     assert len(links) == serving(home, "SELECT count(*) FROM account_links "
                                        "WHERE cluster_id = 'C0001'")[0][0] // 2
     assert {m.label: m.value for m in at.metric}["Accounts"] == "6"
+    # the graph: a Plotly chart (zoom, pan, hover) with one node per member, hover naming it
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    spec = json.loads(charts[0].proto.spec)
+    nodes = next(t for t in spec["data"] if t.get("name") == "accounts")
+    assert sorted(c[1] for c in nodes["customdata"]) == sorted(members["account_id"])
+    assert all("score" in text for text in nodes["text"])
+    assert spec["layout"]["dragmode"] == "pan"
+    assert json.loads(charts[0].proto.config)["scrollZoom"] is True
+    assert "labelled" in caption_text(at)
 
 
 def test_data_quality_night_filter(home: Home, logged_in: AppTest) -> None:

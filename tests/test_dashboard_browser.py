@@ -149,20 +149,43 @@ def _choose(page: object, label: str, option: str) -> None:
 
 
 def _find_node(page: object) -> tuple[float, float, str]:
-    """Hover over the network chart until the tooltip names an account (a node, not an edge)."""
-    box = page.get_by_test_id("stVegaLiteChart").first.bounding_box()
-    tip = page.locator("#vg-tooltip-element")
-    for fy in (i / 24 for i in range(1, 24)):
-        for fx in (i / 36 for i in range(1, 36)):
-            x, y = box["x"] + box["width"] * fx, box["y"] + box["height"] * fy
-            page.mouse.move(x, y)
-            page.wait_for_timeout(15)
-            if tip.count() and tip.is_visible():
-                text = tip.inner_text()
-                match = re.search(r"account_id\s+(A\d{6})", text)
-                if match and "link_type" not in text:
-                    return x, y, match.group(1)
-    raise AssertionError("no account node found in the network chart")
+    """Hover the network graph's points until the hover label names an account (a node, not
+    the middle of a link)."""
+    chart = page.locator(".js-plotly-plot").first
+    points = chart.locator("g.trace.scatter path.point")
+    tip = chart.locator(".hoverlayer .hovertext")
+    for i in range(points.count()):
+        box = points.nth(i).bounding_box()
+        if not box or box["width"] == 0:
+            continue
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(x, y)
+        page.wait_for_timeout(40)
+        if tip.count():
+            text = tip.first.text_content() or ""
+            match = re.search(r"(A\d{6})score", text)
+            if match:
+                return x, y, match.group(1)
+    raise AssertionError("no account node found in the network graph")
+
+
+def _graph_renders(page: object) -> None:
+    """The Plotly graph drew one node per member of the cluster and its labels do not overlap."""
+    chart = page.locator(".js-plotly-plot").first
+    chart.wait_for(timeout=TIMEOUT_MS)
+    accounts = int(page.get_by_test_id("stMetric").filter(has_text="Accounts")
+                   .get_by_test_id("stMetricValue").inner_text())
+    # traces: one line trace per link type, the links' hover points, the accounts, the labels
+    counts = chart.evaluate("""el => Array.from(el.querySelectorAll('g.trace.scatter'))
+        .map(t => t.querySelectorAll('path.point').length)""")
+    assert accounts in counts, (accounts, counts)
+    boxes = chart.evaluate("""el => Array.from(el.querySelectorAll('g.textpoint text'))
+        .map(t => { const r = t.getBoundingClientRect();
+                    return [r.left, r.top, r.right, r.bottom]; })""")
+    assert boxes, "no account label drawn"
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
 
 
 def test_browse_review_and_publish(server: tuple[str, Home], browser: object) -> None:
@@ -219,6 +242,7 @@ def test_browse_review_and_publish(server: tuple[str, Home], browser: object) ->
 
     _open(page, "Networks")
     _no_exceptions(page)
+    _graph_renders(page)
     _shot(page, "06-networks")
     # clicking an account in the graph opens its page
     x, y, account = _find_node(page)

@@ -106,3 +106,18 @@ def test_every_dprk_scenario_is_caught_somewhere(generator_report: EvalReport,
     missed = [r.scenario for rep in (generator_report, holdout_report)
               for r in rep.dprk_scenarios if r.share_medium_up == 0]
     assert not missed, f"planted DPRK scenarios with no account at medium or above: {missed}"
+
+
+def test_clusters_keep_operations_apart(generator_report: EvalReport,
+                                        holdout_report: EvalReport) -> None:
+    """Issue 27: no cluster mixes two operations or holds a look-alike beside DPRK accounts
+    (shared VPN and cloud exits once chained operations into one cluster of 89 accounts)."""
+    for name, rep in (("generator", generator_report), ("holdout", holdout_report)):
+        p = rep.purity
+        assert p.measurable, f"the {name} labels name no operations"
+        assert not p.mixed, f"{name}: clusters mixing operations: {p.mixed}"
+        assert not p.lookalikes_in_dprk_clusters, (
+            f"{name}: look-alikes in DPRK clusters: {p.lookalikes_in_dprk_clusters}")
+        assert p.largest_cluster is not None and p.largest_operation is not None
+        assert p.largest_cluster[1] <= 2 * p.largest_operation[1], (p.largest_cluster,
+                                                                    p.largest_operation)

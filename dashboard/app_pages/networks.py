@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import altair as alt
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import data, network_graph, ui
 
 snap = ui.page_header("Networks")
 clusters = data.clusters(snap)
@@ -35,59 +34,25 @@ c3.metric("Highest account score", f"{float(info['max_score']):.1f}")
 
 members = data.cluster_members(snap, cluster_id)
 links = data.cluster_links(snap, cluster_id)
-layout = ui.graph_layout(members["account_id"].tolist(),
-                         list(zip(links["source"], links["target"], strict=False)))
-nodes = members.assign(x=members["account_id"].map(lambda a: layout[a][0]),
-                       y=members["account_id"].map(lambda a: layout[a][1]),
-                       risk_tier=members["risk_tier"].fillna("none"),
-                       risk_score=members["risk_score"].fillna(0.0))
-edges = links.assign(
-    x=links["source"].map(lambda a: layout.get(a, (0, 0))[0]),
-    y=links["source"].map(lambda a: layout.get(a, (0, 0))[1]),
-    x2=links["target"].map(lambda a: layout.get(a, (0, 0))[0]),
-    y2=links["target"].map(lambda a: layout.get(a, (0, 0))[1]),
-)
-edges = edges.assign(mx=(edges["x"] + edges["x2"]) / 2, my=(edges["y"] + edges["y2"]) / 2)
-
-axis = alt.Axis(labels=False, ticks=False, grid=False, title=None, domain=False)
-scale = alt.Scale(domain=[-1.25, 1.25])
-pick = alt.selection_point(fields=["account_id"], name="pick", on="click")
-edge_layer = alt.Chart(edges).mark_rule(strokeWidth=2.5, opacity=0.7).encode(
-    x=alt.X("x:Q", axis=axis, scale=scale), y=alt.Y("y:Q", axis=axis, scale=scale),
-    x2="x2:Q", y2="y2:Q",
-    color=alt.Color("link_type:N", title="shared identifier"),
-    tooltip=["link_type:N", "link_value:N", "source:N", "target:N"],
-)
-edge_labels = alt.Chart(edges).mark_text(fontSize=10, dy=-6, color="#555").encode(
-    x=alt.X("mx:Q", axis=axis, scale=scale), y=alt.Y("my:Q", axis=axis, scale=scale),
-    text="link_type:N",
-)
-node_layer = alt.Chart(nodes).mark_circle(stroke="black", strokeWidth=1, opacity=1).encode(
-    x=alt.X("x:Q", axis=axis, scale=scale), y=alt.Y("y:Q", axis=axis, scale=scale),
-    size=alt.Size("risk_score:Q", scale=alt.Scale(domain=[0, 100], range=[150, 900]),
-                  legend=None),
-    fill=alt.Fill("risk_tier:N", title="tier",
-                  scale=alt.Scale(domain=ui.TIER_ORDER,
-                                  range=[ui.TIER_COLORS[t] for t in ui.TIER_ORDER])),
-    tooltip=["account_id:N", "risk_score:Q", "risk_tier:N", "country:N", "account_type:N"],
-).add_params(pick)
-node_labels = alt.Chart(nodes).mark_text(dy=-18, fontSize=11, fontWeight="bold").encode(
-    x=alt.X("x:Q", axis=axis, scale=scale), y=alt.Y("y:Q", axis=axis, scale=scale),
-    text="account_id:N",
-)
-chart = alt.layer(edge_layer, edge_labels, node_layer, node_labels).properties(
-    height=480).resolve_scale(color="independent")
-st.caption("Click an account to open its page. Edge colour and label: the identifier the two "
-           "accounts share.")
-event = st.altair_chart(chart, width="stretch", on_select="rerun", selection_mode=["pick"],
+fig, labels = network_graph.figure(members, links)
+st.caption("Drag to pan, scroll or draw a box to zoom (double-click resets), hover an account "
+           "or the middle of a link for details, click an account to open its page. Line "
+           "colour: the strongest identifier the two accounts share. "
+           f"{len(labels)} of {len(members)} accounts labelled; the others show their id on "
+           "hover.")
+event = st.plotly_chart(fig, width="content", config=network_graph.PLOTLY_CONFIG,
+                        on_select="rerun", selection_mode=("points",),
                         key=f"graph_{cluster_id}")
-chosen = []
+chosen: list[str] = []
 try:
-    chosen = event.selection.get("pick", []) if event is not None else []
-except AttributeError:
+    points = event.selection.points if event is not None else []
+    chosen = [str(p["customdata"][1]) for p in points
+              if isinstance(p, dict) and isinstance(p.get("customdata"), list)
+              and len(p["customdata"]) == 2 and p["customdata"][0] == "account"]
+except (AttributeError, KeyError, TypeError):
     chosen = []
-if chosen and isinstance(chosen[0], dict) and chosen[0].get("account_id"):
-    ui.open_account(str(chosen[0]["account_id"]))
+if chosen:
+    ui.open_account(chosen[0])
 
 left, right = st.columns(2)
 with left:

@@ -274,7 +274,7 @@ def eval_(
         report = evaluate_home(exports, Home.resolve(home))
     except (EvaluationError, FileNotFoundError) as exc:
         _fail(str(exc))
-    out.print(format_report(report), highlight=False)
+    out.print(format_report(report), highlight=False, soft_wrap=True)  # tables stay whole
 
 
 @app.command()

@@ -1,5 +1,6 @@
 -- Links between accounts on the latest night, one row per direction, with the cluster they
--- belong to.
+-- belong to and how much each shared identifier, and the pair's identifiers together, weigh
+-- (int_account_links).
 
 with
 
@@ -22,6 +23,8 @@ select
     links.linked_account_id,
     links.link_type,
     links.link_value,
+    links.weight,
+    links.pair_weight,
     clusters.cluster_id
 from links
 inner join clusters on clusters.account_id = links.account_id

@@ -2,7 +2,9 @@
 -- account starts with its own id as label and takes the smallest label among its neighbours,
 -- cluster_iterations times (enough for clusters of that diameter; the data test
 -- links_within_one_cluster warns when a cluster needs more). cluster_id = 'cl-' + smallest
--- account id of the component.
+-- account id of the component. The links are those whose shared identifiers weigh enough
+-- (int_account_links: one strong identifier or two independent weaker ones), so a cluster is
+-- cut wherever only weak links would join it.
 {%- set n = var('cluster_iterations') %}
 
 with

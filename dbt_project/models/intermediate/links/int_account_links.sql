@@ -1,17 +1,46 @@
--- Links between accounts on each night being computed, one row per direction: IP addresses
--- used on the same days, at least twice (one address on two days, or two addresses) or on a
--- cloud address few accounts use, or a shared device, in the last cluster_link_lookback_days;
--- a shared payout or payment fingerprint, the same or a near-identical identity document or
--- portrait, the same verification phone. An identifier shared by more than
--- cluster_max_accounts_per_value accounts (carrier-grade NAT, public Wi-Fi, a payment
--- processor) links nobody; for an address that is a day with more accounts, or more accounts
--- sharing it over the window (a commercial VPN exit or a cloud address that strangers meet on,
--- a different few each day). One shared address-day is a chance meeting (a cafe, a hotel, a
--- reassigned home address): on a platform of a million accounts such pairs joined 88% of the
--- accounts into one component. A household, an office or a cell shares its line day after
--- day, a cell that moves together shares several addresses, and a private server (a VPS, a
--- remote desktop host) is not rented by strangers.
+-- Links between accounts on each night being computed, one row per direction and shared value,
+-- for the pairs whose shared identifiers together weigh at least cluster_min_pair_weight (the
+-- links that clusters are made of).
+--
+-- Candidate identifiers: IP addresses used on the same days, at least twice (one address on two
+-- days, or two addresses) or on a cloud address few accounts use, or a shared device, in the
+-- last cluster_link_lookback_days; a shared payout or payment fingerprint, the same or a
+-- near-identical identity document or portrait, the same verification phone. An identifier
+-- shared by more than cluster_max_accounts_per_value accounts (carrier-grade NAT, public Wi-Fi,
+-- a payment processor) links nobody; for an address that is a day with more accounts, or more
+-- accounts sharing it over the window (a commercial VPN exit or a cloud address that strangers
+-- meet on, a different few each day). One shared address-day is a chance meeting (a cafe, a
+-- hotel, a reassigned home address): on a platform of a million accounts such pairs joined 88%
+-- of the accounts into one component.
+--
+-- Weight by specificity (var cluster_link_weights): an identity document, portrait or payment
+-- fingerprint is one person or one money flow, a device one machine (1 each: links alone; a
+-- device fingerprint common enough to collide is shared by more than the cap); a verification
+-- phone can be a family's or a resold proxy number (0.5); an address (ip_day) that few accounts
+-- use (cluster_ip_specific_max_accounts), not an anonymiser, 0.5, or 1 when the pair met there
+-- on cluster_ip_persistent_days days or more (a household, an office, a laptop farm: the same
+-- small group on one line day after day); an address of a kind that strangers share (vpn,
+-- hosting, tor, mobile: commercial exits, rented servers, carrier NAT) or that more accounts
+-- met on in the window, only cluster_ip_weak_weight (0.25) - unless nobody but the pair used
+-- it in the window (cluster_ip_private_max_accounts) and they met there on
+-- cluster_ip_persistent_days days: a private server or line (1). A pair is linked when the
+-- weights of its distinct identifiers add up to cluster_min_pair_weight (1): one strong
+-- identifier, or two independent weaker ones (a phone and the home line, two home lines, four
+-- exits, ...). An independent evaluation found one cluster of 89 accounts, several operations
+-- and look-alikes chained through VPN and cloud exits that each met on once or twice: such an
+-- address now weighs 0.25 and joins nobody by itself.
+--
+-- Why this has the power of community detection here: a cluster is a connected component of
+-- the pairs that reach the threshold, so a part joined to the rest only by weak pairs (a
+-- bridge through a shared exit) is cut off, while the members of an operation, who share
+-- documents, payouts, devices, phones and several addresses, stay tied by strong pairs or by
+-- pairs where weak identifiers add up. Unlike modularity or label propagation over weights it
+-- needs no iteration over the weights, gives the same clusters whatever the order of the rows
+-- (semi-naive propagation in int_account_clusters stays as it is), and says for every link why
+-- it counts (weight, pair_weight).
 {%- set cap = var('cluster_max_accounts_per_value') %}
+{%- set w = var('cluster_link_weights') %}
+{%- set weak_kinds = "('" ~ var('cluster_ip_weak_kinds') | join("', '") ~ "')" %}
 
 with
 
@@ -54,10 +83,10 @@ ip_members as (
 -- window
 ip_kept as (
 
-    select m.night, m.link_value, m.login_day, m.account_id, m.ip_kind
+    select m.night, m.link_value, m.login_day, m.account_id, m.ip_kind, v.accounts
     from ip_members as m
-    semi join (
-        select night, link_value
+    inner join (
+        select night, link_value, count(distinct account_id) as accounts
         from ip_members
         group by night, link_value
         having count(distinct account_id) <= {{ cap }}
@@ -74,7 +103,11 @@ ip_pair_addresses as (
         a.link_value,
         count(*) as days,  -- the members are unique per address and day
         -- a cloud address as either account's logins saw it: both directions of a pair agree
-        coalesce(bool_or(a.ip_kind = 'hosting' or b.ip_kind = 'hosting'), false) as hosting
+        coalesce(bool_or(a.ip_kind = 'hosting' or b.ip_kind = 'hosting'), false) as hosting,
+        -- an address of a kind strangers share, as either account's logins saw it
+        coalesce(bool_or(lower(a.ip_kind) in {{ weak_kinds }}
+            or lower(b.ip_kind) in {{ weak_kinds }}), false) as weak_kind,
+        max(a.accounts) as accounts  -- accounts that met on the address in the window
     from ip_kept as a
     inner join ip_kept as b
         on b.night = a.night and b.link_value = a.link_value and b.login_day = a.login_day
@@ -94,20 +127,40 @@ ip_pairs_met_twice as (
 
 ),
 
--- the addresses of pairs that met twice, or met on a cloud address that few accounts use (a
--- private server or remote desktop host: strangers do not rent one)
-ip_links as (
+-- candidates: the addresses of pairs that met twice, or met on a cloud address that few
+-- accounts use (a private server or remote desktop host); ip_links weighs each, and only pairs
+-- whose identifiers add up to cluster_min_pair_weight are kept (pairs, below)
+ip_candidates as (
 
-    select night, account_id, linked_account_id, 'ip_day' as link_type, link_value
+    select night, account_id, linked_account_id, link_value, days, weak_kind, accounts
     from ip_pair_addresses
     where days >= 2 or hosting
     union all
-    select p.night, p.account_id, p.linked_account_id, 'ip_day' as link_type, p.link_value
+    select p.night, p.account_id, p.linked_account_id, p.link_value, p.days, p.weak_kind,
+        p.accounts
     from ip_pair_addresses as p
     semi join ip_pairs_met_twice as t
         on t.night = p.night and t.account_id = p.account_id
         and t.linked_account_id = p.linked_account_id
     where p.days < 2 and not p.hosting
+
+),
+
+ip_links as (
+
+    select
+        night, account_id, linked_account_id, 'ip_day' as link_type, link_value,
+        case
+            when days >= {{ var('cluster_ip_persistent_days') }}
+                and accounts <= {{ var('cluster_ip_private_max_accounts') }}
+                then {{ var('cluster_ip_persistent_weight') }}
+            when weak_kind or accounts > {{ var('cluster_ip_specific_max_accounts') }}
+                then {{ var('cluster_ip_weak_weight') }}
+            when days >= {{ var('cluster_ip_persistent_days') }}
+                then {{ var('cluster_ip_persistent_weight') }}
+            else {{ w['ip_day'] }}
+        end as weight
+    from ip_candidates
 
 ),
 
@@ -169,7 +222,12 @@ phone_members as (
         {%- else -%}
         '{{ kind }}'
         {%- endif %} as link_type,
-        a.link_value
+        a.link_value,
+        {% if kind == 'fingerprint' -%}
+        {{ w['payment_fingerprint'] }}
+        {%- else -%}
+        {{ w[kind] }}
+        {%- endif %} as weight
     from {{ kind }}_groups as g
     inner join {{ kind }}_members as a
         on a.night = g.night and a.link_value = g.link_value
@@ -181,20 +239,51 @@ phone_members as (
 
 document_links as (
 
-    select night, account_id, linked_account_id, link_type, link_value
+    select
+        night, account_id, linked_account_id, link_type, link_value,
+        case link_type
+            {%- for link_type in ['document_number', 'face_phash', 'image_phash'] %}
+            when '{{ link_type }}' then {{ w[link_type] }}
+            {%- endfor %}
+            else {{ w['document_number'] }}
+        end as weight
     from {{ ref('int_document_pairs') }}
 
 ),
 
 unioned as (
 
-    select * from ip_links
-    union all select * from device_links
-    union all select * from fingerprint_links
-    union all select * from phone_links
-    union all select * from document_links
+    select distinct night, account_id, linked_account_id, link_type, link_value, weight
+    from (
+        select * from ip_links
+        union all select * from device_links
+        union all select * from fingerprint_links
+        union all select * from phone_links
+        union all select * from document_links
+    ) as u
+
+),
+
+-- the evidence of each pair: the weights of its distinct identifiers added up (both directions
+-- of a pair see the same identifiers, so they agree)
+pairs as (
+
+    select night, account_id, linked_account_id, sum(weight) as pair_weight
+    from unioned
+    group by night, account_id, linked_account_id
+    having sum(weight) >= {{ var('cluster_min_pair_weight') }}
 
 )
 
-select distinct night, account_id, linked_account_id, link_type, link_value
-from unioned
+select
+    u.night,
+    u.account_id,
+    u.linked_account_id,
+    u.link_type,
+    u.link_value,
+    u.weight::double as weight,
+    round(p.pair_weight, 4)::double as pair_weight
+from unioned as u
+inner join pairs as p
+    on p.night = u.night and p.account_id = u.account_id
+    and p.linked_account_id = u.linked_account_id
