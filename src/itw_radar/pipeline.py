@@ -275,9 +275,11 @@ def sync_reviews(cfg: NightConfig) -> dict[str, Any]:
     operating system (release_freed_memory). It returns the warehouse and dbt target for the
     log; the dbt tasks compute the same paths from the run's params (dbt_paths)."""
     from itw_radar.reviews import export_decisions_to_warehouse, stamp_nights
+    from itw_radar.watchlists import export_to_warehouse as export_watchlists
 
     def sync(con: duckdb.DuckDBPyConnection) -> int:
         stamp_nights(con, cfg.nights)
+        export_watchlists(cfg.home, con)  # raw.watchlist_entries (indicator watchlist)
         return export_decisions_to_warehouse(cfg.home, con)
 
     n = _with_warehouse(cfg.home, sync)

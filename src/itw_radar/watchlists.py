@@ -8,8 +8,9 @@ its source and the matching row.
 
 Entries live in their own DuckDB file in the home (`<home>/watchlists/watchlists.duckdb`, like
 the review decisions: analyst state, never in the serving file). Every change is appended to
-the `audit` table (who, when, what): add, update, expire, remove, and `lapsed` when an entry's
-expiry has passed (recorded the next time the store is opened). Entries are never deleted:
+the `audit` table (who, when, what): add, update, expire, remove, `lapsed` when an entry's
+expiry has passed (recorded the next time the store is opened), and `reveal` when someone
+showed the personal values (hashes, devices, wallets) on the dashboard. Entries are never deleted:
 `remove` marks one removed (it was wrong), `expire` ends it now (it was right, no longer is).
 
 Files: `import_csv` reads CSV_COLUMNS (a bad row names file, line, column and rule, and nothing
@@ -67,6 +68,7 @@ MAX_VALUE = 200
 LOCK_RETRY_SECONDS = 10.0
 ENTRY_COLUMNS = ["entry_id", "list_type", "value", "source", "reason", "added_by", "added_at",
                  "expires_at", "removed_at", "removed_by"]
+PERSONAL_TYPES = ("email_hash", "phone_hash", "payment_fingerprint", "wallet_address", "device_id")
 AUDIT_COLUMNS = ["changed_at", "actor", "action", "entry_id", "list_type", "value", "detail"]
 
 DDL = (
@@ -78,8 +80,9 @@ DDL = (
         added_by VARCHAR NOT NULL, added_at TIMESTAMPTZ NOT NULL, expires_at TIMESTAMPTZ,
         removed_at TIMESTAMPTZ, removed_by VARCHAR)""",
     """CREATE TABLE IF NOT EXISTS audit (
-        changed_at TIMESTAMPTZ NOT NULL, actor VARCHAR NOT NULL, action VARCHAR NOT NULL CHECK (action IN
-            ('add', 'update', 'expire', 'remove', 'lapsed')),
+        changed_at TIMESTAMPTZ NOT NULL, actor VARCHAR NOT NULL,
+        action VARCHAR NOT NULL CHECK (action IN ('add', 'update', 'expire', 'remove',
+            'lapsed', 'reveal')),
         entry_id VARCHAR NOT NULL, list_type VARCHAR NOT NULL, value VARCHAR NOT NULL,
         detail VARCHAR)""",
 )
@@ -399,10 +402,19 @@ def entries(home: Home, include_inactive: bool = False) -> pd.DataFrame:
                            "ORDER BY added_at DESC, entry_id DESC").df()
 
 
+def log_reveal(home: Home, actor: str) -> None:
+    """Record that `actor` revealed the lists' personal values (hashes, devices, wallets)."""
+    actor = _text(actor, "added_by", 200)
+    with _connect(home) as con:
+        _audit(con, dt.datetime.now(dt.UTC), actor, "reveal", "*", "*", "*",
+               "personal values shown on the dashboard")
+
+
 def audit_log(home: Home, limit: int = 500) -> pd.DataFrame:
     """Every change, newest first."""
     with _connect(home) as con:
-        return con.execute("SELECT * FROM audit ORDER BY changed_at DESC LIMIT ?", [int(limit)]).df()
+        return con.execute("SELECT * FROM audit ORDER BY changed_at DESC LIMIT ?",
+                           [int(limit)]).df()
 
 
 # --------------------------------------------------------------------------------------------
@@ -530,3 +542,60 @@ def wallet_fingerprint(address: str) -> str:
 def summary(frame: pd.DataFrame) -> Mapping[str, int]:
     """Active entries per list type."""
     return frame.groupby("list_type").size().to_dict() if not frame.empty else {}
+
+
+# --------------------------------------------------------------------------------------------
+# re-score the published night
+
+
+@dataclass(frozen=True)
+class RescoreResult:
+    night: dt.date
+    entries: int
+    seconds: float
+    dbt_seconds: float
+    publish_seconds: float
+    serving: Path
+
+
+def rescore(home: Home, *, echo: Callable[[str], None] | None = None) -> RescoreResult:
+    """Re-score the latest published night with the current lists, without a full rebuild.
+
+    Copies the entries into raw.watchlist_entries, runs `dbt build` (models and data tests) as
+    of the published night, incrementally: only that night is recomputed, every earlier night's
+    stored results stay as they are. Then publishes the serving database again (a complete new
+    file swapped in atomically, itw_radar.publishing.publish). Stop the nightly DAG first: the
+    warehouse takes one writer. Raises WatchlistError, DbtError or PublishError.
+    """
+    from itw_radar.dbt_runner import run_dbt
+    from itw_radar.pipeline import dbt_target
+    from itw_radar.publishing import publish, published_night
+    from itw_radar.warehouse import connect, ensure_raw_schema
+
+    say = echo or (lambda _line: None)
+    if not home.serving.exists() or not home.warehouse.exists():
+        raise WatchlistError(f"nothing to re-score: no published night in {home.root}; run "
+                             "`itw-radar run` first (the lists count from the next night)")
+    night = published_night(home.serving)
+    if night is None:
+        raise WatchlistError(f"nothing to re-score: {home.serving} holds no scores yet")
+    started = time.monotonic()
+    con = connect(home.warehouse)
+    try:
+        ensure_raw_schema(con)
+        n = export_to_warehouse(home, con)
+        row = con.execute("SELECT max(load_id) FROM raw.load_files WHERE export_date = ?",
+                          [night]).fetchone()
+        load_id = str(row[0] or "") if row else ""
+    finally:
+        con.close()
+    say(f"re-scoring night {night} with {n} watchlist entries (dbt build, incremental)")
+    dbt_started = dt.datetime.now(dt.UTC)
+    target = dbt_target(home)
+    run_dbt("build --exclude resource_type:unit_test", warehouse=home.warehouse, as_of=night,
+            target_path=target, log_path=target / "logs")
+    dbt_done = time.monotonic()
+    path = publish(home, night, load_id=load_id, dbt_started_at=dbt_started)
+    done = time.monotonic()
+    say(f"published {path}")
+    return RescoreResult(night, n, done - started, dbt_done - started, done - dbt_done, path)
