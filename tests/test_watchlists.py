@@ -353,3 +353,80 @@ def test_rescore_changes_a_score_without_a_full_rebuild(built: Built) -> None:
     assert nights == [(LAST,)]
     assert _serving(h, "select * from risk_daily where as_of_date = ? order by all",
                     [START]) == history_before
+
+
+# --- the dashboard page ------------------------------------------------------------------------
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+
+
+@pytest.fixture
+def dash_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Home:
+    from dashboard_fixture import build_serving_db
+
+    h = Home.resolve(tmp_path).ensure()
+    build_serving_db(h.serving, accounts=40, nights=2, seed=1)
+    monkeypatch.setenv("ITW_RADAR_HOME", str(h.root))
+    monkeypatch.setenv(auth.DEMO_ENV, "1")
+    monkeypatch.delenv(auth.USERS_ENV, raising=False)
+    monkeypatch.delenv(auth.ROLES_ENV, raising=False)
+    return h
+
+
+def _entries_table(at: object) -> object:
+    for d in at.dataframe:  # type: ignore[attr-defined]
+        if list(d.value.columns[:2]) == ["entry_id", "list_type"]:
+            return d.value
+    raise AssertionError("no entries table on the page")
+
+
+def _page() -> object:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at.text_input(key="login_user").input(auth.DEMO_USER)
+    at.text_input(key="login_password").input(auth.DEMO_PASSWORD)
+    at.button[0].click().run()
+    return at.switch_page("app_pages/watchlists.py").run()
+
+
+def test_page_lead_adds_and_expires_with_masked_values(dash_home: Home) -> None:
+    at = _page()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [t.value for t in at.title] == ["Watchlists"]
+    at.selectbox(key="wl_type").set_value("email_hash")
+    at.text_input(key="wl_value").input("not-a-hash")
+    at.text_input(key="wl_source").input("case 9")
+    at.text_area(key="wl_reason").input("leaked list")
+    at.button(key="FormSubmitter:wl_add_form-Add entry").click().run()
+    assert any("SHA-256" in e.value for e in at.error)
+    assert len(wl.entries(dash_home)) == 1  # only the shipped DPRK block
+    at.text_input(key="wl_value").input(HASH)
+    at.button(key="FormSubmitter:wl_add_form-Add entry").click().run()
+    assert not at.error, [e.value for e in at.error]
+    stored = wl.entries(dash_home)
+    assert HASH in stored["value"].tolist()
+    shown = _entries_table(at).set_index("list_type")["value"]
+    assert shown["email_hash"].endswith("…") and shown["ip_cidr"] == DPRK_BLOCK
+    log = wl.audit_log(dash_home)
+    assert log[["actor", "action"]].values.tolist()[0] == [auth.DEMO_USER, "add"]
+    entry = stored[stored["value"] == HASH]["entry_id"].iloc[0]
+    at.selectbox(key="wl_end_id").set_value(entry)
+    at.radio(key="wl_action").set_value("expire")
+    at.button(key="FormSubmitter:wl_end_form-Apply").click().run()
+    assert HASH not in wl.entries(dash_home)["value"].tolist()
+    assert wl.audit_log(dash_home)["action"].tolist()[0] == "expire"
+    at.button(key="wl_reveal").click().run()
+    assert wl.audit_log(dash_home)["action"].tolist()[0] == "reveal"
+
+
+def test_page_is_read_only_without_a_lead_role(dash_home: Home,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(auth.ROLES_ENV, f"{auth.DEMO_USER}=analyst")
+    at = _page()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("Read-only" in i.value for i in at.info)
+    keys = {b.key for b in at.button}
+    assert "wl_rescore" not in keys and "wl_reveal" not in keys
+    assert not any(f.key == "wl_value" for f in at.text_input)
+    assert _entries_table(at)["value"].tolist() == [DPRK_BLOCK]

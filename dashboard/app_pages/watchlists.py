@@ -25,6 +25,9 @@ else:
     st.info("Read-only: adding, expiring and removing entries needs the role lead or admin "
             f"(your roles: {roles}; set in {auth.USERS_ENV} or {auth.ROLES_ENV}).")
 
+if flash := st.session_state.pop("wl_flash", None):
+    st.success(flash)
+
 st.subheader("Entries")
 show_all = st.toggle("Show expired and removed entries", key="wl_all")
 frame = watchlists.entries(home, include_inactive=show_all)
@@ -70,8 +73,9 @@ if editor:
             st.error(str(exc))
         else:
             st.session_state["wl_pending"] = True
-            st.success(f"Saved entry {ui.md_escape(entry_id)}. It counts from the next night, "
-                       "or now after Re-score.")
+            st.session_state["wl_flash"] = (f"Saved entry {ui.md_escape(entry_id)}. It counts "
+                                            "from the next night, or now after Re-score.")
+            st.rerun()
 
     active = watchlists.entries(home)
     if not active.empty:
@@ -94,8 +98,9 @@ if editor:
                 st.error(str(exc))
             else:
                 st.session_state["wl_pending"] = True
-                st.success(f"{'Expired' if action == 'expire' else 'Removed'} "
-                           f"{ui.md_escape(entry)}.")
+                st.session_state["wl_flash"] = (f"{'Expired' if action == 'expire' else 'Removed'}"
+                                                f" {ui.md_escape(entry)}.")
+                st.rerun()
 
     st.subheader("Re-score the published night")
     if st.session_state.get("wl_pending"):
