@@ -267,9 +267,10 @@ def validate(cfg: NightConfig, load_id: str = "",
 
 
 def sync_reviews(cfg: NightConfig) -> dict[str, Any]:
-    """Copy the analysts' latest review decisions into raw.analyst_reviews before dbt runs,
-    and record when each of the run's nights was first processed (raw.night_clock): a decision
-    counts for a night processed after it was made (docs/detection.md, "Analysts' decisions").
+    """Copy the analysts' latest review decisions into raw.analyst_reviews and their watchlist
+    entries into raw.watchlist_entries (itw_radar.watchlists) before dbt runs, and record
+    when each of the run's nights was first processed (raw.night_clock): a decision counts for
+    a night processed after it was made (docs/detection.md, "Analysts' decisions").
 
     The last step before dbt: it also hands the memory earlier tasks freed back to the
     operating system (release_freed_memory). It returns the warehouse and dbt target for the
