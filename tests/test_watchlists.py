@@ -340,9 +340,10 @@ def test_rescore_changes_a_score_without_a_full_rebuild(built: Built) -> None:
     before = score()
     history_before = _serving(h, "select * from risk_daily where as_of_date = ? order by all",
                               [START])
-    wl.add_entry(h, "device_id", built.rescore_device, "case rescore", "test", "lead1")
+    entry = wl.add_entry(h, "device_id", built.rescore_device, "case rescore", "test", "lead1")
     result = wl.rescore(h)
     assert result.night == LAST and result.seconds > 0
+    assert result.scope == "watchlist models and downstream"
     after = score()
     assert after > before
     ev = _serving(h, "select evidence from account_indicator_hits where account_id = ? and "
@@ -353,6 +354,13 @@ def test_rescore_changes_a_score_without_a_full_rebuild(built: Built) -> None:
     assert nights == [(LAST,)]
     assert _serving(h, "select * from risk_daily where as_of_date = ? order by all",
                     [START]) == history_before
+    # removed (added by mistake): gone again after a re-score of every model of the night
+    wl.remove_entry(h, entry, "lead1", "wrong device")
+    again = wl.rescore(h, whole_night=True)
+    assert again.scope == "whole night"
+    assert score() == pytest.approx(before)
+    assert not _serving(h, "select 1 from account_indicator_hits where account_id = ? and "
+                        "indicator_id = 'watchlist'", [account])
 
 
 # --- the dashboard page ------------------------------------------------------------------------

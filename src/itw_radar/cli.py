@@ -466,7 +466,12 @@ def watchlist_audit(
 
 
 @watchlist_app.command("rescore")
-def watchlist_rescore(home: HomeOpt = Path(DEFAULT_HOME)) -> None:
+def watchlist_rescore(
+    whole_night: Annotated[bool, typer.Option(
+        "--whole-night", help="Build every model of the night, not only the watchlist models "
+        "and what depends on them.")] = False,
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
     """Re-score the latest published night with the current lists (incremental dbt build of
     that night, then an atomic re-publish). Stop the nightly DAG first."""
     from itw_radar.dbt_runner import DbtError
@@ -474,12 +479,12 @@ def watchlist_rescore(home: HomeOpt = Path(DEFAULT_HOME)) -> None:
     from itw_radar.watchlists import WatchlistError, rescore
 
     try:
-        res = rescore(Home.resolve(home),
+        res = rescore(Home.resolve(home), whole_night=whole_night,
                       echo=lambda line: out.print(line, highlight=False, soft_wrap=True))
     except (WatchlistError, DbtError, PublishError) as exc:
         _fail(str(exc))
-    out.print(f"night {res.night} re-scored in {res.seconds:.1f} s (dbt {res.dbt_seconds:.1f} s,"
-              f" publish {res.publish_seconds:.1f} s)")
+    out.print(f"night {res.night} re-scored in {res.seconds:.1f} s ({res.scope}: dbt "
+              f"{res.dbt_seconds:.1f} s, publish {res.publish_seconds:.1f} s)")
 
 
 def duckdb_shell() -> str | None:

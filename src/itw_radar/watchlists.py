@@ -556,16 +556,34 @@ class RescoreResult:
     dbt_seconds: float
     publish_seconds: float
     serving: Path
+    scope: str  # "watchlist models and downstream" or "whole night"
 
 
-def rescore(home: Home, *, echo: Callable[[str], None] | None = None) -> RescoreResult:
+RESCORE_SELECT = "stg_watchlist_entries+"
+
+
+def _last_built_nights(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
+    """The nights the warehouse's intermediate models were last computed for ([] if unknown)."""
+    try:
+        return [r[0] for r in con.execute(
+            "SELECT DISTINCT night FROM intermediate.int_nights ORDER BY 1").fetchall()]
+    except duckdb.Error:
+        return []
+
+
+def rescore(home: Home, *, whole_night: bool = False,
+            echo: Callable[[str], None] | None = None) -> RescoreResult:
     """Re-score the latest published night with the current lists, without a full rebuild.
 
-    Copies the entries into raw.watchlist_entries, runs `dbt build` (models and data tests) as
-    of the published night, incrementally: only that night is recomputed, every earlier night's
-    stored results stay as they are. Then publishes the serving database again (a complete new
-    file swapped in atomically, itw_radar.publishing.publish). Stop the nightly DAG first: the
-    warehouse takes one writer. Raises WatchlistError, DbtError or PublishError.
+    Copies the entries into raw.watchlist_entries and runs `dbt build` (models and data tests)
+    as of the published night, incrementally: only that night is recomputed, every earlier
+    night's stored results stay as they are. When the warehouse's intermediate models were last
+    computed for exactly that night (the usual case: the night was published by the last run),
+    only the watchlist models and what depends on them are built (RESCORE_SELECT: the hits, the
+    scores, the marts); otherwise, or with `whole_night`, every model of the night. Then the
+    serving database is published again (a complete new file swapped in atomically,
+    itw_radar.publishing.publish). Stop the nightly DAG first: the warehouse takes one writer.
+    Raises WatchlistError, DbtError or PublishError.
     """
     from itw_radar.dbt_runner import run_dbt
     from itw_radar.pipeline import dbt_target
@@ -587,15 +605,19 @@ def rescore(home: Home, *, echo: Callable[[str], None] | None = None) -> Rescore
         row = con.execute("SELECT max(load_id) FROM raw.load_files WHERE export_date = ?",
                           [night]).fetchone()
         load_id = str(row[0] or "") if row else ""
+        partial = not whole_night and _last_built_nights(con) == [night]
     finally:
         con.close()
-    say(f"re-scoring night {night} with {n} watchlist entries (dbt build, incremental)")
+    scope = "watchlist models and downstream" if partial else "whole night"
+    say(f"re-scoring night {night} with {n} watchlist entries (dbt build, incremental, {scope})")
     dbt_started = dt.datetime.now(dt.UTC)
     target = dbt_target(home)
     run_dbt("build --exclude resource_type:unit_test", warehouse=home.warehouse, as_of=night,
-            target_path=target, log_path=target / "logs")
+            select=RESCORE_SELECT if partial else None, target_path=target,
+            log_path=target / "logs")
     dbt_done = time.monotonic()
     path = publish(home, night, load_id=load_id, dbt_started_at=dbt_started)
     done = time.monotonic()
     say(f"published {path}")
-    return RescoreResult(night, n, done - started, dbt_done - started, done - dbt_done, path)
+    return RescoreResult(night, n, done - started, dbt_done - started, done - dbt_done, path,
+                         scope)
