@@ -438,3 +438,11 @@ def test_page_is_read_only_without_a_lead_role(dash_home: Home,
     assert "wl_rescore" not in keys and "wl_reveal" not in keys
     assert not any(f.key == "wl_value" for f in at.text_input)
     assert _entries_table(at)["value"].tolist() == [DPRK_BLOCK]
+
+
+def test_page_works_before_any_night_is_published(dash_home: Home) -> None:
+    dash_home.serving.unlink()
+    at = _page()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("No night published yet" in str(c.value) for c in at.caption)
+    assert _entries_table(at)["value"].tolist() == [DPRK_BLOCK]

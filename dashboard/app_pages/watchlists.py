@@ -13,7 +13,11 @@ from itw_radar import watchlists
 
 _REVEAL_KEY = "_itw_watchlists_revealed"
 
-snap = ui.page_header("Watchlists")
+st.title("Watchlists")
+try:  # the lists can be kept before any night is published
+    st.caption(f"Night shown: **{data.as_of(data.current()) or 'unknown'}**")
+except data.NoServingDatabase:
+    st.caption("No night published yet: the entries count from the first night.")
 user = auth.current_user() or ""
 home = data.home()
 editor = auth.can(user, "watchlists.edit")
