@@ -446,3 +446,21 @@ def test_page_works_before_any_night_is_published(dash_home: Home) -> None:
     assert not at.exception, [e.message for e in at.exception]
     assert any("No night published yet" in str(c.value) for c in at.caption)
     assert _entries_table(at)["value"].tolist() == [DPRK_BLOCK]
+
+
+def test_the_dag_sync_step_copies_the_lists_into_raw(tmp_path: Path) -> None:
+    from itw_radar.pipeline import NightConfig, sync_reviews
+
+    h = Home.resolve(tmp_path / "home").ensure()
+    kept = wl.add_entry(h, "asn", "64500", "case 1", "test", "lead1")
+    gone = wl.add_entry(h, "asn", "64501", "case 2", "test", "lead1")
+    wl.remove_entry(h, gone, "lead1")
+    sync_reviews(NightConfig(h, tmp_path / "exports", START))
+    con = duckdb.connect(str(h.warehouse), read_only=True)
+    try:
+        rows = con.execute("select entry_id, list_type, value, source from "
+                           "raw.watchlist_entries order by value").fetchall()
+    finally:
+        con.close()
+    assert [r[2] for r in rows] == [DPRK_BLOCK, "64500"]
+    assert kept in {r[0] for r in rows} and "APNIC" in rows[0][3]
