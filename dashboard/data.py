@@ -213,7 +213,8 @@ def pipeline_runs(snap: Snapshot, limit: int = 400) -> pd.DataFrame:
 
 def indicators(snap: Snapshot) -> pd.DataFrame:
     return query(snap, """
-        SELECT indicator_id, name, description, source, weight, thresholds
+        SELECT indicator_id, name, description, source, weight, thresholds, evidence_class,
+          data_status
         FROM indicators ORDER BY weight DESC, indicator_id""")
 
 

@@ -133,12 +133,18 @@ def _build(con: duckdb.DuckDBPyConnection, n: int, nights: int, seed: int) -> No
 
     # -- indicators
     x("""CREATE TABLE indicators (indicator_id VARCHAR, name VARCHAR, description VARCHAR,
-        source VARCHAR, weight DOUBLE, thresholds VARCHAR)""")
+        source VARCHAR, weight DOUBLE, thresholds VARCHAR, evidence_class VARCHAR,
+        sign_group VARCHAR, requires VARCHAR, data_available BOOLEAN, data_status VARCHAR)""")
     con.executemany(
-        "INSERT INTO indicators VALUES (?, ?, ?, ?, ?, ?)",
-        [(iid, name, desc, src, w, '{"min_strength": 0.5}')
+        "INSERT INTO indicators VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', true, 'ok')",
+        [(iid, name, desc, src, w, '{"min_strength": 0.5}', "weak" if w < 20 else "strong", iid)
          for iid, name, w, src, desc in INDICATORS],
     )
+    # a contract 1.1 indicator the platform sends no data for: never fires, says why
+    con.execute(
+        "INSERT INTO indicators VALUES ('proposal_spray', 'Proposal spray', 'Proposals across "
+        "unrelated categories.', 'Okta Threat Intelligence (Sep 2025)', 0.3, '{}', 'weak', "
+        "'proposal_spray', 'proposals', false, 'no data from this platform: proposals')")
 
     # -- account_indicator_hits
     evidence = {
@@ -294,7 +300,7 @@ def _build(con: duckdb.DuckDBPyConnection, n: int, nights: int, seed: int) -> No
           count(*) FILTER (WHERE risk_tier <> prev_tier) AS new_accounts
         FROM tiered GROUP BY ALL ORDER BY as_of_date, risk_tier""")
     x("""CREATE TABLE indicator_daily AS
-        SELECT as_of_date, indicator_id, count(*) AS accounts
+        SELECT as_of_date, indicator_id, count(*) AS accounts, 'ok' AS data_status
         FROM hits GROUP BY ALL ORDER BY as_of_date, indicator_id""")
 
     # -- payouts_daily: last nights' payouts of freelancers (flagged ones more often)

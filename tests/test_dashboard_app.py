@@ -200,6 +200,18 @@ def test_overview_shows_tonights_tiers(home: Home, logged_in: AppTest) -> None:
     assert metrics["Last pipeline run"] == str(TONIGHT)
 
 
+def test_overview_says_which_indicators_have_no_data(home: Home, logged_in: AppTest) -> None:
+    """A contract 1.1 indicator without its data is named, not shown as a silent zero."""
+    at = logged_in.switch_page("app_pages/overview.py").run()
+    no_errors(at)
+    missing = serving(home, "SELECT name FROM indicators WHERE data_status <> 'ok'")
+    assert missing, "the fixture has an indicator without data"
+    warnings = " ".join(w.value for w in at.warning)
+    for (name,) in missing:
+        assert f"{name} (proposals)" in warnings
+    assert "Shared" not in warnings  # indicators with data are not listed
+
+
 # --- flagged list ------------------------------------------------------------------------------
 
 @pytest.fixture()

@@ -82,6 +82,13 @@ with right:
             tooltip=["as_of_date:T", "name:N", "accounts:Q"],
         )
         st.altair_chart(chart, width="stretch")
+    catalog = data.indicators(snap)
+    no_data = catalog[catalog["data_status"] != "ok"]
+    if len(no_data):
+        st.warning("No data from this platform for " + "; ".join(
+            f"{row.name} ({row.data_status.removeprefix('no data from this platform: ')})"
+            for row in no_data.itertuples())
+            + ": these indicators cannot fire, and their zero hits mean nothing.")
 
 if len(payouts):
     st.subheader("Payouts to high-risk accounts per night")

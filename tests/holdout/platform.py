@@ -20,6 +20,7 @@ import shutil
 import unicodedata
 import uuid
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -29,8 +30,34 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from holdout.texts import (
+    CATW,
+    CITY,
+    CLIENT_BLURBS,
+    CLIENT_KINDS,
+    COVER_BODY,
+    COVER_CLOSE,
+    COVER_GREET,
+    DPRK_COVER,
+    DPRK_PROFILE,
+    EMPLOYERS,
+    GENERIC_COVER,
+    LIKES,
+    PROFILE_CLOSE,
+    PROFILE_MID,
+    PROFILE_OPEN,
+    QUESTIONS,
+    RECENT,
+    ROLES,
+    STARTER,
+    STEPS,
+    STUDY,
+    TOOLS,
+    edit_text,
+)
+
 PLATFORM = "kestrel-gigs"
-CONTRACT_VERSION = "1.0"
+CONTRACT_VERSIONS = ("1.1", "1.0")
 FORMATS = ("parquet", "csv.gz", "csv")
 
 # ------------------------------------------------------------------------------------------------
@@ -42,12 +69,13 @@ TABLES: dict[str, tuple[str, str, _T]] = {
         ("account_id", "s"), ("account_type", "s"), ("created_at", "ts"), ("updated_at", "ts"),
         ("display_name", "s"), ("email_hash", "s"), ("email_domain", "s"), ("phone_hash", "s"),
         ("phone_line_type", "s"), ("country", "s"), ("timezone", "s"),
-        ("hourly_rate_usd", "dec"), ("lifetime_hours", "dec"), ("status", "s"))),
+        ("hourly_rate_usd", "dec"), ("lifetime_hours", "dec"), ("status", "s"),
+        ("profile_text", "s"), ("referred_by_account_id", "s"))),
     "identity_documents": ("entity", "document_id", (
         ("document_id", "s"), ("account_id", "s"), ("submitted_at", "ts"),
         ("document_type", "s"), ("issuing_country", "s"), ("document_number_hash", "s"),
         ("holder_name", "s"), ("date_of_birth", "d"), ("image_phash", "s"), ("face_phash", "s"),
-        ("verification_status", "s"), ("verification_method", "s"))),
+        ("verification_status", "s"), ("verification_method", "s"), ("verified_at", "ts"))),
     "payment_methods": ("entity", "payment_method_id", (
         ("payment_method_id", "s"), ("account_id", "s"), ("added_at", "ts"),
         ("method_type", "s"), ("fingerprint", "s"), ("holder_name", "s"), ("country", "s"),
@@ -77,7 +105,18 @@ TABLES: dict[str, tuple[str, str, _T]] = {
         ("message_id", "s"), ("thread_id", "s"), ("contract_id", "s"),
         ("sender_account_id", "s"), ("recipient_account_id", "s"), ("sent_at", "ts"),
         ("body", "s"))),
+    "proposals": ("event", "submitted_at", (
+        ("proposal_id", "s"), ("freelancer_account_id", "s"), ("client_account_id", "s"),
+        ("job_id", "s"), ("job_category", "s"), ("submitted_at", "ts"), ("bid_usd", "dec"),
+        ("cover_letter", "s"))),
+    "profile_changes": ("event", "changed_at", (
+        ("change_id", "s"), ("account_id", "s"), ("changed_at", "ts"), ("field", "s"),
+        ("old_value_hash", "s"), ("new_value_hash", "s"))),
 }
+# what contract 1.1 added: optional tables, and nullable columns that may be missing from a header
+V11_TABLES = ("proposals", "profile_changes")
+V11_COLUMNS = {"accounts": ("profile_text", "referred_by_account_id"),
+               "identity_documents": ("verified_at",)}
 ENTITY_KEYS = {t: spec[1] for t, spec in TABLES.items() if spec[0] == "entity"}
 EVENT_TIME = {t: spec[1] for t, spec in TABLES.items() if spec[0] == "event"}
 
@@ -216,6 +255,7 @@ FAMILY_NAME_FIRST = {"vi", "ko", "zh", "ja"}
 CATEGORIES = {  # category: (median hourly rate in a 1.0 cost country, share of jobs)
     "web": (38.0, 30), "mobile": (45.0, 15), "blockchain": (65.0, 8), "data": (48.0, 12),
     "design": (32.0, 12), "devops": (55.0, 8), "qa": (26.0, 7), "automation": (40.0, 8),
+    "cad": (35.0, 3), "accounting": (30.0, 3), "writing": (24.0, 4),
 }
 DPRK_CATEGORIES = ("web", "mobile", "blockchain", "blockchain", "web", "automation", "devops")
 
@@ -451,6 +491,23 @@ class Acct:
     vpn: Net | None = None  # privacy VPN users: their provider
     company: tuple[str, str] | None = None  # agency: (company name, payout fingerprint)
     shared: dict = field(default_factory=dict)  # DPRK cell resources
+    profile_text: str | None = None
+    referred_by: str | None = None
+    op: str | None = None  # operation id (ground truth): a DPRK cell and its fake clients
+    last_seen: datetime | None = None  # dormant accounts: last profile change before the window
+    switch: str = ""  # handover | hijack | return | new_laptop: what changes on switch_day
+    switch_day: int = -1
+    bid_p: float = 0.1  # chance of sending proposals on a day
+    bid_n: tuple[int, int] = (1, 3)
+    bid_cats: tuple[str, ...] = ()
+    cover: str | None = None  # a text this person (or operation) reuses in cover letters
+    applied: set[str] = field(default_factory=set)
+    text_done: bool = False
+
+    @property
+    def loud(self) -> bool:
+        """DPRK-run and behaving like it (the two-weak-signs accounts behave like anyone)."""
+        return self.is_dprk and "two_weak" not in self.scenario
 
 
 @dataclass
@@ -466,6 +523,7 @@ class Contract:
     end_day: int  # day index when it completes (may be past the window)
     self_rating: bool = False
     hours: float = 0.0
+    friendly: bool = False  # between friends: five stars both ways
 
 
 # ------------------------------------------------------------------------------------------------
@@ -473,8 +531,10 @@ class Contract:
 
 
 class _Platform:
-    def __init__(self, start: date, days: int, accounts: int, seed: int) -> None:
+    def __init__(self, start: date, days: int, accounts: int, seed: int,
+                 styles: frozenset[str] | None = None) -> None:
         self.rng = random.Random(seed)
+        self.styles = styles
         self.start = start
         self.days = days
         self.n = accounts
@@ -503,8 +563,7 @@ class _Platform:
 
     def xid(self, prefix: str, n: int = 12) -> str:
         while True:
-            v = prefix + "".join(self.rng.choice("0123456789abcdefghijkmnpqrstuvwxyz")
-                                 for _ in range(n))
+            v = prefix + "".join(self.rng.choices("0123456789abcdefghijkmnpqrstuvwxyz", k=n))
             if v not in self.used_ids:
                 self.used_ids.add(v)
                 return v
@@ -574,7 +633,8 @@ class _Platform:
                     ip = rng.choice(net.pool)
             elif via == "vpn":
                 net = net or rng.choice(self.vpn)
-                ip = rng.choice(net.pool)
+                # a provider's busiest exits carry many unrelated customers the same day
+                ip = rng.choice(net.pool[:3] if rng.random() < 0.4 else net.pool)
             elif via == "tor":
                 net = self.tor
                 ip = rng.choice(net.pool)
@@ -636,7 +696,8 @@ class _Platform:
             "country": a.country, "timezone": a.tz,
             "hourly_rate_usd": None if a.rate is None else round(a.rate, 2),
             "lifetime_hours": None if a.kind == "client" else round(a.lifetime, 1),
-            "status": a.status,
+            "status": a.status, "profile_text": a.profile_text,
+            "referred_by_account_id": a.referred_by,
         }
 
     def emit_account(self, a: Acct, i: int, ts: datetime | None = None) -> None:
@@ -659,6 +720,9 @@ class _Platform:
                "country": country, "is_active": True}
         lst = a.payout if payout else a.cards
         if payout and lst:  # a new payout method replaces the current one
+            if self.pm_rows[lst[-1]]["holder_name"] != holder:
+                self.change(a, ts, "payout_holder_name", self.pm_rows[lst[-1]]["holder_name"],
+                            holder)
             old = dict(self.pm_rows[lst[-1]])
             old["is_active"] = False
             self.pm_rows[old["payment_method_id"]] = old
@@ -743,13 +807,65 @@ class _Platform:
         self.accts[a.id] = a
         return a
 
+    # ---------------------------------------------------------------- free text (1.1)
+
+    def fill(self, a: Acct, text: str, **kw: object) -> str:
+        rng = self.rng
+        years = max(1, (self.day(0) - a.created.date()).days // 365 + rng.randint(0, 6))
+        first = a.name.split()[0] if a.lang not in FAMILY_NAME_FIRST else a.name.split()[-1]
+        role = rng.choice(ROLES[a.category])
+        vals = {"role": role, "role_l": role[0].lower() + role[1:], "years": years,
+                "y2": rng.randint(2, 9), "place": CITY.get(a.country, a.country),
+                "first": first, "since": rng.randint(2012, 2023),
+                "recent": rng.choice(RECENT), "employer": rng.choice(EMPLOYERS),
+                "likes": rng.choice(LIKES), "study": rng.choice(STUDY),
+                "tools": rng.choice(TOOLS), "hrs": rng.choice((10, 20, 25, 30, 40)),
+                "catw": CATW[a.category], "n": rng.randint(2, 30),
+                "when": rng.choice(("tomorrow", "on Monday", "this week", "right away")),
+                "step": rng.choice(STEPS), "step2": rng.choice(STEPS),
+                "question": rng.choice(QUESTIONS), "est": rng.randint(6, 80),
+                "part": rng.choice(("mornings", "afternoons", "evenings")), "client": "there"}
+        vals.update(kw)
+        return text.format_map(vals)
+
+    def make_profile(self, a: Acct) -> str | None:
+        """The summary an ordinary person writes (or a client's company blurb)."""
+        rng = self.rng
+        if a.kind == "client":
+            if rng.random() > 0.25:
+                return None
+            return rng.choice(CLIENT_BLURBS).format(
+                kind=rng.choice(CLIENT_KINDS), place=CITY.get(a.country, a.country),
+                catw=CATW[rng.choice(list(CATW))])
+        r = rng.random()
+        if r < 0.1:
+            return None
+        if r < 0.14:  # kept the platform's starter text
+            return self.fill(a, edit_text(rng.choice(STARTER), rng, rng.randint(0, 1)))
+        parts = [rng.choice(PROFILE_OPEN), *rng.sample(PROFILE_MID, rng.randint(1, 3)),
+                 rng.choice(PROFILE_CLOSE)]
+        return self.fill(a, " ".join(x for x in parts if x))
+
+    def cover_letter(self, a: Acct, client: Acct, cat: str) -> str | None:
+        rng = self.rng
+        if rng.random() < 0.05:
+            return None  # "quick apply" sends no letter
+        cname = client.name.split()[0]
+        if a.cover is not None:  # a reused text: the operation's template or one's own
+            return self.fill(a, a.cover, client=cname, catw=CATW[cat])
+        parts = [rng.choice(COVER_GREET), *rng.sample(COVER_BODY, rng.randint(1, 3)),
+                 rng.choice(COVER_CLOSE)]
+        return self.fill(a, "\n".join(x for x in parts if x) if rng.random() < 0.3 else
+                         " ".join(x for x in parts if x), client=cname, catw=CATW[cat])
+
     def document(self, a: Acct, i: int, ts: datetime, *, holder: str | None = None,
                  number: str | None = None, face: int | None = None, image: int | None = None,
-                 issuing: str | None = None, status: str | None = None) -> dict:
+                 issuing: str | None = None, status: str | None = None,
+                 dtype: str | None = None, method: str | None = None) -> dict:
         rng = self.rng
         dob = date(rng.randrange(1968, 2004), rng.randrange(1, 13), rng.randrange(1, 29))
-        dtype = rng.choices(("passport", "national_id", "drivers_license", "residence_permit"),
-                            (5, 3, 2, 0.4))[0]
+        dtype = dtype or rng.choices(
+            ("passport", "national_id", "drivers_license", "residence_permit"), (5, 3, 2, 0.4))[0]
         status = status or rng.choices(("approved", "pending", "rejected"), (90, 6, 4))[0]
         row = {
             "document_id": self.xid("doc-", 10), "account_id": a.id, "submitted_at": ts,
@@ -761,9 +877,22 @@ class _Platform:
             "face_phash": _ph(face if face is not None else rng.getrandbits(64))
             if rng.random() > 0.03 or face is not None else None,
             "verification_status": status,
-            "verification_method": rng.choices(("automated", "manual_review", "video_call"),
-                                               (70, 25, 5))[0],
+            "verification_method": method or rng.choices(
+                ("automated", "manual_review", "video_call"), (70, 25, 5))[0],
+            "verified_at": None,
         }
+        if status != "pending":
+            m = row["verification_method"]
+            delay = rng.uniform(0.01, 0.3) if m == "automated" else rng.uniform(1, 40)
+            verified = ts + timedelta(hours=delay)
+            row["verified_at"] = verified
+            if ts.year < 2023 and rng.random() < 0.4:
+                row["verified_at"] = None  # decided before the platform recorded when
+            elif self.day_index(verified) > max(i, self.day_index(ts)) and \
+                    self.day_index(verified) >= 0:
+                self.entity("identity_documents", i, dict(row, verification_status="pending",
+                                                          verified_at=None))
+                i = self.day_index(verified)
         self.entity("identity_documents", i, row)
         if status == "pending":
             self.pending_docs.append(row)
@@ -789,9 +918,11 @@ class _Platform:
                              rng.choice(("card", "card", "paypal", "bank_account")),
                              _sha(self.xid("ext", 10))[:40], self.provider_name(a.legal),
                              a.country, payout=False)
+        if not a.text_done:
+            a.profile_text, a.text_done = self.make_profile(a), True
         if i < 0:  # last profile change some time before the first export
             first = datetime.combine(self.day(0), datetime.min.time(), UTC)
-            self.emit_account(a, day_i, max(a.created, first - timedelta(
+            self.emit_account(a, day_i, a.last_seen or max(a.created, first - timedelta(
                 days=rng.uniform(0.1, 40))))
         else:
             self.emit_account(a, day_i, a.created + timedelta(minutes=rng.uniform(1, 90)))
@@ -836,6 +967,15 @@ class _Platform:
             "payment_method_id": fl.payout[-1], "contract_id": c.id if c else None,
             "kind": "freelancer_payout", "amount_usd": round(amount * 0.9, 2)})
 
+    def change(self, a: Acct, ts: datetime, fld: str, old: str | None,
+               new: str | None) -> None:
+        """A profile_changes event (contract 1.1): old and new values hashed, null when empty."""
+        def h(v: str | None) -> str | None:
+            return None if v is None else _sha(" ".join(v.split()).lower())
+        self.event("profile_changes", {
+            "change_id": self.xid("pc_", 14), "account_id": a.id, "changed_at": ts,
+            "field": fld, "old_value_hash": h(old), "new_value_hash": h(new)})
+
     def say(self, sender: Acct, to: Acct, ts: datetime, body: str, c: Contract | None) -> None:
         pair = sorted((sender.id, to.id))
         self.event("messages", {
@@ -862,16 +1002,48 @@ DPRK_STYLES: dict[str, dict[str, float]] = {  # trait weights per cell style
     "rented_account": {"proxy_account": 6, "foreign_hours": 4, "video_avoidance": 3,
                        "remote_desktop": 3, "self_rating": 4, "extreme_hours": 3,
                        "continuous_presence": 2},
+    # tactics reported 2024-2026 (research notes), each style always holds its own trait
+    "handover": {"foreign_hours": 6, "remote_desktop": 4, "proxy_account": 4,
+                 "anonymised_ip": 2, "shared_device": 3},
+    "contract_stacker": {"shared_ip": 4, "remote_desktop": 5, "foreign_hours": 4,
+                         "extreme_hours": 2, "proxy_account": 3, "shared_device": 2},
+    "proposal_spray": {"template_text": 6, "anonymised_ip": 4, "low_rate": 3,
+                       "off_platform": 3, "video_avoidance": 3, "shared_device": 2},
+    "reference_ring": {"shared_ip": 6, "shared_device": 4, "template_text": 5,
+                       "foreign_hours": 3},
+    "mismatched_identity": {"anonymised_ip": 5, "video_avoidance": 3, "template_text": 2,
+                            "proxy_phone": 2, "proxy_account": 1},
+    "dormant_hijack": {"anonymised_ip": 4, "shared_device": 4, "foreign_hours": 5,
+                       "payout_churn": 3, "shared_ip": 3},
 }
+CLASSIC_STYLES = ("laptop_farm", "vpn_ring", "identity_mill", "rented_account")  # before 1.1
+STYLE_TRAIT = {"handover": "handover", "contract_stacker": "concurrent_contracts",
+               "proposal_spray": "proposal_spray", "reference_ring": "reference_ring",
+               "mismatched_identity": "identity_mismatch",
+               "dormant_hijack": "dormant_reactivation"}
 ALL_TRAITS = ("ip_burst", "continuous_presence", "shared_ip", "extreme_hours", "self_rating",
               "document_reuse", "low_rate", "video_avoidance", "off_platform", "proxy_account",
               "proxy_phone", "foreign_hours", "remote_desktop", "anonymised_ip",
-              "shared_device", "payout_churn")
-LINK_TRAITS = ("shared_ip", "shared_device", "document_reuse")
+              "shared_device", "payout_churn", "template_text", "proposal_spray",
+              "concurrent_contracts", "identity_mismatch", "reference_ring")
+# weight of the newer traits in a style that does not name them (0: only in their own style)
+NEW_TRAIT_DEFAULT = {"template_text": 0.4, "proposal_spray": 0.25,
+                     "concurrent_contracts": 0.25, "identity_mismatch": 0.2,
+                     "reference_ring": 0.0}
+LINK_TRAITS = ("shared_ip", "shared_device", "document_reuse", "template_text",
+               "reference_ring")
+# dprk_two_weak_signs: exactly two of these, each common among honest freelancers
+WEAK_PAIRS = ((("foreign_hours", "voip_phone"), 5), (("foreign_hours", "vpn_user"), 2),
+              (("foreign_hours", "crypto_payout"), 2), (("low_rate", "foreign_hours"), 2),
+              (("voip_phone", "low_rate"), 1), (("vpn_user", "crypto_payout"), 1))
+PERSONA_DRIFT = {"JP": 3, "IT": 2, "MY": 2, "UA": 2, "VN": 2, "SG": 2, "PL": 1}
+THIRD_COUNTRY_DOCS = ("SK", "RS", "HU", "CZ", "BG", "LT", "MN", "LA")
 
 
 def weights_for(style: str) -> dict[str, float]:
-    return {t: DPRK_STYLES[style].get(t, 0.6) for t in ALL_TRAITS}
+    own = STYLE_TRAIT.get(style)
+    return {t: 0.0 if t == own else DPRK_STYLES[style].get(t, NEW_TRAIT_DEFAULT.get(t, 0.6))
+            for t in ALL_TRAITS}
 
 
 WESTERN_CLAIMS = {"US": 10, "CA": 3, "GB": 2, "PL": 2, "UA": 2, "DE": 1, "NL": 1, "AU": 1,
@@ -886,6 +1058,7 @@ class _Builder:
     def __init__(self, p: _Platform) -> None:
         self.p = p
         self.rng = p.rng
+        self.friend_deals: list[tuple[Acct, Acct]] = []
 
     def created_at(self, old: bool = True) -> datetime:
         rng = self.rng
@@ -907,13 +1080,17 @@ class _Builder:
         p, rng = self.p, self.rng
         n = p.n
         n_clients = int(n * 0.36)
-        n_dprk_target = max(4, round(n * rng.uniform(0.025, 0.035)))
+        n_dprk_target = max(4, round(n * rng.uniform(0.04, 0.05)))
         look = {
             "legit_agency_office": 0.018, "legit_agency_company_payout": 0.012,
             "legit_campus_nat": 0.02, "legit_digital_nomad": 0.012, "legit_privacy_vpn": 0.02,
             "legit_heavy_worker": 0.018, "legit_low_rate": 0.04, "legit_family_shared": 0.01,
             "legit_honest_audio": 0.014, "legit_bot_developer": 0.014,
             "legit_asia_declared": 0.07, "legit_remote_admin": 0.008, "legit_crypto_payout": 0.008,
+            "legit_new_laptop": 0.01, "legit_multi_client": 0.014,
+            "legit_prolific_bidder": 0.012, "legit_boilerplate_text": 0.016,
+            "legit_expat": 0.014, "legit_returning_user": 0.012,
+            "legit_referral_friends": 0.014, "legit_night_owl": 0.012,
         }
         clients = [self.ordinary("client", "legit_client") for _ in range(n_clients)]
         for c in clients:
@@ -930,6 +1107,12 @@ class _Builder:
         while used < n:
             self.ordinary("freelancer", "legit_freelancer")
             used += 1
+        # ordinary invitations: someone who joined earlier, never a DPRK persona
+        honest = sorted((a for a in p.accts.values() if not a.is_dprk), key=lambda a: a.created)
+        for j, a in enumerate(honest):
+            if j > 10 and a.referred_by is None and rng.random() < (
+                    0.05 if a.kind == "freelancer" else 0.02):
+                a.referred_by = honest[rng.randrange(j)].id
         # everyone known at the first night is in the full export
         for a in list(p.accts.values()):
             if a.created < datetime.combine(p.day(1), datetime.min.time(), UTC) and \
@@ -947,19 +1130,28 @@ class _Builder:
         self.signups: list[tuple[Acct, int]] = []
         self.sr_clients: list[tuple[Acct, Acct]] = []  # (client, freelancer)
         cell = 0
-        styles = list(DPRK_STYLES)
+        styles = [*DPRK_STYLES, "two_weak_signs"]
         rng.shuffle(styles)
+        if self.p.styles is not None:  # keep the draws (same world), plant only these styles
+            styles = [x for x in styles if x in self.p.styles]
+        day0 = datetime.combine(p.day(0), datetime.min.time(), UTC)
         while len(out) < target:
             style = styles[cell % len(styles)]  # every style once before any repeats
             cell += 1
-            size = min(rng.choice((2, 3, 3, 4, 4, 5, 6)), max(2, target - len(out)))
+            op = p.xid("op-", 10)
+            if style == "two_weak_signs":
+                out.extend(self.two_weak(cell, op, rng.choice((2, 3, 3, 4))))
+                continue
+            sizes = (2, 3, 3, 4, 4, 5, 6) if p.n >= 1000 else (2, 2, 3, 3, 4)  # small runs:
+            size = min(rng.choice(sizes), max(2, target - len(out)))  # more styles, fewer each
+            forced = STYLE_TRAIT.get(style)
+            w = weights_for(style)
             plan: list[set[str]] = []
             for _ in range(size):
                 k = rng.choices((2, 3, 4, 5, 6), (35, 33, 18, 9, 5))[0]
-                traits: set[str] = set()
+                traits: set[str] = {forced} if forced else set()
                 while len(traits) < k:
-                    traits.add(rng.choices(list(weights_for(style)),
-                                           list(weights_for(style).values()))[0])
+                    traits.add(rng.choices(list(w), list(w.values()))[0])
                 plan.append(traits)
             for link in LINK_TRAITS:  # a link needs two ends: never leave one member alone
                 holders = [t for t in plan if link in t]
@@ -980,28 +1172,48 @@ class _Builder:
             fac_name = rng.choice(FACILITATOR_NAMES)
             fac_country = rng.choice(("US", "CN", "HK", "AE", "US"))
             fac_fp = _sha(p.xid("ext", 10))[:40]
+            # the operation's own profile text and cover letter, reused with small edits
+            picked = sorted(rng.sample(range(1, len(DPRK_PROFILE)), rng.randint(3, 5)))
+            prof_tpl = edit_text(" ".join([DPRK_PROFILE[0]] + [DPRK_PROFILE[j] for j in picked]),
+                                 rng, 2)
+            cover_tpl = " ".join(DPRK_COVER[j] for j in sorted(
+                rng.sample(range(len(DPRK_COVER)), rng.randint(4, 6))))
+            members: list[Acct] = []
             for m, traits in enumerate(plan):
-                if "foreign_hours" in traits or rng.random() < 0.5:
+                if style == "mismatched_identity":
+                    cc = _weighted(rng, PERSONA_DRIFT)
+                elif "foreign_hours" in traits or rng.random() < 0.5:
                     cc = _weighted(rng, WESTERN_CLAIMS)
                 else:
                     cc = _weighted(rng, ASIAN_CLAIMS)
                 new_signup = "document_reuse" in traits and m > 0 and rng.random() < 0.6
                 created = self.created_at(old=style == "rented_account")
-                if new_signup:
+                if style == "handover":  # signed up and verified by a real person in the window
+                    new_signup = True
+                    when = rng.randrange(0, max(1, int(p.days * 0.4)))
+                    created = p.local(when, rng.uniform(13, 22), "UTC")
+                elif new_signup:
                     when = rng.randrange(1, max(2, p.days - 2))
                     created = p.local(when, rng.uniform(0, 23), "UTC")
                 if style == "rented_account":  # an older, real-looking account, now rented
                     created -= timedelta(days=rng.uniform(300, 1500))
+                if style == "dormant_hijack":  # a real person's account, untouched for months
+                    created = day0 - timedelta(days=rng.uniform(900, 3000))
+                switching = style in ("handover", "dormant_hijack")
                 a = p.new_account("freelancer", f"dprk_{style}", cc, created=created, dprk=True,
-                                  act_tz=real_tz if "foreign_hours" in traits else None)
-                a.cell, a.traits = cell, traits
+                                  act_tz=real_tz if "foreign_hours" in traits and not switching
+                                  else None)
+                a.cell, a.traits, a.op = cell, traits, op
+                owner_category, owner_rate = a.category, a.rate
                 a.category = rng.choice(DPRK_CATEGORIES)
                 a.rate = CATEGORIES[a.category][0] * rng.uniform(0.9, 1.4)
                 a.diligence = rng.uniform(0.8, 0.98)
                 a.work_len = rng.uniform(7, 11)
                 a.lifetime = rng.uniform(300, 1800)
+                owner_email = a.email
                 a.email = a.email.split("@")[0] + "@" + rng.choice(
                     ("gmail.com", "outlook.com", "proton.me", "gmail.com", "mail.com"))
+                a.bid_p, a.bid_n, a.bid_cats = 0.35, (1, 4), (a.category,)
                 if "foreign_hours" in traits:
                     a.start_h = rng.uniform(8.5, 10)  # in the real (Asian) zone
                 if "low_rate" in traits:
@@ -1010,6 +1222,7 @@ class _Builder:
                     a.lifetime = rng.uniform(2600, 9000)
                     a.work_len = rng.uniform(12, 15)
                     a.diligence = 0.97
+                owner_phone = (a.phone, a.phone_type)
                 if "proxy_phone" in traits:
                     if rng.random() < 0.6:
                         a.phone, a.phone_type = phone, rng.choice(("voip", "voip", "unknown"))
@@ -1018,12 +1231,25 @@ class _Builder:
                         a.phone_type = "voip"
                 if "shared_device" in traits:
                     a.devices = [rng.choice(devices)] + a.devices[:1]
-                if "shared_ip" in traits:
-                    if style == "laptop_farm" or (style != "vpn_ring" and rng.random() < 0.5):
+                if "shared_ip" in traits or style == "handover":
+                    if style in ("laptop_farm", "handover") or (
+                            style != "vpn_ring" and rng.random() < 0.5):
                         a.fixed_ips = [(farm_ip, farm_net, "farm")]
                     else:
                         a.fixed_ips = [(vps_ip, vps, "vps")]
                     a.fixed_share = rng.uniform(0.6, 0.95)
+                if "proposal_spray" in traits:  # Okta 2025: thousands of applications
+                    a.bid_p, a.bid_n = 0.92, (15, 45)
+                    a.bid_cats = tuple(rng.sample(list(CATEGORIES), rng.randint(5, 8)))
+                if "template_text" in traits:
+                    a.profile_text = edit_text(prof_tpl.format(years=rng.randint(6, 11)), rng,
+                                               rng.randint(1, 3))
+                    a.cover = edit_text(cover_tpl, rng, rng.randint(0, 2))
+                else:
+                    a.profile_text = p.make_profile(a)
+                a.text_done = True
+                if "reference_ring" in traits and members:
+                    a.referred_by = rng.choice(members).id
                 doc: dict = {}
                 if "document_reuse" in traits:
                     v = rng.random()
@@ -1033,24 +1259,109 @@ class _Builder:
                         doc = {"image": _flip(template, rng.randint(1, 5), rng)}
                     else:  # the same document number under another name
                         doc = {"number": doc_number, "face": _flip(face, rng.randint(0, 6), rng)}
+                if "identity_mismatch" in traits:  # GTIG 2025: documents from a third country
+                    doc["issuing"] = rng.choice(THIRD_COUNTRY_DOCS)
+                    doc["dtype"] = rng.choice(("residence_permit", "residence_permit",
+                                               "passport"))
+                    a.shared["payout_cc"] = rng.choice([c for c in ("HK", "CN", "AE", "SG", "US",
+                                                                    "TR") if c != cc])
+                    if "anonymised_ip" not in traits:  # lives where the documents do not say
+                        live = rng.choice(("CN", "RU", "HK", "CN"))
+                        a.res_net = rng.choice(p.res[live])
+                        a.home_ip, a.mob_net, a.v6_prefix = a.res_net.addr(rng), p.mob[live], None
                 self.docs[a.id] = doc
+                a.shared = {**a.shared,
+                            "fac_name": fac_name, "fac_country": fac_country, "fac_fp": fac_fp,
+                            "farm_ip": farm_ip, "farm_net": farm_net}
+                if switching:
+                    # what the operators bring, kept aside until the switch day
+                    a.shared["after"] = {
+                        "devices": a.devices if "shared_device" in traits else
+                        [rng.choice(devices), p.xid("dv", 20)],
+                        "fixed_ips": a.fixed_ips, "fixed_share": a.fixed_share,
+                        "act_tz": real_tz if "foreign_hours" in traits or rng.random() < 0.6
+                        else a.act_tz,
+                        "start_h": rng.uniform(8.5, 10), "email": a.email,
+                        "phone": (a.phone, a.phone_type), "category": a.category,
+                        "rate": a.rate, "profile_text": a.profile_text,
+                        "live": rng.choice([c for c in ("CN", "RU", "HK", "US", "GB")
+                                            if c != cc])}
+                    a.devices = [p.xid("dv", 20) for _ in range(rng.choice((1, 2)))]
+                    a.fixed_ips, a.fixed_share = [], 0.0
+                    a.email, (a.phone, a.phone_type) = owner_email, owner_phone
+                    a.switch = "handover" if style == "handover" else "hijack"
+                if style == "handover":
+                    a.category, a.rate = owner_category, owner_rate
+                    a.profile_text = p.make_profile(a)
+                    a.start_h = rng.gauss(9.5, 1)
+                    doc.update(method=rng.choice(("video_call", "video_call", "automated")),
+                               status="approved", dtype=rng.choice(("passport",
+                                                                    "drivers_license")))
+                    a.switch_day = p.day_index(created) + rng.randint(2, 4)
+                if style == "dormant_hijack":
+                    a.category, a.rate = owner_category, owner_rate
+                    a.profile_text = p.make_profile(a)
+                    a.last_seen = day0 - timedelta(days=rng.uniform(150, 800))
+                    a.lifetime = rng.uniform(200, 2500)
+                    a.switch_day = rng.randint(2, max(2, p.days // 2))
                 if new_signup:
                     self.deferred.add(a.id)
                     self.signups.append((a, p.day_index(created)))
-                a.shared = {
-                    "fac_name": fac_name, "fac_country": fac_country, "fac_fp": fac_fp,
-                    "farm_ip": farm_ip, "farm_net": farm_net}
+                members.append(a)
                 out.append(a)
             # fake clients that pay cell members with the members' own payment accounts
-            for a in [x for x in out if x.cell == cell and "self_rating" in x.traits]:
+            for a in [x for x in members if "self_rating" in x.traits]:
                 for _ in range(rng.choice((1, 1, 2))):
                     c = p.new_account("client", "dprk_self_rating_client",
                                       rng.choice(("US", "US", "GB", "CA", "AU")),
                                       created=self.created_at(old=False), dprk=True)
-                    c.cell, c.traits, c.rate = cell, {"self_rating"}, None
+                    c.cell, c.traits, c.rate, c.op = cell, {"self_rating"}, None, op
                     c.devices = a.devices[:1] + c.devices if rng.random() < 0.4 else c.devices
                     self.sr_clients.append((c, a))
                     out.append(c)
+            # persona-run clients that refer members and give them five stars from the cell's
+            # own machines and addresses (GTIG 2025: references from personas one operator runs)
+            ring = [x for x in members if "reference_ring" in x.traits]
+            if len(ring) >= 2:
+                for _ in range(rng.choice((1, 1, 2))):
+                    c = p.new_account("client", "dprk_reference_ring_client",
+                                      rng.choice(("US", "US", "GB", "CA", "DE", "NL")),
+                                      created=self.created_at(old=False), dprk=True)
+                    c.cell, c.traits, c.rate, c.op = cell, {"reference_ring"}, None, op
+                    c.referred_by = rng.choice(ring).id
+                    src = rng.choice(ring)
+                    c.fixed_ips = src.fixed_ips or [(farm_ip, farm_net, "farm")]
+                    c.fixed_share = 0.9
+                    c.devices = [rng.choice(src.devices)] + c.devices[:1]
+                    c.shared = {"ring": True}
+                    for fl in ring:
+                        self.sr_clients.append((c, fl))
+                    out.append(c)
+        return out
+
+    def two_weak(self, cell: int, op: str, size: int) -> list[Acct]:
+        """DPRK workers showing exactly two signs, each of which ordinary people show too."""
+        p, rng = self.p, self.rng
+        out = []
+        real_tz = rng.choice(("Asia/Shanghai", "Asia/Shanghai", "Asia/Vladivostok"))
+        for _ in range(size):
+            pair = rng.choices([x for x, _ in WEAK_PAIRS], [wt for _, wt in WEAK_PAIRS])[0]
+            traits = set(pair)
+            cc = _weighted(rng, WESTERN_CLAIMS) if "foreign_hours" in traits else \
+                _weighted(rng, FREELANCER_MIX)
+            a = self.ordinary("freelancer", "dprk_two_weak_signs", cc, dprk=True,
+                              act_tz=real_tz if "foreign_hours" in traits else None)
+            a.cell, a.traits, a.op = cell, traits, op
+            a.phone_type = "mobile" if a.phone_type == "voip" else a.phone_type
+            if "foreign_hours" in traits:
+                a.start_h = rng.uniform(8.5, 10)
+            if "voip_phone" in traits:
+                a.phone, a.phone_type = f"+1{rng.randrange(2000000000, 9999999999)}", "voip"
+            if "low_rate" in traits:
+                a.rate = CATEGORIES[a.category][0] * rng.uniform(0.25, 0.42)
+            if "vpn_user" in traits:
+                a.vpn = rng.choice(p.vpn)
+            out.append(a)
         return out
 
     # ---------------------------------------------------------------- look-alikes
@@ -1070,6 +1381,9 @@ class _Builder:
             for _ in range(min(k - len(out), self.rng.randint(5, 9))):
                 a = self.ordinary("freelancer", "legit_agency_office", cc)
                 a.fixed_ips, a.fixed_share, a.category = [office], 0.8, cat
+                if out and out[-1].fixed_ips == [office] and self.rng.random() < 0.5 and \
+                        out[-1].created < a.created:
+                    a.referred_by = out[-1].id  # staff invite each other
                 a.work_len, a.diligence = self.rng.uniform(7, 8.5), 0.85
                 out.append(a)
         return out
@@ -1196,6 +1510,129 @@ class _Builder:
             out.append(a)
         return out
 
+    # ---------------------------------------------------------------- look-alikes (1.1 era)
+
+    def signup_in_window(self, cc: str, scenario: str) -> tuple[Acct, int]:
+        p, rng = self.p, self.rng
+        when = rng.randrange(0, max(1, int(p.days * 0.4)))
+        created = p.local(when, rng.uniform(8, 20), COUNTRIES[cc][0][0])
+        if p.day_index(created) != when:
+            created = p.local(when, rng.uniform(1, 22), "UTC")
+        a = p.new_account("freelancer", scenario, cc, created=created)
+        self.deferred.add(a.id)
+        self.signups.append((a, when))
+        return a, when
+
+    def legit_new_laptop(self, k: int) -> list[Acct]:
+        """Verified on one machine, then works from a new laptop: same home, hours and payout."""
+        out = []
+        for _ in range(k):
+            a, when = self.signup_in_window(_weighted(self.rng, FREELANCER_MIX),
+                                            "legit_new_laptop")
+            self.docs[a.id] = {"method": self.rng.choice(("video_call", "automated")),
+                               "status": "approved"}
+            a.switch, a.switch_day = "new_laptop", when + self.rng.randint(2, 5)
+            a.bid_p = 0.3
+            out.append(a)
+        return out
+
+    def legit_multi_client(self, k: int) -> list[Acct]:
+        """Three to five hourly clients at once, switching between them through the day."""
+        out = []
+        for _ in range(k):
+            a = self.ordinary("freelancer", "legit_multi_client")
+            a.work_len, a.diligence = self.rng.uniform(6.5, 9.5), 0.88
+            a.shared = {"multi": True}
+            out.append(a)
+        return out
+
+    def legit_prolific_bidder(self, k: int) -> list[Acct]:
+        """Bids on many jobs a day, all in one niche, with a letter of their own they reuse."""
+        out = []
+        for _ in range(k):
+            a = self.ordinary("freelancer", "legit_prolific_bidder")
+            a.category = self.rng.choice(("web", "design", "writing", "data", "mobile", "qa"))
+            a.bid_p, a.bid_n, a.bid_cats = 0.85, (8, 22), (a.category,)
+            body = " ".join(self.rng.sample(COVER_BODY, 3)) + " " + self.rng.choice(COVER_CLOSE)
+            a.cover = self.p.fill(a, "Hi {client}, " + body, client="{client}", catw="{catw}")
+            out.append(a)
+        return out
+
+    def legit_boilerplate_text(self, k: int) -> list[Acct]:
+        """Unrelated people who kept the platform's starter summary and a blog sample letter."""
+        out = []
+        for _ in range(k):
+            a = self.ordinary("freelancer", "legit_boilerplate_text")
+            a.profile_text = self.p.fill(a, edit_text(self.rng.choice(STARTER), self.rng,
+                                                      self.rng.randint(0, 2)))
+            a.text_done = True
+            if self.rng.random() < 0.7:
+                a.cover = self.rng.choice(GENERIC_COVER)
+            out.append(a)
+        return out
+
+    def legit_expat(self, k: int) -> list[Acct]:
+        """Documents of the home country, life (and logins) in another; payouts in either."""
+        out = []
+        rng = self.rng
+        for _ in range(k):
+            home = rng.choice(("IN", "BR", "UA", "PH", "NG", "MX", "VN", "EG", "CO", "PK"))
+            res = rng.choice(("DE", "NL", "PT", "ES", "GB", "AE", "CA", "US", "SG", "JP", "IE",
+                              "SE"))
+            a = self.p.new_account("freelancer", "legit_expat", res, created=self.created_at(),
+                                   lang=COUNTRIES[home][1])
+            self.docs[a.id] = {"issuing": home, "dtype": "passport"} if rng.random() < 0.6 \
+                else {"issuing": res, "dtype": "residence_permit"}
+            a.shared = {"payout_cc": home if rng.random() < 0.3 else res}
+            out.append(a)
+        return out
+
+    def legit_returning_user(self, k: int) -> list[Acct]:
+        """Back after months away: maybe a new laptop or a fresh summary, otherwise the same."""
+        out = []
+        day0 = datetime.combine(self.p.day(0), datetime.min.time(), UTC)
+        for _ in range(k):
+            a = self.ordinary("freelancer", "legit_returning_user")
+            a.created = min(a.created, day0 - timedelta(days=self.rng.uniform(900, 3000)))
+            a.last_seen = day0 - timedelta(days=self.rng.uniform(150, 800))
+            a.switch, a.switch_day = "return", self.rng.randint(2, max(2, self.p.days // 2))
+            out.append(a)
+        return out
+
+    def legit_referral_friends(self, k: int) -> list[Acct]:
+        """Friends who invited each other; each on their own networks, devices and payouts."""
+        out: list[Acct] = []
+        rng = self.rng
+        self.friend_deals: list[tuple[Acct, Acct]] = []
+        while len(out) < k:
+            cc = _weighted(rng, FREELANCER_MIX)
+            group: list[Acct] = []
+            for _ in range(min(k - len(out), rng.randint(2, 4))):
+                a = self.ordinary("freelancer", "legit_referral_friends",
+                                  cc if rng.random() < 0.6 else None)
+                if group:
+                    a.referred_by = rng.choice(group).id
+                group.append(a)
+                out.append(a)
+            if len(group) >= 2 and rng.random() < 0.35 and len(out) < k:
+                c = self.ordinary("client", "legit_referral_friends")
+                c.rate, c.referred_by = None, rng.choice(group).id
+                self.friend_deals.append((c, rng.choice(group)))
+                out.append(c)
+        return out
+
+    def legit_night_owl(self, k: int) -> list[Acct]:
+        """US/EU profiles that work through their own night (some on a Google Voice number)."""
+        out = []
+        for _ in range(k):
+            a = self.ordinary("freelancer", "legit_night_owl", self.rng.choice(
+                ("US", "US", "CA", "GB", "DE", "NL", "FR", "ES", "PL", "AU")))
+            a.start_h = self.rng.uniform(21, 24.5)
+            if a.country in ("US", "CA", "GB") and self.rng.random() < 0.3:
+                a.phone_type = "voip"
+            out.append(a)
+        return out
+
     # ---------------------------------------------------------------- finishing touches
 
     def seed_contracts(self) -> None:
@@ -1211,9 +1648,14 @@ class _Builder:
             # payouts as the scenario dictates
             self.payout_setup(a)
             n = rng.choices((0, 1, 2, 3), (25, 45, 22, 8))[0]
-            if a.is_dprk or a.scenario in ("legit_heavy_worker", "legit_agency_office",
-                                           "legit_agency_company_payout", "legit_remote_admin"):
+            if a.loud or a.scenario in ("legit_heavy_worker", "legit_agency_office",
+                                        "legit_agency_company_payout", "legit_remote_admin"):
                 n = max(n, rng.randint(1, 3))
+            stacked = "concurrent_contracts" in a.traits or "multi" in a.shared
+            if stacked:
+                n = rng.randint(3, 6) if a.is_dprk else rng.randint(3, 5)
+            if a.switch in ("hijack", "return"):
+                n = 0  # dormant: nothing under way
             for _ in range(n):
                 client = rng.choice(self.clients)
                 back = rng.randint(1, 60)
@@ -1222,10 +1664,19 @@ class _Builder:
                 c = p.new_contract(client, a, -back, max(ts, a.created + timedelta(days=1)),
                                    status="active")
                 c.end_day = rng.randint(1, 80)
-                if c.ctype == "fixed" and rng.random() < 0.3:
+                if stacked:
+                    c.ctype, c.end_day = "fixed", rng.randint(p.days // 2, 90)
+                if c.ctype == "fixed" and (stacked or rng.random() < 0.3):
                     c.ctype = "hourly"
                     c.rate = (a.rate or 20) * rng.uniform(0.95, 1.05)
                 p.emit_contract(c, 0, c.created + timedelta(hours=rng.uniform(1, 40)))
+        for client, fl in self.friend_deals:  # a friend's small business hires a friend
+            ts = datetime.combine(p.day(0), datetime.min.time(), UTC) - timedelta(
+                days=rng.uniform(2, 30))
+            c = p.new_contract(client, fl, -1, max(ts, fl.created + timedelta(days=1),
+                                                    client.created + timedelta(days=1)),
+                               status="active")
+            c.friendly, c.end_day = True, rng.randint(1, max(1, p.days - 1))
 
     def payout_setup(self, a: Acct) -> None:
         p, rng = self.p, self.rng
@@ -1233,6 +1684,8 @@ class _Builder:
             return
         when = max(a.created + timedelta(days=2), datetime.combine(
             p.day(0), datetime.min.time(), UTC) - timedelta(days=rng.uniform(3, 200)))
+        if a.last_seen is not None:
+            when = min(when, a.last_seen - timedelta(days=rng.uniform(1, 300)))
         i = -1 if when.date() < p.day(0) else p.day_index(when)
         if a.id in self.deferred:
             i = p.day_index(a.created)
@@ -1244,6 +1697,10 @@ class _Builder:
         elif a.scenario == "legit_crypto_payout":
             p.add_payment(a, i, when, "crypto_wallet", _sha(p.xid("ext", 10))[:40], None, None,
                           payout=True)
+        elif a.switch == "handover" or "payout_cc" in a.shared:  # own name (for now)
+            p.add_payment(a, i, when, rng.choice(("bank_account", "payoneer", "wise", "paypal")),
+                          _sha(p.xid("ext", 10))[:40], p.provider_name(a.legal),
+                          a.shared.get("payout_cc", a.country), payout=True)
         elif "proxy_account" in a.traits:
             s = a.shared
             shared = rng.random() < 0.7
@@ -1251,7 +1708,8 @@ class _Builder:
                           s["fac_fp"] if shared else _sha(p.xid("ext", 10))[:40],
                           s["fac_name"] if shared else p.person_name("en")[1],
                           s["fac_country"] if rng.random() < 0.7 else a.country, payout=True)
-        elif "payout_churn" in a.traits or ("foreign_hours" in a.traits and rng.random() < 0.3):
+        elif "payout_churn" in a.traits or "crypto_payout" in a.traits or (
+                "foreign_hours" in a.traits and a.loud and rng.random() < 0.3):
             p.add_payment(a, i, when, "crypto_wallet", _sha(p.xid("ext", 10))[:40], None, None,
                           payout=True)
 
@@ -1269,8 +1727,134 @@ class _Days:
                 self.by_cat[a.category].append(a)
         self.active_from = {a.id: (p.day_index(a.created) if a.id in b.deferred else -1)
                             for a in p.accts.values()}
+        for a in p.accts.values():
+            if a.switch in ("hijack", "return"):  # dormant until they come back
+                self.active_from[a.id] = a.switch_day
         self.sr = b.sr_clients
         self.honest_done: set[str] = set()
+        self.open: dict[str, list[tuple[str, str, str, int]]] = defaultdict(list)
+        for i in range(-6, 0):  # job posts already open when the first export is taken
+            for c in b.clients:
+                if self.rng.random() < 0.08:
+                    self.post_job(c, i)
+
+    # ---------------------------------------------------------------- job posts and proposals
+
+    def post_job(self, c: Acct, i: int, cat: str | None = None) -> tuple[str, str, str, int]:
+        cat = cat or self.rng.choices(list(CATEGORIES), [v[1] for v in CATEGORIES.values()])[0]
+        job = (self.p.xid("job-", 9), c.id, cat, i)
+        self.open[cat].append(job)
+        return job
+
+    def propose(self, a: Acct, i: int, n: int) -> None:
+        p, rng = self.p, self.rng
+        pool = [j for cat in (a.bid_cats or (a.category,)) for j in self.open[cat]
+                if j[0] not in a.applied]
+        for job in rng.sample(pool, min(n, len(pool))):
+            self.submit(a, job, p.local(i, a.start_h + rng.uniform(-0.5, a.work_len),
+                                        a.act_tz))
+
+    def submit(self, a: Acct, job: tuple[str, str, str, int], ts: datetime) -> None:
+        p, rng = self.p, self.rng
+        a.applied.add(job[0])
+        client = p.accts[job[1]]
+        base = CATEGORIES[job[2]][0] if job[2] != a.category else (a.rate or 20.0)
+        bid = base * rng.uniform(0.85, 1.1) if rng.random() < 0.7 else \
+            rng.choice((150, 300, 500, 900, 1500)) * rng.uniform(0.8, 1.2)
+        if "low_rate" in a.traits:
+            bid *= 0.4
+        p.event("proposals", {
+            "proposal_id": p.xid("pr_", 14), "freelancer_account_id": a.id,
+            "client_account_id": client.id, "job_id": job[0], "job_category": job[2],
+            "submitted_at": ts, "bid_usd": round(max(bid, 3.0), 2) if rng.random() > 0.04
+            else None, "cover_letter": p.cover_letter(a, client, job[2])})
+
+    # ---------------------------------------------------------------- switches
+
+    def apply_switch(self, a: Acct, i: int) -> None:
+        """The day a verified or dormant account changes hands (or its owner just returns)."""
+        p, rng = self.p, self.rng
+        ts = p.local(i, rng.uniform(0.2, 3), "UTC")
+        changes: list[tuple[str, str | None, str | None]] = []
+
+        def photo() -> None:
+            changes.append(("profile_photo", p.xid("img", 8) if rng.random() < 0.9 else None,
+                            p.xid("img", 8)))
+
+        if a.switch in ("handover", "hijack"):
+            after = a.shared["after"]
+            a.devices, a.fixed_ips = after["devices"], after["fixed_ips"]
+            if "anonymised_ip" not in a.traits:  # whatever is not the farm: a new home too
+                a.res_net = rng.choice(p.res[after["live"]])
+                a.home_ip, a.mob_net, a.v6_prefix = a.res_net.addr(rng), p.mob[after["live"]], None
+            a.fixed_share, a.act_tz, a.start_h = after["fixed_share"], after["act_tz"], \
+                after["start_h"]
+            if a.switch == "hijack" or rng.random() < 0.5:
+                if after["email"] == a.email:
+                    after["email"] = f"{p.xid('', 6)}{after['email']}"
+                changes.append(("email", a.email, after["email"]))
+                a.email = after["email"]
+            if rng.random() < (0.6 if a.switch == "hijack" else 0.3):
+                phone, ptype = after["phone"]
+                if phone == a.phone or phone is None:
+                    phone, ptype = f"+1{rng.randrange(2000000000, 9999999999)}", "voip"
+                changes.append(("phone", a.phone, phone))
+                a.phone, a.phone_type = phone, ptype
+            if a.switch == "hijack":
+                if rng.random() < 0.5:
+                    photo()
+                if rng.random() < 0.3:
+                    name = p.person_name("en")[0]
+                    changes.append(("display_name", a.name, name))
+                    a.name = name
+                if rng.random() < 0.35:
+                    tz = rng.choice(("Asia/Tokyo", "Asia/Singapore", "Europe/Warsaw",
+                                     "America/New_York"))
+                    changes.append(("timezone", a.tz, tz))
+                    a.tz = tz
+                a.category, a.rate = after["category"], after["rate"]
+                a.profile_text = after["profile_text"]
+                self.by_cat[a.category].append(a)
+            s = a.shared
+            pt = ts + timedelta(minutes=rng.uniform(5, 240))
+            if "proxy_account" in a.traits:
+                p.add_payment(a, i, pt, rng.choice(("bank_account", "payoneer", "wise")),
+                              s["fac_fp"], s["fac_name"], s["fac_country"], payout=True)
+            elif rng.random() < 0.5:
+                p.add_payment(a, i, pt, "crypto_wallet", _sha(p.xid("ext", 10))[:40], None,
+                              None, payout=True)
+            else:
+                p.add_payment(a, i, pt, rng.choice(("payoneer", "wise")),
+                              _sha(p.xid("ext", 10))[:40], p.person_name("en")[1],
+                              rng.choice(("US", "HK", "CN", "AE")), payout=True)
+        elif a.switch == "new_laptop":
+            a.devices = [p.xid("dv", 20)] + a.devices[1:]
+            if rng.random() < 0.3:
+                photo()
+        elif a.switch == "return":
+            if rng.random() < 0.5:
+                a.devices = [p.xid("dv", 20)] + a.devices
+            assert a.res_net is not None
+            a.home_ip = a.res_net.addr(rng)
+            if rng.random() < 0.35:
+                photo()
+            if rng.random() < 0.4:
+                a.profile_text = p.make_profile(a) or a.profile_text
+            if rng.random() < 0.5 and a.rate:
+                a.rate *= rng.uniform(1.0, 1.3)
+            if rng.random() < 0.1:
+                email = f"{p.xid('', 4)}.{a.email}"
+                changes.append(("email", a.email, email))
+                a.email = email
+            if rng.random() < 0.15 and a.payout:
+                p.add_payment(a, i, ts + timedelta(hours=rng.uniform(1, 20)),
+                              rng.choice(("wise", "payoneer", "paypal")),
+                              _sha(p.xid("ext", 10))[:40], p.provider_name(a.legal), a.country,
+                              payout=True)
+        for fld, old, new in changes:
+            p.change(a, ts + timedelta(seconds=rng.randrange(5, 900)), fld, old, new)
+        if changes or a.switch in ("handover", "hijack", "return"):
+            p.emit_account(a, i, ts + timedelta(minutes=20))
 
     def live(self, a: Acct, i: int) -> bool:
         return self.active_from[a.id] <= i and a.status == "active"
@@ -1278,6 +1862,8 @@ class _Days:
     def run(self) -> None:
         p = self.p
         for i in range(p.days):
+            for cat, jobs in self.open.items():  # a job post takes proposals for a week
+                self.open[cat] = [j for j in jobs if j[3] > i - 7]
             for a, when in self.b.signups:
                 if when == i:
                     p.onboard(a, i, **self.b.docs.get(a.id, {}))
@@ -1287,7 +1873,7 @@ class _Days:
                     continue
                 if a.kind == "freelancer":
                     self.freelancer_day(a, i)
-                elif a.scenario == "legit_client":
+                elif not a.is_dprk:
                     self.client_day(a, i)
             for c, fl in self.sr:
                 self.self_rating_day(c, fl, i)
@@ -1301,7 +1887,8 @@ class _Days:
         rng = self.rng
         if a.fixed_ips and rng.random() < a.fixed_share:
             return "fixed", {}
-        if a.scenario == "legit_privacy_vpn" and rng.random() < 0.85:
+        if (a.scenario == "legit_privacy_vpn" or "vpn_user" in a.traits) and \
+                rng.random() < 0.85:
             return "vpn", {"net": a.vpn}
         if "anonymised_ip" in a.traits:
             r = rng.random()
@@ -1337,14 +1924,25 @@ class _Days:
 
     def freelancer_day(self, a: Acct, i: int) -> None:
         p, rng = self.p, self.rng
+        if a.switch and i == a.switch_day:
+            self.apply_switch(a, i)
+        if a.switch == "handover" and i < a.switch_day:
+            # the real person: finishes the profile and the verification; no work yet
+            if rng.random() < 0.8:
+                self.do_login(a, p.local(i, a.start_h + rng.uniform(0, 9), a.act_tz))
+            if rng.random() < 0.3:
+                self.propose(a, i, rng.randint(1, 2))
+            return
+        if rng.random() < a.bid_p:
+            self.propose(a, i, rng.randint(*a.bid_n))
         d = p.day(i)
         weekend = d.weekday() >= 5
-        works = rng.random() < (a.diligence * (0.35 if weekend and not a.is_dprk else 1.0))
+        works = rng.random() < (a.diligence * (0.35 if weekend and not a.loud else 1.0))
         if "extreme_hours" in a.traits or a.scenario == "legit_heavy_worker":
             works = rng.random() < (0.96 if not weekend else 0.8)
         contracts = self.active_contracts(a)
         seek = 0.01
-        if a.is_dprk:
+        if a.loud:
             seek = 0.25 if "video_avoidance" in a.traits else 0.1
         elif a.scenario == "legit_honest_audio":
             seek = 0.2
@@ -1354,6 +1952,9 @@ class _Days:
         if not works:
             if rng.random() < 0.3:
                 self.do_login(a, p.local(i, rng.uniform(8, 22), a.act_tz))
+            return
+        if "concurrent_contracts" in a.traits and len(contracts) >= 2:
+            self.stacked_day(a, i, contracts)
             return
         continuous = "continuous_presence" in a.traits and rng.random() < 0.45
         start = a.start_h + rng.gauss(0, 0.7)
@@ -1365,13 +1966,7 @@ class _Days:
         self.do_login(a, t0 - timedelta(minutes=rng.uniform(1, 15)))
         # sessions: the day split by breaks (none in a relay of operators)
         t, end = t0, t0 + timedelta(hours=length)
-        rd_rate = 0.0
-        if "remote_desktop" in a.traits:
-            rd_rate = rng.uniform(0.5, 0.95)
-        elif a.scenario == "legit_remote_admin":
-            rd_rate = 0.15
-        elif a.scenario == "legit_agency_office":
-            rd_rate = 0.02
+        rd_rate = self.rd_rate(a)
         hours = 0.0
         while t < end:
             dur = min(timedelta(hours=rng.uniform(1.0, 3.5) if not continuous else
@@ -1390,6 +1985,8 @@ class _Days:
                 if c is not None:
                     c.hours += h
             gap = timedelta(minutes=rng.uniform(1, 4) if continuous else rng.uniform(10, 75))
+            if "multi" in a.shared and len(contracts) > 1 and rng.random() < 0.1:
+                gap = -timedelta(minutes=rng.uniform(1, 6))  # the timer left running at a switch
             t = t + dur + gap
             if rng.random() < (0.5 if continuous else 0.3):  # back after the break
                 self.do_login(a, t - gap / 2)
@@ -1405,6 +2002,40 @@ class _Days:
             if rng.random() < 0.6:
                 p.say(client, a, ts + timedelta(minutes=rng.uniform(3, 300)), p.chat(client), c)
 
+    def rd_rate(self, a: Acct) -> float:
+        if "remote_desktop" in a.traits:
+            return self.rng.uniform(0.5, 0.95)
+        if a.scenario == "legit_remote_admin":
+            return 0.15
+        if a.scenario == "legit_agency_office":
+            return 0.02
+        return 0.0
+
+    def stacked_day(self, a: Acct, i: int, contracts: list[Contract]) -> None:
+        """Several contracts tracked at the same time (Mandiant 2024: many jobs, one identity)."""
+        p, rng = self.p, self.rng
+        rd_rate = self.rd_rate(a)
+        for c in rng.sample(contracts, min(len(contracts), rng.randint(2, 4))):
+            t = p.local(i, a.start_h + rng.uniform(-1.5, 3), a.act_tz)
+            device = rng.choice(a.devices)  # each seat of the operation on its own machine
+            self.do_login(a, t - timedelta(minutes=rng.uniform(1, 10)), device=device)
+            end = t + timedelta(hours=rng.uniform(4, 9))
+            while t < end:
+                dur = min(timedelta(hours=rng.uniform(1, 3)), end - t)
+                p.event("work_sessions", {
+                    "session_id": p.xid("ws_", 16), "account_id": a.id, "contract_id": c.id,
+                    "started_at": t, "ended_at": t + dur,
+                    "remote_desktop_detected": rng.random() < rd_rate})
+                h = dur.total_seconds() / 3600
+                c.hours += h
+                a.lifetime += h
+                a.week_hours += h
+                t += dur + timedelta(minutes=rng.uniform(3, 25))
+        if rng.random() < 0.4:
+            c = rng.choice(contracts)
+            p.say(a, p.accts[c.client], p.local(i, a.start_h + rng.uniform(0, 8), a.act_tz),
+                  p.chat(a), c)
+
     def freelancer_line(self, a: Acct) -> str:
         rng = self.rng
         if "off_platform" in a.traits and rng.random() < 0.45:
@@ -1413,7 +2044,7 @@ class _Days:
             return rng.choice(TECH_MENTIONS)
         if rng.random() < 0.01:
             return rng.choice(TECH_MENTIONS)
-        if not a.is_dprk and rng.random() < 0.004:  # an ordinary person sharing a contact once
+        if not a.loud and rng.random() < 0.004:  # an ordinary person sharing a contact once
             return rng.choice(OFF_PLATFORM[:3]).format(h=a.email.split("@")[0][:10],
                                                      p=rng.randrange(10**9, 10**10), x="7a1b",
                                                      n=1234)
@@ -1446,6 +2077,8 @@ class _Days:
 
     def client_day(self, c: Acct, i: int) -> None:
         p, rng = self.p, self.rng
+        if rng.random() < 0.06:
+            self.post_job(c, i)
         if rng.random() < 0.35:
             self.do_login(c, p.local(i, c.start_h + rng.uniform(0, 7), c.act_tz))
         if rng.random() < 0.05:
@@ -1484,13 +2117,16 @@ class _Days:
         pool = [f for f in self.by_cat[cat] if self.live(f, i)]
         if not pool:
             return
-        weights = [3.0 if f.is_dprk else (1.5 if (f.rate or 30) < CATEGORIES[cat][0] * 0.6
+        weights = [3.0 if f.loud else (1.5 if (f.rate or 30) < CATEGORIES[cat][0] * 0.6
                                           else 1.0) for f in pool]
         picks = fl_pick or list({f.id: f for f in rng.choices(pool, weights,
                                                                 k=rng.randint(1, 3))}.values())
         t = p.local(i, c.start_h + rng.uniform(0, 6), c.act_tz)
         if p.day_index(t) != i:
             t = p.local(i, rng.uniform(9, 20), "UTC")
+        job = self.post_job(c, i - 1, cat)
+        for fl in picks:  # they applied to the job post first
+            self.submit(fl, job, t - timedelta(hours=rng.uniform(3, 30)))
         hired_done = False
         for fl in picks:
             requested = rng.choices(("video", "voice", "text"), (65, 20, 15))[0]
@@ -1529,6 +2165,17 @@ class _Days:
         """A DPRK-run client hires its own freelancer and pays with the freelancer's account."""
         p, rng = self.p, self.rng
         if self.active_from[fl.id] > i or self.active_from[c.id] > i:
+            return
+        if c.shared.get("ring"):  # pays with its own card, from the cell's machines
+            if rng.random() < 0.15:
+                ip, net, _ = c.fixed_ips[0]
+                p.login(c, p.local(i, rng.uniform(0, 12), "UTC"), "fixed", net=net, ip=ip,
+                        device=rng.choice(c.devices))
+            if rng.random() < 0.07:
+                ts = p.local(i, rng.uniform(0, 10), "UTC")
+                con = p.new_contract(c, fl, i, ts, self_rating=True)
+                p.say(c, fl, ts + timedelta(minutes=rng.uniform(3, 60)),
+                      rng.choice(SELF_RATING_CHAT), con)
             return
         if not c.shared and fl.payout:  # pays with the freelancer's own payout account
             own = p.pm_rows[fl.payout[-1]]
@@ -1571,20 +2218,21 @@ class _Days:
                     p.payout(fl, c, ts + timedelta(hours=rng.uniform(1, 20)), c.rate)
                 else:
                     self.bill(c, ts)
-                rating = 5.0 if c.self_rating else rng.choices(
+                rating = 5.0 if c.self_rating or c.friendly else rng.choices(
                     (5.0, 4.9, 4.8, 4.5, 4.0, 3.5, 3.0, 2.0, 1.0),
                     (40, 8, 8, 15, 12, 6, 5, 3, 3))[0]
-                if not c.self_rating and fl.is_dprk and rng.random() < 0.3:
+                if not c.self_rating and fl.loud and rng.random() < 0.3:
                     rating = rng.choice((2.0, 3.0, 3.5))  # clients who noticed something off
                 p.event("reviews", {
                     "review_id": p.xid("rv_", 12), "contract_id": c.id,
                     "reviewer_account_id": c.client, "reviewee_account_id": c.freelancer,
                     "rating": rating, "created_at": ts + timedelta(hours=rng.uniform(0.2, 30))})
-                if rng.random() < 0.6:
+                if rng.random() < (0.9 if c.self_rating or c.friendly else 0.6):
                     p.event("reviews", {
                         "review_id": p.xid("rv_", 12), "contract_id": c.id,
                         "reviewer_account_id": c.freelancer, "reviewee_account_id": c.client,
-                        "rating": rng.choice((5.0, 5.0, 4.5, 4.0)),
+                        "rating": 5.0 if c.self_rating or c.friendly else
+                        rng.choice((5.0, 5.0, 4.5, 4.0)),
                         "created_at": ts + timedelta(hours=rng.uniform(0.5, 40))})
             elif c.status == "active" and c.ctype == "hourly" and d.weekday() == 0 \
                     and c.hours > 0.1:
@@ -1616,6 +2264,7 @@ class _Days:
             if not self.live(a, i) or self.active_from[a.id] == i:
                 continue
             changed = False
+            ts = p.local(i, rng.uniform(0, 23.5), "UTC")
             if a.kind == "freelancer" and i % 7 == a.refresh and i > 0:
                 changed = True  # the profile's hours counter is refreshed weekly
                 a.week_hours = 0.0
@@ -1625,18 +2274,40 @@ class _Days:
             if rng.random() < 0.0015:
                 a.status = rng.choice(("suspended", "closed"))
                 changed = True
-            elif a.is_dprk and a.kind == "freelancer" and rng.random() < 0.004:
+            elif a.loud and a.kind == "freelancer" and rng.random() < 0.004:
                 a.status = "suspended"  # the platform's own trust team caught one
                 changed = True
+            r = rng.random()  # ordinary edits of identity-bearing fields (contract 1.1)
+            if r < 0.0025:
+                p.change(a, ts, "profile_photo", p.xid("img", 8) if rng.random() < 0.8 else None,
+                         p.xid("img", 8))
+                changed = True
+            elif r < 0.0032:
+                name = a.legal if a.name != a.legal else p.person_name(a.lang if a.lang in NAMES
+                                                                       else "en")[0]
+                p.change(a, ts, "display_name", a.name, name)
+                a.name, changed = name, True
+            elif r < 0.0036:
+                zones = COUNTRIES[a.country][0]
+                tz = rng.choice(zones) if a.tz is None or len(zones) == 1 else \
+                    rng.choice([z for z in zones if z != a.tz])
+                if tz != a.tz:
+                    p.change(a, ts, "timezone", a.tz, tz)
+                    a.tz, changed = tz, True
+            elif r < 0.004:
+                phone = f"+{rng.randrange(10**9, 10**12)}"
+                p.change(a, ts, "phone", a.phone, phone)
+                a.phone, a.phone_type, changed = phone, "mobile", True
+            elif r < 0.0043:
+                email = a.email.split("@")[0] + "@" + rng.choice(COUNTRIES[a.country][3])
+                if email != a.email:
+                    p.change(a, ts, "email", a.email, email)
+                    a.email, changed = email, True
+            if a.kind == "freelancer" and a.profile_text and rng.random() < 0.003:
+                a.profile_text = p.make_profile(a) or a.profile_text  # rewrote the summary
+                changed = True
             if changed:
-                p.emit_account(a, i)
-        for doc in list(p.pending_docs):  # manual review resolves pending documents
-            if rng.random() < 0.3 and p.day_index(doc["submitted_at"]) < i:
-                p.pending_docs.remove(doc)
-                doc = dict(doc, verification_status=rng.choice(("approved", "approved",
-                                                                 "rejected")),
-                           verification_method="manual_review")
-                p.entity("identity_documents", i, doc)
+                p.emit_account(a, i, ts + timedelta(seconds=rng.randrange(1, 600)))
             if a.kind == "freelancer" and a.payout and (
                     ("payout_churn" in a.traits and rng.random() < 0.2)
                     or rng.random() < 0.002):
@@ -1645,7 +2316,15 @@ class _Days:
                     a, i, p.local(i, rng.uniform(0, 23.5), "UTC"),
                     "crypto_wallet" if crypto else rng.choice(("payoneer", "wise", "paypal")),
                     _sha(p.xid("ext", 10))[:40], None if crypto else p.provider_name(a.legal),
-                    None if crypto else a.country, payout=True)
+                    None if crypto else a.shared.get("payout_cc", a.country), payout=True)
+        for doc in list(p.pending_docs):  # manual review resolves pending documents
+            if rng.random() < 0.3 and p.day_index(doc["submitted_at"]) < i:
+                p.pending_docs.remove(doc)
+                doc = dict(doc, verification_status=rng.choice(("approved", "approved",
+                                                                 "rejected")),
+                           verification_method="manual_review",
+                           verified_at=p.local(i, rng.uniform(0, 23), "UTC"))
+                p.entity("identity_documents", i, doc)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1653,8 +2332,8 @@ class _Days:
 
 
 class _Writer:
-    def __init__(self, p: _Platform, out: Path, fmt: str) -> None:
-        self.p, self.out, self.fmt = p, out, fmt
+    def __init__(self, p: _Platform, out: Path, fmt: str, contract: str) -> None:
+        self.p, self.out, self.fmt, self.contract = p, out, fmt, contract
         self.rng = random.Random(p.rng.random())
 
     def pick_format(self, i: int) -> str:
@@ -1692,24 +2371,35 @@ class _Writer:
         folder.mkdir(parents=True)
         files: dict[str, dict] = {}
         for table in TABLES:
+            if self.contract == "1.0" and table in V11_TABLES:
+                continue
             rows = self.rows_for(table, i)
             if table == "accounts":
                 self.exported.update(r["account_id"] for r in rows)
             if not rows and self.rng.random() < 0.75:
                 continue  # a table with no rows that night may be absent
+            if table in V11_TABLES and self.rng.random() < 0.1:
+                continue  # the newer feeds miss a night now and then (1.1: they may be absent)
+            cols = TABLES[table][2]
+            added = V11_COLUMNS.get(table, ())
+            if self.contract == "1.0":
+                cols = tuple(c for c in cols if c[0] not in added)
+            else:  # an older export job leaves a 1.1 column out of the header now and then
+                drop = {c for c in added if self.rng.random() < 0.07}
+                cols = tuple(c for c in cols if c[0] not in drop)
             fmt = self.pick_format(i)
             name = f"{table}.{fmt}"
             path = folder / name
             if fmt == "parquet":
-                self.parquet(path, table, rows)
+                self.parquet(path, cols, rows)
             else:
-                self.csv(path, table, rows, gz=fmt == "csv.gz")
+                self.csv(path, cols, rows, gz=fmt == "csv.gz")
             files[name] = {"table": table, "rows": len(rows),
                            "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
         gen = datetime.combine(d + timedelta(days=1), datetime.min.time(), UTC) + timedelta(
             minutes=self.rng.randrange(40, 200))
         manifest = {
-            "contract_version": CONTRACT_VERSION, "platform": PLATFORM,
+            "contract_version": self.contract, "platform": PLATFORM,
             "export_date": d.isoformat(), "mode": "full" if i == 0 else "delta",
             "generated_at": gen.strftime("%Y-%m-%dT%H:%M:%SZ"), "files": files}
         tmp = folder / ".manifest.json.part"
@@ -1718,12 +2408,11 @@ class _Writer:
 
     # ---------------------------------------------------------------- CSV
 
-    def csv(self, path: Path, table: str, rows: list[dict], gz: bool) -> None:
+    def csv(self, path: Path, cols: _T, rows: list[dict], gz: bool) -> None:
         rng = self.rng
         offset = rng.choice(("Z", "Z", "+00:00", "+09:00", "+01:00", "-05:00", "+05:30",
                              "-03:00"))
         frac = rng.random() < 0.3
-        cols = TABLES[table][2]
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator=rng.choice(("\r\n", "\n")))
         w.writerow([c for c, _ in cols])
@@ -1761,20 +2450,26 @@ class _Writer:
 
     # ---------------------------------------------------------------- Parquet
 
-    def parquet(self, path: Path, table: str, rows: list[dict]) -> None:
+    def parquet(self, path: Path, cols: _T, rows: list[dict]) -> None:
         rng = self.rng
         unit = rng.choice(("us", "ms"))
         tz = rng.choice(("UTC", "UTC", "Asia/Seoul", "+00:00"))
         dec = rng.choice(("double", "decimal"))
+        all_text = not rows and rng.random() < 0.5  # many tools type an empty table as strings
         arrays, fields = [], []
-        for c, k in TABLES[table][2]:
+        for c, k in cols:
             vals = [r[c] for r in rows]
-            if k == "s":
+            if k == "ts" and unit == "ms":
+                vals = [v.replace(microsecond=v.microsecond // 1000 * 1000) if v is not None
+                        else v for v in vals]
+            if k != "s" and (all_text or rng.random() < 0.04):  # 1.1: a column as CSV text
                 typ: pa.DataType = pa.string()
+                vals = [self.text(v, k, "+00:00", True) if v is not None else None
+                        for v in vals]
+            elif k == "s":
+                typ = pa.string()
             elif k == "ts":
                 typ = pa.timestamp(unit, tz=tz)
-                vals = [v.replace(microsecond=v.microsecond // 1000 * 1000) if unit == "ms"
-                        else v for v in vals]
             elif k == "d":
                 typ = pa.date32()
             elif k == "i":
@@ -1797,24 +2492,37 @@ class _Writer:
 
 
 def write_platform(out: Path, start: date, days: int, accounts: int = 1500, seed: int = 7,
-                   fmt: str = "parquet") -> Path:
+                   fmt: str = "parquet", contract: str = "1.1",
+                   styles: Iterable[str] | None = None) -> Path:
     """Write `days` nightly export folders from `start` under `out`; return the labels path.
 
     `fmt` is the platform's usual file format ("parquet", "csv" or "csv.gz"): the first (full)
     night uses it for every file, later nights for about two files in three (the rest in the
     other formats). "mixed" picks a format per file at random.
+
+    `contract` "1.1" (default) writes proposals, profile_changes and the three added columns;
+    "1.0" writes the same world without any of them (manifests say "1.0").
+
+    `styles` limits the DPRK cell styles planted (names without `dprk_`, from DPRK_STYLES or
+    "two_weak_signs"); None plants all of them.
     """
+    chosen = None if styles is None else frozenset(styles)
+    if chosen is not None and (not chosen or chosen - {*DPRK_STYLES, "two_weak_signs"}):
+        raise ValueError(f"unknown or empty DPRK styles: {sorted(chosen)}")
+    if contract not in CONTRACT_VERSIONS:
+        raise ValueError(f"contract must be one of {', '.join(CONTRACT_VERSIONS)}, "
+                         f"not {contract!r}")
     if fmt not in (*FORMATS, "mixed"):
         raise ValueError(f"fmt must be one of {', '.join(FORMATS)} or mixed, not {fmt!r}")
     if days < 1 or accounts < 100:
         raise ValueError("write_platform needs days >= 1 and accounts >= 100")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    p = _Platform(start, days, accounts, seed)
+    p = _Platform(start, days, accounts, seed, chosen)
     b = _Builder(p)
     b.build()
     _Days(p, b).run()
-    exported = _Writer(p, out, fmt).write()
+    exported = _Writer(p, out, fmt, contract).write()
     return _write_truth(p, out, exported)
 
 
@@ -1824,14 +2532,14 @@ def _write_truth(p: _Platform, out: Path, exported: set[str]) -> Path:
     labels = truth / "labels.csv"
     with labels.open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["account_id", "is_dprk", "scenario"])
+        w.writerow(["account_id", "is_dprk", "scenario", "operation_id"])
         for a in sorted(p.accts.values(), key=lambda x: x.id):
             if a.id in exported:
-                w.writerow([a.id, "true" if a.is_dprk else "false", a.scenario])
+                w.writerow([a.id, "true" if a.is_dprk else "false", a.scenario, a.op or ""])
     with (truth / "traits.csv").open("w", encoding="utf-8", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["account_id", "cell", "traits"])
+        w.writerow(["account_id", "cell", "operation_id", "traits"])
         for a in sorted(p.accts.values(), key=lambda x: x.id):
             if a.is_dprk and a.id in exported:
-                w.writerow([a.id, a.cell, " ".join(sorted(a.traits))])
+                w.writerow([a.id, a.cell, a.op, " ".join(sorted(a.traits))])
     return labels

@@ -62,7 +62,9 @@ final as (
         (risk.risk_tier = 'high' and coalesce(previous.risk_tier, 'none') <> 'high') as is_new_high,
         risk.review_status,
         risk.own_score,
-        risk.spread_points
+        risk.spread_points,
+        risk.independent_signs,
+        risk.score_rule
     from risk
     inner join accounts on accounts.account_id = risk.account_id
     left join categories on categories.account_id = risk.account_id

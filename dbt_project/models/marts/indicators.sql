@@ -1,4 +1,5 @@
--- One row per indicator: the seed's metadata plus its thresholds (var indicator_thresholds).
+-- One row per indicator: the seed's metadata plus its thresholds (var indicator_thresholds)
+-- and, as of the latest night, whether the platform sends the data it needs.
 
 with
 
@@ -18,6 +19,14 @@ thresholds as (
 
 ),
 
+status as (
+
+    select indicator_id, data_available, data_status
+    from {{ ref('int_indicator_data_status') }}
+    where night = {{ as_of() }}
+
+),
+
 final as (
 
     select
@@ -27,9 +36,15 @@ final as (
         seed.description,
         seed.source,
         seed.weight::double as weight,
-        coalesce(thresholds.thresholds, '{}') as thresholds
+        coalesce(thresholds.thresholds, '{}') as thresholds,
+        seed.evidence_class,
+        seed.sign_group,
+        coalesce(seed.requires, '') as requires,
+        coalesce(status.data_available, true) as data_available,
+        coalesce(status.data_status, 'ok') as data_status
     from seed
     left join thresholds on thresholds.indicator_id = seed.indicator_id
+    left join status on status.indicator_id = seed.indicator_id
 
 )
 

@@ -39,7 +39,8 @@ normalised_names as (
         night,
         account_id,
         issuing_country,
-        array_to_string(list_sort(string_split(regexp_replace(lower(holder_name), '[^a-z ]', '', 'g'), ' ')), ' ') as name_key
+        array_to_string({{ name_tokens('holder_name') }}, ' ') as name_key,
+        {{ name_tokens('holder_name') }} as name_words
     from documents
 
 ),
@@ -55,9 +56,12 @@ name_checks as (
         pm.country as payout_country,
         freelancers.country as claimed_country,
         regexp_matches(coalesce(pm.holder_name, ''), '{{ var("company_name_pattern") }}') as company_holder,
-        max(jaro_winkler_similarity(
-            array_to_string(list_sort(string_split(regexp_replace(lower(pm.holder_name), '[^a-z ]', '', 'g'), ' ')), ' '),
-            names.name_key)) as best_similarity,
+        -- the sorted names' similarity, or 1 when the names are compatible token by token
+        -- (an initial, a dropped second surname, accents written or not)
+        max(case when {{ names_compatible(name_tokens('pm.holder_name'), 'names.name_words') }} then 1.0
+                 else jaro_winkler_similarity(
+                     array_to_string({{ name_tokens('pm.holder_name') }}, ' '), names.name_key)
+            end) as best_similarity,
         count(names.name_key) as document_names,
         bool_or(names.issuing_country = pm.country) as country_matches_document,
         min(names.name_key) as identity_name

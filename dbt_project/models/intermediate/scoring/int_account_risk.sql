@@ -186,6 +186,8 @@ final as (
         round(spread_points, 2)::double as spread_points,
         indicators_fired::integer as indicators_fired,
         families::integer as families,
+        independent_signs::integer as independent_signs,
+        score_rule,
         nullif(concat_ws('; ',
             reasons,
             case when spread_points > 0 then format('Linked to {} (own score {:.0f}) through {}: +{:.0f} pts',

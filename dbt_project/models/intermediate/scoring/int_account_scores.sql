@@ -5,6 +5,12 @@
 -- common one, plus family_bonus_points for each distinct indicator family beyond the first.
 -- An account an analyst marked false_positive only counts hits after the decision that are
 -- new or stronger than what the analyst saw.
+-- Weak and strong signs (catalog evidence_class, sign_group): signs that are innocent alone
+-- (night-owl hours, long weeks, a VPN, a low rate) decide nothing alone, and two independent
+-- ones are what an analyst should look at. An account whose signs of at least
+-- two_sign_min_value come from two sign groups or more scores at least tier_medium; one whose
+-- only such sign is a single weak group (and no strong sign of that size) scores at most
+-- single_weak_sign_max_score, below medium. score_rule says which applied.
 -- A decision counts for the nights first processed after it was made (stg_night_clock), not by
 -- the nights' dates: a catch-up of past nights honours today's decisions from the next run on,
 -- and re-running a night reproduces what was known when it first ran. A night without a clock
@@ -37,7 +43,12 @@ accounts as (
 
 indicators as (
 
-    select indicator_id, name, family, weight from {{ ref('indicator_catalog') }}
+    select
+        indicator_id, name, family, weight,
+        -- a catalog without the columns scores every sign by its weight alone
+        coalesce(evidence_class, 'strong') as evidence_class,
+        coalesce(sign_group, indicator_id) as sign_group
+    from {{ ref('indicator_catalog') }}
 
 ),
 
@@ -92,6 +103,8 @@ counted as (
         history.*,
         indicators.name,
         indicators.family,
+        indicators.evidence_class,
+        indicators.sign_group,
         indicators.weight * history.strength
             * pow(0.5, date_diff('day', history.as_of_date, history.night) / {{ var('score_half_life_days') }}) as value
     from history
@@ -116,6 +129,8 @@ per_indicator as (
         indicator_id,
         min(name) as name,
         min(family) as family,
+        min(evidence_class) as evidence_class,
+        min(sign_group) as sign_group,
         max(value) as value,
         -- equal values: the latest night, so that every run picks the same hit
         arg_max(evidence, (value, as_of_date)) as evidence,
@@ -132,6 +147,12 @@ combined as (
         account_id,
         count(*) as indicators_fired,
         count(distinct family) as families,
+        -- signs large enough to count as one of two (decayed weight * strength)
+        count(*) filter (where evidence_class = 'strong'
+                          and value >= {{ var('two_sign_min_value') }}) as strong_signs,
+        count(distinct sign_group) filter (where value >= {{ var('two_sign_min_value') }}) as independent_signs,
+        string_agg(distinct sign_group, ', ' order by sign_group)
+            filter (where value >= {{ var('two_sign_min_value') }}) as sign_groups,
         -- summed in one fixed order: a parallel sum of doubles can differ in the last bit
         100 * (1 - exp(list_sum(list(ln(1 - least(value, 0.99)) order by indicator_id)))) as noisy_or,
         array_to_string(list(
@@ -145,25 +166,53 @@ combined as (
 
 ),
 
+scored as (
+
+    select
+        combined.*,
+        case when combined.noisy_or is null then 0.0
+             else least(100.0, combined.noisy_or + least({{ var('family_bonus_max') }},
+                        {{ var('family_bonus_points') }} * (combined.families - 1)))
+        end as base_score,
+        case
+            when combined.noisy_or is null then null
+            when combined.independent_signs >= 2 then 'two_signs'
+            when combined.strong_signs = 0 then 'one_weak_sign'
+        end as score_rule
+    from combined
+
+),
+
 final as (
 
     select
         accounts.night,
         accounts.account_id,
         accounts.account_type,
-        coalesce(combined.indicators_fired, 0) as indicators_fired,
-        coalesce(combined.families, 0) as families,
-        case when combined.noisy_or is null then 0.0
-             else round(least(100.0, combined.noisy_or + least({{ var('family_bonus_max') }},
-                        {{ var('family_bonus_points') }} * (combined.families - 1))), 4)
-        end as own_score,
-        combined.reasons,
-        combined.indicator_ids,
+        coalesce(scored.indicators_fired, 0) as indicators_fired,
+        coalesce(scored.families, 0) as families,
+        coalesce(scored.independent_signs, 0) as independent_signs,
+        round(case scored.score_rule
+            when 'two_signs' then greatest(scored.base_score, {{ var('tier_medium') }})
+            when 'one_weak_sign' then least(scored.base_score, {{ var('single_weak_sign_max_score') }})
+            else coalesce(scored.base_score, 0.0)
+        end, 4) as own_score,
+        scored.score_rule,
+        nullif(concat_ws('; ',
+            scored.reasons,
+            case
+                when scored.score_rule = 'two_signs' and scored.base_score < {{ var('tier_medium') }}
+                    then format('Two independent signs ({}): raised to tier medium', scored.sign_groups)
+                when scored.score_rule = 'one_weak_sign' and scored.base_score >= {{ var('single_weak_sign_max_score') }} + 0.5
+                    then format('One weak sign ({}) alone, innocent on its own: held below medium',
+                                coalesce(scored.sign_groups, 'minor'))
+            end), '') as reasons,
+        scored.indicator_ids,
         reviews.status as review_status,
         reviews.decided_at as reviewed_at
     from accounts
-    left join combined
-        on combined.night = accounts.night and combined.account_id = accounts.account_id
+    left join scored
+        on scored.night = accounts.night and scored.account_id = accounts.account_id
     left join reviews
         on reviews.night = accounts.night and reviews.account_id = accounts.account_id
 
