@@ -612,9 +612,17 @@ def rescore(home: Home, *, whole_night: bool = False,
     say(f"re-scoring night {night} with {n} watchlist entries (dbt build, incremental, {scope})")
     dbt_started = dt.datetime.now(dt.UTC)
     target = dbt_target(home)
-    run_dbt("build --exclude resource_type:unit_test", warehouse=home.warehouse, as_of=night,
-            select=RESCORE_SELECT if partial else None, target_path=target,
-            log_path=target / "logs")
+    command = "build --exclude resource_type:unit_test"
+    result = run_dbt(command, warehouse=home.warehouse, as_of=night,
+                     select=RESCORE_SELECT if partial else None, target_path=target,
+                     log_path=target / "logs", check=not partial)
+    if not result.success:
+        # e.g. a model the selection reads was added by a code update and never built here
+        say(f"the partial build failed ({'; '.join(result.failures[:2]) or 'see the dbt log'});"
+            " building every model of the night")
+        scope = "whole night"
+        run_dbt(command, warehouse=home.warehouse, as_of=night, target_path=target,
+                log_path=target / "logs")
     dbt_done = time.monotonic()
     path = publish(home, night, load_id=load_id, dbt_started_at=dbt_started)
     done = time.monotonic()
