@@ -363,6 +363,22 @@ def test_rescore_changes_a_score_without_a_full_rebuild(built: Built) -> None:
                         "indicator_id = 'watchlist'", [account])
 
 
+def test_rescore_falls_back_to_the_whole_night(built: Built) -> None:
+    """A model the partial build reads is missing (added by a code update, never built here)."""
+    h = built.home
+    con = duckdb.connect(str(h.warehouse))
+    try:
+        con.execute("drop table intermediate.int_indicator__remote_desktop")
+    finally:
+        con.close()
+    lines: list[str] = []
+    result = wl.rescore(h, echo=lines.append)
+    assert result.scope == "whole night"
+    assert any("partial build failed" in line for line in lines)
+    assert _warehouse(h, "select count(*) from information_schema.tables where table_name = "
+                      "'int_indicator__remote_desktop'") == [(1,)]
+
+
 # --- the dashboard page ------------------------------------------------------------------------
 
 APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
