@@ -480,3 +480,16 @@ def test_the_dag_sync_step_copies_the_lists_into_raw(tmp_path: Path) -> None:
         con.close()
     assert [r[2] for r in rows] == [DPRK_BLOCK, "64500"]
     assert kept in {r[0] for r in rows} and "APNIC" in rows[0][3]
+
+
+def test_page_rescore_button_republishes(built: Built, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ITW_RADAR_HOME", str(built.home.root))
+    monkeypatch.setenv(auth.DEMO_ENV, "1")
+    monkeypatch.delenv(auth.USERS_ENV, raising=False)
+    monkeypatch.delenv(auth.ROLES_ENV, raising=False)
+    published = built.home.serving.stat().st_mtime_ns
+    at = _page()
+    at.button(key="wl_rescore").click().run(timeout=300)
+    assert not at.error, [e.value for e in at.error]
+    assert any(f"night {LAST} re-scored" in s.value for s in at.success)
+    assert built.home.serving.stat().st_mtime_ns > published

@@ -119,8 +119,8 @@ if editor:
                  str(home.root)], capture_output=True, text=True, check=False)
         if done.returncode == 0:
             st.session_state["wl_pending"] = False
-            st.success(done.stdout.strip().splitlines()[-1] if done.stdout.strip()
-                       else "Re-scored.")
+            said = " ".join(done.stdout.split())  # the console wraps long lines
+            st.success(said[said.rfind("night "):] if "night " in said else "Re-scored.")
         else:
             st.error((done.stderr or done.stdout).strip()[-1500:] or "Re-score failed.")
 
