@@ -28,11 +28,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import io
 import ipaddress
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -492,8 +493,6 @@ def export_csv(home: Home, path: Path | None = None, include_inactive: bool = Fa
     for r in frame.itertuples(index=False):
         lines.append([r.list_type, r.value, r.source, r.reason, r.added_by,
                       _iso(r.added_at), _iso(r.expires_at)])
-    import io
-
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(lines)
     if path is not None:
@@ -537,11 +536,6 @@ def wallet_fingerprint(address: str) -> str:
     """The SHA-256 hex of the lower-cased address: one of the two fingerprints a wallet_address
     entry matches (the other is the address as written)."""
     return hashlib.sha256(address.strip().lower().encode()).hexdigest()
-
-
-def summary(frame: pd.DataFrame) -> Mapping[str, int]:
-    """Active entries per list type."""
-    return frame.groupby("list_type").size().to_dict() if not frame.empty else {}
 
 
 # --------------------------------------------------------------------------------------------
