@@ -166,8 +166,9 @@ def itw_radar_nightly() -> None:
 
     @task(pool=WAREHOUSE_POOL)
     def sync_reviews(params: Params = None, ds: str | None = None) -> Json:
-        """Analysts' latest decisions into raw.analyst_reviews (dbt reads them); frees the
-        memory the earlier tasks left in this process."""
+        """Analysts' latest decisions into raw.analyst_reviews and watchlist entries into
+        raw.watchlist_entries (dbt reads them); frees the memory the earlier tasks left in
+        this process."""
         from itw_radar import pipeline
 
         return pipeline.sync_reviews(_cfg(params, ds))

@@ -8,6 +8,12 @@
 - Demo mode only (`ITW_RADAR_DEMO=1`): the user `analyst` with password `radar-demo`. There is
   never a default user outside demo mode.
 
+Roles: a local user's entry may end in `:<role>[+<role>...]` (`alice:<hash>:lead`), and
+`ITW_RADAR_ROLES="bob@corp.example=admin,carol=lead+admin"` gives roles to any user (single
+sign-on users too). PERMISSIONS says which roles may do what (`can(user, "watchlists.edit")`);
+a user without a role reads only. The demo user is a `lead` unless ITW_RADAR_ROLES says
+otherwise.
+
 Wrong passwords are refused; after MAX_FAILURES failures for a user name or a browser session,
 further attempts are refused for a lockout that doubles with each failure (30 s up to 15 min).
 """
@@ -30,6 +36,12 @@ from functools import cache
 import streamlit as st
 
 USERS_ENV = "ITW_RADAR_USERS"
+ROLES_ENV = "ITW_RADAR_ROLES"
+ROLES = ("analyst", "lead", "admin")
+# permission -> roles that hold it (issue 28 adds more); anything not listed is open to every user
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "watchlists.edit": frozenset({"lead", "admin"}),
+}
 DEMO_ENV = "ITW_RADAR_DEMO"
 DEMO_USER = "analyst"
 DEMO_PASSWORD = "radar-demo"
@@ -80,13 +92,53 @@ def load_users(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """user name -> stored hash, from ITW_RADAR_USERS (plus the demo user in demo mode)."""
     env = env if env is not None else os.environ
     users: dict[str, str] = {}
-    for entry in env.get(USERS_ENV, "").replace(";", ",").replace("\n", ",").split(","):
-        name, sep, stored = entry.strip().partition(":")
+    for entry in _entries(env.get(USERS_ENV, "")):
+        name, sep, stored = entry.partition(":")
+        stored = stored.split(":", 1)[0]  # `:roles` after the hash (load_roles)
         if sep and name.strip() and stored.strip():
             users[name.strip()] = stored.strip()
     if demo_mode(env):
         users.setdefault(DEMO_USER, _demo_hash())
     return users
+
+
+def _entries(text: str) -> list[str]:
+    return [e.strip() for e in text.replace(";", ",").replace("\n", ",").split(",") if e.strip()]
+
+
+def _role_set(text: str) -> frozenset[str]:
+    return frozenset(r.strip().lower() for r in text.split("+") if r.strip())
+
+
+def load_roles(env: Mapping[str, str] | None = None) -> dict[str, frozenset[str]]:
+    """user name -> roles: from `name:hash:role+role` entries of ITW_RADAR_USERS, then
+    ITW_RADAR_ROLES (`name=role+role`, which wins); the demo user is a lead by default."""
+    env = env if env is not None else os.environ
+    roles: dict[str, frozenset[str]] = {}
+    if demo_mode(env):
+        roles[DEMO_USER] = frozenset({"lead"})
+    for entry in _entries(env.get(USERS_ENV, "")):
+        parts = entry.split(":")
+        if len(parts) >= 3 and parts[0].strip():
+            roles[parts[0].strip()] = _role_set(parts[2])
+    for entry in _entries(env.get(ROLES_ENV, "")):
+        name, sep, given = entry.partition("=")
+        if sep and name.strip():
+            roles[name.strip()] = _role_set(given)
+    return roles
+
+
+def user_roles(user: str | None, env: Mapping[str, str] | None = None) -> frozenset[str]:
+    """The roles of `user` (empty: reads only)."""
+    return load_roles(env).get(user or "", frozenset()) if user else frozenset()
+
+
+def can(user: str | None, permission: str, env: Mapping[str, str] | None = None) -> bool:
+    """Whether `user` holds a role PERMISSIONS lists for `permission` (unlisted: any user)."""
+    if not user:
+        return False
+    needed = PERMISSIONS.get(permission)
+    return needed is None or bool(needed & user_roles(user, env))
 
 
 def oidc_configured() -> bool:

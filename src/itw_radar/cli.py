@@ -344,6 +344,149 @@ def rebuild(
         _fail(str(exc))
 
 
+watchlist_app = typer.Typer(
+    help="Analyst-managed watchlists (IP ranges, ASNs, e-mail domains and hashes, phone hashes, "
+    "payment fingerprints, wallets, devices): a hit is the indicator `watchlist` "
+    "(docs/watchlists.md).", no_args_is_help=True)
+app.add_typer(watchlist_app, name="watchlist")
+ByOpt = Annotated[str, typer.Option("--by", envvar="USER", help="Who makes the change (audit "
+                                    "log; default: $USER).")]
+
+
+@watchlist_app.command("list")
+def watchlist_list(
+    all_: Annotated[bool, typer.Option("--all", help="Also expired and removed entries.")]
+    = False,
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Print the entries (active ones by default)."""
+    from itw_radar.watchlists import entries
+
+    frame = entries(Home.resolve(home), include_inactive=all_)
+    if frame.empty:
+        out.print("no watchlist entries")
+        return
+    cols = ["entry_id", "list_type", "value", "added_by", "added_at", "expires_at", "source"]
+    if all_:
+        cols.insert(6, "removed_at")
+    out.print(frame[cols].to_string(index=False, max_colwidth=60), highlight=False,
+              soft_wrap=True)
+
+
+@watchlist_app.command("import")
+def watchlist_import(
+    file: Annotated[Path, typer.Argument(help="CSV: list_type,value,source,reason[,added_by,"
+                                         "added_at,expires_at].")],
+    by: ByOpt = "",
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Import a watchlist CSV: every row or none (a bad row is named by line and column);
+    importing the same file again changes nothing."""
+    from itw_radar.watchlists import WatchlistError, import_csv
+
+    try:
+        res = import_csv(Home.resolve(home), file, by or "cli")
+    except WatchlistError as exc:
+        _fail(str(exc))
+    out.print(f"{file}: {res.added} added, {res.updated} updated, {res.unchanged} unchanged; "
+              "run `itw-radar watchlist rescore` to re-score the published night now")
+
+
+@watchlist_app.command("export")
+def watchlist_export(
+    file: Annotated[Path | None, typer.Option("--out", help="Write here (default: stdout).")]
+    = None,
+    all_: Annotated[bool, typer.Option("--all", help="Also expired entries.")] = False,
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Write the entries as CSV in the format `import` reads."""
+    from itw_radar.watchlists import export_csv
+
+    text = export_csv(Home.resolve(home), file, include_inactive=all_)
+    if file is None:
+        typer.echo(text, nl=False)
+    else:
+        out.print(f"wrote {max(text.count(chr(10)) - 1, 0)} entries to {file}")
+
+
+@watchlist_app.command("add")
+def watchlist_add(
+    list_type: Annotated[str, typer.Argument(help="ip_cidr, asn, email_domain, email_hash, "
+                                             "phone_hash, payment_fingerprint, wallet_address "
+                                             "or device_id.")],
+    value: Annotated[str, typer.Argument()],
+    source: Annotated[str, typer.Option(help="Where the value comes from.")],
+    reason: Annotated[str, typer.Option(help="Why it belongs on the list.")],
+    expires: Annotated[str | None, typer.Option(help="Stops counting then (YYYY-MM-DD).")]
+    = None,
+    by: ByOpt = "",
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Add one entry."""
+    from itw_radar.watchlists import WatchlistError, add_entry
+
+    try:
+        entry_id = add_entry(Home.resolve(home), list_type, value, source, reason, by or "cli",
+                             expires)
+    except WatchlistError as exc:
+        _fail(str(exc))
+    out.print(f"added {entry_id}")
+
+
+@watchlist_app.command("expire")
+def watchlist_expire(
+    entry_id: Annotated[str, typer.Argument()],
+    remove: Annotated[bool, typer.Option("--remove", help="Mark it removed (added by "
+                                         "mistake) instead of ending it now.")] = False,
+    note: Annotated[str | None, typer.Option(help="Why (audit log).")] = None,
+    by: ByOpt = "",
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """End an entry now (or remove it with --remove)."""
+    from itw_radar.watchlists import WatchlistError, expire_entry, remove_entry
+
+    try:
+        (remove_entry if remove else expire_entry)(Home.resolve(home), entry_id, by or "cli",
+                                                    note)
+    except WatchlistError as exc:
+        _fail(str(exc))
+    out.print(f"{'removed' if remove else 'expired'} {entry_id}")
+
+
+@watchlist_app.command("audit")
+def watchlist_audit(
+    limit: Annotated[int, typer.Option(min=1)] = 100,
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Print the audit log of the lists (newest first)."""
+    from itw_radar.watchlists import audit_log
+
+    out.print(audit_log(Home.resolve(home), limit).to_string(index=False, max_colwidth=60),
+              highlight=False, soft_wrap=True)
+
+
+@watchlist_app.command("rescore")
+def watchlist_rescore(
+    whole_night: Annotated[bool, typer.Option(
+        "--whole-night", help="Build every model of the night, not only the watchlist models "
+        "and what depends on them.")] = False,
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Re-score the latest published night with the current lists (incremental dbt build of
+    that night, then an atomic re-publish). Stop the nightly DAG first."""
+    from itw_radar.dbt_runner import DbtError
+    from itw_radar.publishing import PublishError
+    from itw_radar.watchlists import WatchlistError, rescore
+
+    try:
+        res = rescore(Home.resolve(home), whole_night=whole_night,
+                      echo=lambda line: out.print(line, highlight=False, soft_wrap=True))
+    except (WatchlistError, DbtError, PublishError) as exc:
+        _fail(str(exc))
+    out.print(f"night {res.night} re-scored in {res.seconds:.1f} s ({res.scope}: dbt "
+              f"{res.dbt_seconds:.1f} s, publish {res.publish_seconds:.1f} s)")
+
+
 def duckdb_shell() -> str | None:
     """The DuckDB CLI beside this Python (the duckdb-cli package in .venv), else the one on PATH."""
     import shutil

@@ -267,17 +267,20 @@ def validate(cfg: NightConfig, load_id: str = "",
 
 
 def sync_reviews(cfg: NightConfig) -> dict[str, Any]:
-    """Copy the analysts' latest review decisions into raw.analyst_reviews before dbt runs,
-    and record when each of the run's nights was first processed (raw.night_clock): a decision
-    counts for a night processed after it was made (docs/detection.md, "Analysts' decisions").
+    """Copy the analysts' latest review decisions into raw.analyst_reviews and their watchlist
+    entries into raw.watchlist_entries (itw_radar.watchlists) before dbt runs, and record
+    when each of the run's nights was first processed (raw.night_clock): a decision counts for
+    a night processed after it was made (docs/detection.md, "Analysts' decisions").
 
     The last step before dbt: it also hands the memory earlier tasks freed back to the
     operating system (release_freed_memory). It returns the warehouse and dbt target for the
     log; the dbt tasks compute the same paths from the run's params (dbt_paths)."""
     from itw_radar.reviews import export_decisions_to_warehouse, stamp_nights
+    from itw_radar.watchlists import export_to_warehouse as export_watchlists
 
     def sync(con: duckdb.DuckDBPyConnection) -> int:
         stamp_nights(con, cfg.nights)
+        export_watchlists(cfg.home, con)  # raw.watchlist_entries (indicator watchlist)
         return export_decisions_to_warehouse(cfg.home, con)
 
     n = _with_warehouse(cfg.home, sync)

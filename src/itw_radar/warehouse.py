@@ -67,6 +67,10 @@ RAW_BOOKKEEPING_DDL = (
     """CREATE TABLE IF NOT EXISTS raw.analyst_reviews (
         account_id VARCHAR, status VARCHAR, note VARCHAR, author VARCHAR,
         decided_at TIMESTAMPTZ)""",
+    # Analysts' watchlist entries (itw_radar.watchlists.export_to_warehouse rewrites it).
+    """CREATE TABLE IF NOT EXISTS raw.watchlist_entries (
+        entry_id VARCHAR, list_type VARCHAR, value VARCHAR, source VARCHAR, reason VARCHAR,
+        added_by VARCHAR, added_at TIMESTAMPTZ, expires_at TIMESTAMPTZ)""",
     # When each night was first processed: analysts' decisions made before that count for it
     # (docs/detection.md, "Analysts' decisions"); re-running a night keeps its first time.
     """CREATE TABLE IF NOT EXISTS raw.night_clock (

@@ -1,0 +1,181 @@
+-- watchlist: a hit on an analyst-managed list (itw_radar.watchlists; stg_watchlist_entries).
+-- An entry counts on a night when it is not expired by then (expires_at after the night's date);
+-- removed entries never reach the warehouse. Matched, per night and account:
+--   ip_cidr   a successful login in the window from an address inside the range (v4 or v6,
+--             compared as numbers: macro ip_to_int)
+--   asn       a successful login in the window from that autonomous system
+--   device_id a successful login in the window from that device
+--   email_domain  the account's e-mail domain, or a subdomain of it, as known on the night
+--   email_hash / phone_hash  the account's hashes as known on the night
+--   payment_fingerprint  a payment method of the account with that fingerprint
+--   wallet_address  a crypto_wallet payment method whose fingerprint is the address as written
+--             or the SHA-256 hex of the lower-cased address
+-- Failed logins do not count: anyone can fail to log in to someone else's account.
+-- Strength 1 for an entry naming one identifier; broad_strength for an ASN or an e-mail domain
+-- (whole networks and mail providers hold bystanders). Evidence names each entry, its source
+-- and the matching row.
+{%- set t = 'watchlist' %}
+
+with
+
+nights as (
+
+    select night from {{ ref('int_nights') }}
+
+),
+
+entries as (
+
+    select nights.night, e.*
+    from nights
+    inner join {{ ref('stg_watchlist_entries') }} as e
+        on e.expires_at is null or e.expires_at::date > nights.night
+
+),
+
+logins as (
+
+    select
+        nights.night,
+        l.login_id,
+        l.account_id,
+        l.ts,
+        l.ip,
+        l.ip_asn,
+        l.device_id
+    from nights
+    inner join {{ ref('stg_logins') }} as l
+        on l.export_date <= nights.night
+        and l.login_day between nights.night - {{ th(t, 'lookback_days') }} and nights.night
+        and {{ after_window_start('l.login_day', th(t, 'lookback_days')) }}
+    where l.success
+
+),
+
+login_ips as (
+
+    select
+        logins.*,
+        {{ ip_family('ip') }} as ip_family,
+        {{ ip_to_int('ip') }} as ip_int
+    from logins
+    where exists (select 1 from entries where entries.list_type = 'ip_cidr')
+
+),
+
+ip_hits as (
+
+    select
+        l.night, l.account_id, e.entry_id, e.list_type, e.value, e.source,
+        format('login {} at {} from {}', l.login_id, strftime(l.ts, '%Y-%m-%d %H:%M'), l.ip) as matched,
+        l.ts as matched_at
+    from login_ips as l
+    inner join entries as e
+        on e.night = l.night
+        and e.list_type = 'ip_cidr'
+        and e.ip_family = l.ip_family
+        and l.ip_int between e.ip_lo and e.ip_hi
+
+),
+
+login_hits as (
+
+    select
+        l.night, l.account_id, e.entry_id, e.list_type, e.value, e.source,
+        case e.list_type
+            when 'asn' then format('login {} at {} from AS{} ({})', l.login_id, strftime(l.ts, '%Y-%m-%d %H:%M'), l.ip_asn, l.ip)
+            else format('login {} at {} from device {}', l.login_id, strftime(l.ts, '%Y-%m-%d %H:%M'), l.device_id)
+        end as matched,
+        l.ts as matched_at
+    from logins as l
+    inner join entries as e
+        on e.night = l.night
+        and ((e.list_type = 'asn' and l.ip_asn = e.asn)
+             or (e.list_type = 'device_id' and l.device_id = e.value))
+
+),
+
+account_hits as (
+
+    select
+        a.night, a.account_id, e.entry_id, e.list_type, e.value, e.source,
+        case e.list_type
+            when 'email_domain' then format('account e-mail domain {}', lower(a.email_domain))
+            when 'email_hash' then 'account e-mail hash'
+            else 'account phone hash'
+        end as matched,
+        null::timestamp as matched_at
+    from {{ ref('int_accounts__as_of') }} as a
+    inner join entries as e
+        on e.night = a.night
+        and ((e.list_type = 'email_domain'
+              and (lower(a.email_domain) = e.value or lower(a.email_domain) like '%.' || e.value))
+             or (e.list_type = 'email_hash' and lower(a.email_hash) = e.value)
+             or (e.list_type = 'phone_hash' and lower(a.phone_hash) = e.value))
+
+),
+
+payment_hits as (
+
+    select
+        pm.night, pm.account_id, e.entry_id, e.list_type, e.value, e.source,
+        format('{} payment method {}{}', pm.method_type, pm.payment_method_id,
+               case when pm.is_active then '' else ' (inactive)' end) as matched,
+        null::timestamp as matched_at
+    from {{ ref('int_payment_methods__as_of') }} as pm
+    inner join entries as e
+        on e.night = pm.night
+        and ((e.list_type = 'payment_fingerprint' and pm.fingerprint = e.value)
+             or (e.list_type = 'wallet_address' and pm.method_type = 'crypto_wallet'
+                 and (pm.fingerprint = e.value or lower(pm.fingerprint) = e.wallet_sha256)))
+
+),
+
+hits as (
+
+    select * from ip_hits
+    union all select * from login_hits
+    union all select * from account_hits
+    union all select * from payment_hits
+
+),
+
+per_entry as (
+
+    select
+        night,
+        account_id,
+        entry_id,
+        list_type,
+        case when list_type in ('ip_cidr', 'asn', 'email_domain') then value
+             else left(value, 12) || '…' end as shown_value,
+        any_value(source) as source,
+        count(*) as matches,
+        arg_max(matched, coalesce(matched_at, timestamp '1900-01-01')) as last_match,
+        case when list_type in ('asn', 'email_domain') then {{ th(t, 'broad_strength') }} else 1.0 end as entry_strength
+    from hits
+    group by all
+
+),
+
+final as (
+
+    select
+        night,
+        account_id,
+        '{{ t }}' as indicator_id,
+        max(entry_strength)::double as strength,
+        string_agg(
+            format('watchlist entry {} ({} {}; source: {}): {} match{}, latest {}',
+                   entry_id, list_type, shown_value,
+                   case when length(source) > 160 then left(source, 157) || '...' else source end,
+                   matches, case when matches = 1 then '' else 'es' end, last_match),
+            ' | ' order by entry_strength desc, entry_id) as evidence,
+        count(*) as entries_hit,
+        list(entry_id order by entry_id) as entry_ids
+    from per_entry
+    group by night, account_id
+
+)
+
+select * from final
