@@ -69,15 +69,25 @@ stretches as (
 
 ),
 
--- accounts with two contracts tracked at some moment: the only ones the sweep needs
+-- accounts with two contracts tracked at some moment: the only ones the sweep needs. A stretch
+-- that starts before an earlier-starting stretch of the account has ended overlaps it, and
+-- that one is of another contract (one contract's stretches are disjoint): one ordered pass
+-- per account, not a join of every pair of its stretches.
 overlapping_accounts as (
 
-    select distinct a.night, a.account_id
-    from stretches as a
-    inner join stretches as b
-        on b.night = a.night and b.account_id = a.account_id
-        and b.contract_id > a.contract_id
-        and b.started_at < a.ended_at and a.started_at < b.ended_at
+    select distinct night, account_id
+    from (
+        select
+            night,
+            account_id,
+            started_at,
+            max(ended_at) over (
+                partition by night, account_id order by started_at, ended_at, contract_id
+                rows between unbounded preceding and 1 preceding
+            ) as earlier_end
+        from stretches
+    ) as s
+    where started_at < earlier_end
 
 ),
 
