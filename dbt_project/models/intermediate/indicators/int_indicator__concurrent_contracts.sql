@@ -36,15 +36,40 @@ sessions as (
 
 ),
 
+-- accounts with two sessions overlapping for min_overlap_minutes or more: the only ones whose
+-- sessions are merged and swept (one ordered pass over the window's sessions). A session that
+-- starts before the latest end of the account's earlier sessions overlaps that session; a
+-- forgotten timer (a few minutes) or one contract at a time stops here.
+candidates as (
+
+    select distinct night, account_id
+    from (
+        select
+            night,
+            account_id,
+            started_at,
+            ended_at,
+            max(ended_at) over (
+                partition by night, account_id order by started_at, ended_at, contract_id
+                rows between unbounded preceding and 1 preceding
+            ) as earlier_end
+        from sessions
+    ) as s
+    where earlier_end is not null  -- least() skips a null
+      and least(ended_at, earlier_end) >= started_at + interval ({{ th(t, 'min_overlap_minutes') }}) minute
+
+),
+
 ordered as (
 
     select
-        *,
+        sessions.*,
         max(ended_at) over (
             partition by night, account_id, contract_id order by started_at, ended_at
             rows between unbounded preceding and 1 preceding
         ) as previous_end
     from sessions
+    semi join candidates as c on c.night = sessions.night and c.account_id = sessions.account_id
 
 ),
 
