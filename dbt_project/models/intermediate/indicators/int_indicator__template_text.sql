@@ -64,7 +64,9 @@ letters as (
 ),
 
 -- words: lower case, runs of letters and digits (any script)
-worded as (
+{%- for src in ['profiles', 'letters'] %}
+
+{{ src }}_worded as (
 
     select
         night,
@@ -76,46 +78,47 @@ worded as (
             regexp_split_to_array(lower(body), '[^\p{L}\p{N}]+'),
             lambda w: length(w) > 0
         ) as words
-    from (select * from profiles union all select * from letters) as texts
+    from {{ src }}
 
 ),
+{%- endfor %}
 
--- long enough, one copy of each text per account (an account's letter sent twice is one
--- text), and an account's latest max_letters_per_account distinct letters (ties by id)
+-- texts long enough to judge: every profile text (one per account), and an account's latest
+-- max_letters_per_account distinct letters (a letter sent twice is one text; ties by id)
 texts as (
 
-    select
-        night,
-        account_id,
-        kind || ' ' || text_ref as text_id,
-        kind,
-        text_ref,
-        words
+    select night, account_id, kind || ' ' || text_ref as text_id, words
+    from profiles_worded
+    where len(words) >= {{ th(t, 'min_words') }}
+
+    union all
+
+    select night, account_id, kind || ' ' || text_ref as text_id, words
     from (
         select *
-        from worded
+        from letters_worded
         where len(words) >= {{ th(t, 'min_words') }}
         qualify row_number() over (
-            partition by night, account_id, md5(array_to_string(words, ' '))
-            order by kind desc, written_at desc nulls first, text_ref
+            partition by night, account_id, hash(words) order by written_at desc, text_ref
         ) = 1
-    ) as distinct_texts
-    qualify kind = 'profile' or row_number() over (
-        partition by night, account_id, kind order by written_at desc, text_ref
+    ) as distinct_letters
+    qualify row_number() over (
+        partition by night, account_id order by written_at desc, text_ref
     ) <= {{ th(t, 'max_letters_per_account') }}
 
 ),
 
+-- one row per text and distinct shingle (64-bit hash of the three words)
 shingles as materialized (
 
-    select distinct
+    select
         night,
         account_id,
         text_id,
-        unnest(list_transform(
+        unnest(list_distinct(list_transform(
             range(1, len(words) - 1),
             lambda i: hash(words[i] || ' ' || words[i + 1] || ' ' || words[i + 2])
-        )) as shingle
+        ))) as shingle
     from texts
 
 ),
