@@ -106,7 +106,8 @@
     {{ return(['login_ip_burst', 'continuous_presence', 'shared_ip', 'extreme_hours',
                'self_rating', 'document_reuse', 'low_rate', 'video_avoidance', 'off_platform',
                'proxy_account', 'proxy_phone', 'foreign_hours', 'remote_desktop',
-               'anonymised_ip', 'shared_device', 'crypto_payout', 'payout_churn']) }}
+               'anonymised_ip', 'shared_device', 'crypto_payout', 'payout_churn',
+               'identity_mismatch']) }}
 {%- endmacro %}
 
 {#- Risk tier of a 0-100 score (thresholds in vars tier_high / tier_medium / tier_low). -#}
