@@ -107,7 +107,8 @@
                'self_rating', 'document_reuse', 'low_rate', 'video_avoidance', 'off_platform',
                'proxy_account', 'proxy_phone', 'foreign_hours', 'remote_desktop',
                'anonymised_ip', 'shared_device', 'crypto_payout', 'payout_churn',
-               'identity_mismatch', 'handover_after_verification']) }}
+               'identity_mismatch', 'handover_after_verification',
+               'dormant_reactivation']) }}
 {%- endmacro %}
 
 {#- Risk tier of a 0-100 score (thresholds in vars tier_high / tier_medium / tier_low). -#}

@@ -156,7 +156,7 @@ final as (
             case when document_and_logins_elsewhere then {{ th(t, 'document_logins_strength') }} else 0 end
         ), 4) as strength,
         concat_ws('; ',
-            format('{} countries: document {} ({}) from {}, claimed {}, payout {} ({}) in {}, logins {}',
+            format('{} countries: document {} ({}) from {}, claimed {}, payout {} ({}) in {}, logins: {}',
                    distinct_countries,
                    coalesce(document_id, 'none'), coalesce(document_type, '-'), coalesce(document_country, '?'),
                    claimed_country,
