@@ -6,9 +6,14 @@
 -- else at its submitted_at (1.0 exports, or a platform that leaves verified_at empty).
 -- Compares the successful logins of before_days before T with those of after_days after T:
 --   new devices only   every device seen after T is new, so the old device(s) are gone;
---   new networks only  every network seen after T is new (ASN, or the country where the ASN
---                      is unknown): a VPN in the claimed country is a new network too;
---   hour shift         the circular median UTC hour moved by >= min_hour_shift hours.
+--   new networks only  every login after T is on a network the verified person never used: a
+--                      new ASN that is a VPN / hosting / Tor exit (a VPN in the claimed country
+--                      too) or in a country none of its logins came from; without an ASN, a new
+--                      country. A new home line or carrier in a country already seen is not;
+--   hour shift         the circular median UTC hour moved by >= min_hour_shift hours (judged
+--                      with min_logins_for_hours logins on each side).
+-- Account farms sign up and pass an automated check in one sitting, so one login before T is
+-- enough to know the verified person's device and network.
 -- Fires on two or three of them with the old devices gone (where devices are unknown, as on
 -- exports without device_id, the old networks gone). legit_new_laptop (a new device, the same
 -- home network and hours) has one: it does not fire; a traveller keeps its device: no fire.
@@ -61,6 +66,7 @@ logins as (
         l.device_id,
         l.ip_asn,
         l.ip_country,
+        l.ip_kind,
         -- a network: its ASN, else its country where the platform gives no ASN
         coalesce('AS' || l.ip_asn::varchar, l.ip_country) as network,
         hour(l.ts) + minute(l.ts) / 60.0 as utc_hour,
@@ -88,9 +94,35 @@ sides as (
         count(*) as logins,
         list_sort(list_distinct(coalesce(list(device_id) filter (where device_id is not null), []))) as devices,
         list_sort(list_distinct(coalesce(list(network) filter (where network is not null), []))) as networks,
+        list_sort(list_distinct(coalesce(list(ip_country) filter (where ip_country is not null), []))) as countries,
         max(ts) as last_ts
     from logins
     group by night, account_id, phase
+
+),
+
+-- The logins after T on a network the verified person never used: a new ASN that is an
+-- anonymiser (VPN / hosting / Tor) or in a country none of the earlier logins came from (or
+-- without a country), or, without an ASN, a new country. A new home line or phone carrier in a
+-- country already seen (signed up on the phone, works on the home line) is the same person.
+after_networks as (
+
+    select
+        a.night,
+        a.account_id,
+        count(*) filter (where a.network is not null) as with_network,
+        count(*) filter (
+            where a.network is not null
+              and not list_contains(b.networks, a.network)
+              and (a.ip_kind in ('vpn', 'hosting', 'tor')
+                   or a.ip_country is null
+                   or not list_contains(b.countries, a.ip_country))
+        ) as on_new_network
+    from logins as a
+    inner join sides as b
+        on b.night = a.night and b.account_id = a.account_id and b.phase = 'before'
+    where a.phase = 'after'
+    group by a.night, a.account_id
 
 ),
 
@@ -131,17 +163,24 @@ compared as (
         a.networks as after_networks,
         bh.median_hour as before_hour,
         ah.median_hour as after_hour,
-        least(abs(ah.median_hour - bh.median_hour), 24 - abs(ah.median_hour - bh.median_hour)) as hour_shift,
+        -- hours are compared only with enough logins on both sides to place a working day
+        case when b.logins >= {{ th(t, 'min_logins_for_hours') }} and a.logins >= {{ th(t, 'min_logins_for_hours') }}
+             then least(abs(ah.median_hour - bh.median_hour), 24 - abs(ah.median_hour - bh.median_hour))
+        end as hour_shift,
         len(b.devices) > 0 and len(a.devices) > 0 as devices_known,
         len(b.devices) > 0 and len(a.devices) > 0
             and not list_has_any(a.devices, b.devices) as new_devices_only,
+        len(b.networks) > 0 and n.with_network > 0
+            and n.on_new_network = n.with_network as new_networks_only,
         len(b.networks) > 0 and len(a.networks) > 0
-            and not list_has_any(a.networks, b.networks) as new_networks_only
+            and not list_has_any(a.networks, b.networks) as old_networks_gone
     from recent
     inner join sides as b
         on b.night = recent.night and b.account_id = recent.account_id and b.phase = 'before'
     inner join sides as a
         on a.night = recent.night and a.account_id = recent.account_id and a.phase = 'after'
+    inner join after_networks as n
+        on n.night = recent.night and n.account_id = recent.account_id
     inner join median_hours as bh
         on bh.night = recent.night and bh.account_id = recent.account_id and bh.phase = 'before'
     inner join median_hours as ah
@@ -155,11 +194,11 @@ judged as (
 
     select
         *,
-        hour_shift >= {{ th(t, 'min_hour_shift') }} as hours_shifted,
+        coalesce(hour_shift >= {{ th(t, 'min_hour_shift') }}, false) as hours_shifted,
         -- the verified person's equipment is gone; without device data, its networks are
-        case when devices_known then new_devices_only else new_networks_only end as old_gone,
+        case when devices_known then new_devices_only else old_networks_gone end as old_gone,
         new_devices_only::int + new_networks_only::int
-            + (hour_shift >= {{ th(t, 'min_hour_shift') }})::int as breaks
+            + coalesce(hour_shift >= {{ th(t, 'min_hour_shift') }}, false)::int as breaks
     from compared
 
 ),
