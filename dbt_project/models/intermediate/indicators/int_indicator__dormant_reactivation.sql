@@ -4,8 +4,9 @@
 -- without any (int_account_activity_spells: logins, sessions, transactions, contracts, payment
 -- methods, profile changes, the account's own dates; before the warehouse's first night only
 -- the entity rows' dates of the first full export are known, so the silence must also have been
--- watched for min_observed_days in the warehouse itself: on a first export every active
--- account looks silent since its last recorded change).
+-- watched for min_observed_days (3: events arrive up to 3 days late) in the warehouse itself:
+-- on a first export every account active in the first nights looks silent since its last
+-- recorded change; after that, the changes below decide).
 -- Within return_window_days of the return, at least min_changes of:
 --   new networks      every login (at least min_logins) from networks (ASN, else country) the
 --                     account never used before; with no earlier logins known, every login
