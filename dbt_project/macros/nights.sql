@@ -108,7 +108,8 @@
                'proxy_account', 'proxy_phone', 'foreign_hours', 'remote_desktop',
                'anonymised_ip', 'shared_device', 'crypto_payout', 'payout_churn',
                'watchlist', 'concurrent_contracts', 'proposal_spray', 'template_text',
-               'reference_ring']) }}
+               'reference_ring', 'identity_mismatch', 'handover_after_verification',
+               'dormant_reactivation']) }}
 {%- endmacro %}
 
 {#- Risk tier of a 0-100 score (thresholds in vars tier_high / tier_medium / tier_low). -#}

@@ -1,0 +1,236 @@
+-- handover_after_verification: a sharp break right after the account's identity was verified:
+-- the person who passed the check (its devices, networks, hours) is no longer seen, someone
+-- else works the account (DOJ, Chapman / Didenko, May 2024: accounts created and verified in
+-- other people's names, then sold or rented to the workers).
+-- Verification time T: the account's first approved identity document, at verified_at (1.1),
+-- else at its submitted_at (1.0 exports, or a platform that leaves verified_at empty).
+-- Compares the successful logins of before_days before T with those of after_days after T:
+--   new devices only   every device seen after T is new, so the old device(s) are gone;
+--   new networks only  every login after T is on a network the verified person never used: a
+--                      new ASN that is a VPN / hosting / Tor exit (a VPN in the claimed country
+--                      too) or in a country none of its logins came from; without an ASN, a new
+--                      country. A new home line or carrier in a country already seen is not;
+--   hour shift         the circular median UTC hour moved by >= min_hour_shift hours (judged
+--                      with min_logins_for_hours logins on each side).
+-- Account farms sign up and pass an automated check in one sitting, so one login before T is
+-- enough to know the verified person's device and network.
+-- Fires on two or three of them with the old devices gone (where devices are unknown, as on
+-- exports without device_id, the old networks gone). legit_new_laptop (a new device, the same
+-- home network and hours) has one: it does not fire; a traveller keeps its device: no fire.
+-- Logins with a null device_id / ip_asn / ip_country are left out of that comparison only.
+-- Every account type (a client can be handed over too). A night judges the accounts verified
+-- in its last lookback_days, while the after-window fills: it keeps firing for that month.
+-- Cost: the window's logins (lookback_days + before_days) of the accounts verified in it only
+-- (a semi join; a few accounts a night), never the whole history.
+{%- set t = 'handover_after_verification' %}
+{%- set span = th(t, 'lookback_days') ~ ' + ' ~ th(t, 'before_days') %}
+
+with
+
+nights as (
+
+    select night from {{ ref('int_nights') }}
+
+),
+
+verifications as (
+
+    select
+        night,
+        account_id,
+        document_id,
+        coalesce(verified_at, submitted_at) as verified_ts,
+        verified_at is null as from_submission
+    from {{ ref('int_identity_documents__as_of') }}
+    where verification_status = 'approved'
+    qualify row_number() over (
+        partition by night, account_id order by coalesce(verified_at, submitted_at), document_id
+    ) = 1
+
+),
+
+recent as (
+
+    select *
+    from verifications
+    where verified_ts::date between night - {{ th(t, 'lookback_days') }} and night
+
+),
+
+logins as (
+
+    select
+        nights.night,
+        l.account_id,
+        l.ts,
+        l.device_id,
+        l.ip_asn,
+        l.ip_country,
+        l.ip_kind,
+        -- a network: its ASN, else its country where the platform gives no ASN
+        coalesce('AS' || l.ip_asn::varchar, l.ip_country) as network,
+        hour(l.ts) + minute(l.ts) / 60.0 as utc_hour,
+        case when l.ts < recent.verified_ts then 'before' else 'after' end as phase
+    from nights
+    inner join {{ ref('stg_logins') }} as l
+        on l.export_date <= nights.night
+        and l.login_day between nights.night - ({{ span }}) and nights.night
+        and {{ after_window_start('l.login_day', span) }}
+    inner join recent
+        on recent.night = nights.night and recent.account_id = l.account_id
+    where l.success
+      and l.ts >= recent.verified_ts - ({{ th(t, 'before_days') }}) * interval 1 day
+      and l.ts <= recent.verified_ts + ({{ th(t, 'after_days') }}) * interval 1 day
+      and l.ts <> recent.verified_ts
+
+),
+
+sides as (
+
+    select
+        night,
+        account_id,
+        phase,
+        count(*) as logins,
+        list_sort(list_distinct(coalesce(list(device_id) filter (where device_id is not null), []))) as devices,
+        list_sort(list_distinct(coalesce(list(network) filter (where network is not null), []))) as networks,
+        list_sort(list_distinct(coalesce(list(ip_country) filter (where ip_country is not null), []))) as countries,
+        max(ts) as last_ts
+    from logins
+    group by night, account_id, phase
+
+),
+
+-- The logins after T on a network the verified person never used: a new ASN that is an
+-- anonymiser (VPN / hosting / Tor) or in a country none of the earlier logins came from (or
+-- without a country), or, without an ASN, a new country. A new home line or phone carrier in a
+-- country already seen (signed up on the phone, works on the home line) is the same person.
+after_networks as (
+
+    select
+        a.night,
+        a.account_id,
+        count(*) filter (where a.network is not null) as with_network,
+        count(*) filter (
+            where a.network is not null
+              and not list_contains(b.networks, a.network)
+              and (a.ip_kind in ('vpn', 'hosting', 'tor')
+                   or a.ip_country is null
+                   or not list_contains(b.countries, a.ip_country))
+        ) as on_new_network
+    from logins as a
+    inner join sides as b
+        on b.night = a.night and b.account_id = a.account_id and b.phase = 'before'
+    where a.phase = 'after'
+    group by a.night, a.account_id
+
+),
+
+-- Circular median hour of each side: the whole hour (0-23) with the smallest summed circular
+-- distance to the side's login times (ties: the earliest hour), robust to a few odd logins.
+median_hours as (
+
+    select night, account_id, phase, h as median_hour
+    from (
+        select
+            logins.night,
+            logins.account_id,
+            logins.phase,
+            grid.h,
+            sum(least(abs(logins.utc_hour - grid.h), 24 - abs(logins.utc_hour - grid.h))) as spread
+        from logins
+        cross join (select unnest(range(24)) as h) as grid
+        group by all
+    )
+    qualify row_number() over (partition by night, account_id, phase order by spread, h) = 1
+
+),
+
+compared as (
+
+    select
+        recent.night,
+        recent.account_id,
+        recent.document_id,
+        recent.verified_ts,
+        recent.from_submission,
+        b.logins as before_logins,
+        a.logins as after_logins,
+        a.last_ts as after_last_ts,
+        b.devices as before_devices,
+        a.devices as after_devices,
+        b.networks as before_networks,
+        a.networks as after_networks,
+        bh.median_hour as before_hour,
+        ah.median_hour as after_hour,
+        -- hours are compared only with enough logins on both sides to place a working day
+        case when b.logins >= {{ th(t, 'min_logins_for_hours') }} and a.logins >= {{ th(t, 'min_logins_for_hours') }}
+             then least(abs(ah.median_hour - bh.median_hour), 24 - abs(ah.median_hour - bh.median_hour))
+        end as hour_shift,
+        len(b.devices) > 0 and len(a.devices) > 0 as devices_known,
+        len(b.devices) > 0 and len(a.devices) > 0
+            and not list_has_any(a.devices, b.devices) as new_devices_only,
+        len(b.networks) > 0 and n.with_network > 0
+            and n.on_new_network = n.with_network as new_networks_only,
+        len(b.networks) > 0 and len(a.networks) > 0
+            and not list_has_any(a.networks, b.networks) as old_networks_gone
+    from recent
+    inner join sides as b
+        on b.night = recent.night and b.account_id = recent.account_id and b.phase = 'before'
+    inner join sides as a
+        on a.night = recent.night and a.account_id = recent.account_id and a.phase = 'after'
+    inner join after_networks as n
+        on n.night = recent.night and n.account_id = recent.account_id
+    inner join median_hours as bh
+        on bh.night = recent.night and bh.account_id = recent.account_id and bh.phase = 'before'
+    inner join median_hours as ah
+        on ah.night = recent.night and ah.account_id = recent.account_id and ah.phase = 'after'
+    where b.logins >= {{ th(t, 'min_logins_before') }}
+      and a.logins >= {{ th(t, 'min_logins_after') }}
+
+),
+
+judged as (
+
+    select
+        *,
+        coalesce(hour_shift >= {{ th(t, 'min_hour_shift') }}, false) as hours_shifted,
+        -- the verified person's equipment is gone; without device data, its networks are
+        case when devices_known then new_devices_only else old_networks_gone end as old_gone,
+        new_devices_only::int + new_networks_only::int
+            + coalesce(hour_shift >= {{ th(t, 'min_hour_shift') }}, false)::int as breaks
+    from compared
+
+),
+
+final as (
+
+    select
+        night,
+        account_id,
+        '{{ t }}' as indicator_id,
+        (case when breaks >= 3 then 1.0 else {{ th(t, 'two_breaks_strength') }} end)::double as strength,
+        format('document {} approved {} ({}); before: {} logins in {} days, devices {}, networks {}, median {}:00 UTC; after: {} logins to {}, devices {}, networks {}, median {}:00 UTC; {}',
+               document_id, strftime(verified_ts, '%Y-%m-%d %H:%M'),
+               case when from_submission then 'verified_at empty: its submission time' else 'verified_at' end,
+               before_logins, {{ th(t, 'before_days') }},
+               coalesce(nullif(array_to_string(list_slice(before_devices, 1, 5), ','), ''), 'unknown'),
+               array_to_string(list_slice(before_networks, 1, 5), ','), lpad(before_hour::varchar, 2, '0'),
+               after_logins, strftime(after_last_ts, '%Y-%m-%d'),
+               coalesce(nullif(array_to_string(list_slice(after_devices, 1, 5), ','), ''), 'unknown'),
+               array_to_string(list_slice(after_networks, 1, 5), ','), lpad(after_hour::varchar, 2, '0'),
+               concat_ws(', ',
+                   case when new_devices_only then 'only new devices (the old ones not seen again)' end,
+                   case when new_networks_only then 'only new networks' end,
+                   case when hours_shifted then format('active hours moved {} h', hour_shift) end)
+        ) as evidence,
+        breaks,
+        hour_shift,
+        new_devices_only,
+        new_networks_only
+    from judged
+    where old_gone and breaks >= 2
+
+)
+
+select * from final
