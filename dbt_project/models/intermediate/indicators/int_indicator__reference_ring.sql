@@ -190,13 +190,16 @@ infra_ties as (
         -- household shares its router): the strongest link sets the base strength
         case when fp.value is not null then 0.7
              when dev.value is not null or ph.value is not null then 0.5
-             else 0.35 end as base_strength
+             else {{ th(t, 'ip_only_strength') }} end as base_strength
     from ties
     left join ip_shared as ip on ip.night = ties.night and ip.a = ties.a and ip.b = ties.b
     left join device_shared as dev on dev.night = ties.night and dev.a = ties.a and dev.b = ties.b
     left join fingerprint_shared as fp on fp.night = ties.night and fp.a = ties.a and fp.b = ties.b
     left join phone_shared as ph on ph.night = ties.night and ph.a = ties.a and ph.b = ties.b
-    where ip.a is not null or dev.a is not null or fp.a is not null or ph.a is not null
+    -- a line alone (ip_only_strength 0): colleagues on an agency's office line and housemates
+    -- refer and review each other; the line itself is shared_ip's evidence, not a second sign
+    where dev.a is not null or fp.a is not null or ph.a is not null
+       or (ip.a is not null and {{ th(t, 'ip_only_strength') }} > 0)
 
 ),
 
