@@ -92,7 +92,7 @@ def test_manifest_is_last_and_matches_files(csv_run: tuple[Path, GenerateSummary
                                         for i in range(DAYS)]
     for i, night in enumerate(nights):
         manifest = json.loads((night / MANIFEST_NAME).read_text())
-        assert manifest["contract_version"] == "1.0"
+        assert manifest["contract_version"] == "1.1"
         assert manifest["export_date"] == night.name
         assert manifest["mode"] == ("full" if i == 0 else "delta")
         assert TS_RE.match(manifest["generated_at"])
@@ -145,13 +145,11 @@ def test_every_column_valid(csv_run: tuple[Path, GenerateSummary]) -> None:
     for night in _nights(out):
         export_end = dt.datetime.combine(dt.date.fromisoformat(night.name) + dt.timedelta(days=1),
                                          dt.time(), tzinfo=dt.UTC)
-        for name in CORE_TABLES:  # the generator writes contract 1.0's tables and columns
+        for name in TABLES:  # contract 1.1: every table and column
             spec = TABLES[name]
             data = _read_strings(night / f"{name}.csv")
-            assert tuple(data.column_names) == spec.required_column_names
+            assert tuple(data.column_names) == spec.column_names
             for col in spec.columns:
-                if col.optional:
-                    continue
                 values = data.column(col.name).to_pylist()
                 if not col.nullable:
                     assert None not in values, f"{night.name} {name}.{col.name} has nulls"
@@ -162,7 +160,8 @@ def test_every_column_valid(csv_run: tuple[Path, GenerateSummary]) -> None:
             assert len(keys) == len(set(keys)), f"{night.name} {name}: duplicate keys"
             for earlier, later in spec.order_pairs:
                 if later in data.column_names:
-                    assert all(r[earlier] <= r[later] for r in rows), f"{name}: {later} < {earlier}"
+                    assert all(r[earlier] <= r[later] for r in rows if r[later] is not None), (
+                        f"{name}: {later} < {earlier}")
             if spec.event_time:
                 latest = max((r[spec.event_time] for r in rows), default=None)
                 if latest:
@@ -302,7 +301,7 @@ def test_other_formats_hold_the_same_rows(tmp_path: Path, fmt: str,
     assert result.rows_per_night == summary.rows_per_night
     night = other / START.isoformat()
     manifest = json.loads((night / MANIFEST_NAME).read_text())
-    assert set(manifest["files"]) == {f"{t}.{fmt}" for t in CORE_TABLES}
+    assert set(manifest["files"]) == {f"{t}.{fmt}" for t in TABLES}
     for name, entry in manifest["files"].items():
         assert entry["sha256"] == hashlib.sha256((night / name).read_bytes()).hexdigest()
     reader = "read_parquet" if fmt == "parquet" else "read_csv"
@@ -323,6 +322,80 @@ def test_other_formats_hold_the_same_rows(tmp_path: Path, fmt: str,
             f"select login_id, ts t, ip from read_parquet('{night}/logins.parquet') "
             "order by login_id").fetchall()
         assert csv_logins == pq_logins
+
+
+def test_contract_1_1_data_is_realistic(csv_run: tuple[Path, GenerateSummary]) -> None:
+    out, _ = csv_run
+    con = duckdb.connect()
+    for t in ("accounts", "identity_documents", "proposals", "profile_changes"):
+        con.execute(f"create view {t} as select * from read_csv('{out}/*/{t}.csv', "
+                    "union_by_name=true)")
+    # Freelancers bid a few times a week, mostly in their own one or two categories, and write
+    # their own letters (no two freelancers send the same letter).
+    per_week = con.execute(
+        "select count(*) * 7.0 / ? / count(distinct freelancer_account_id) from proposals",
+        [DAYS]).fetchall()[0][0]
+    assert 1 <= per_week <= 6
+    cats = con.execute("select max(n) from (select freelancer_account_id, "
+                       "count(distinct job_category) n from proposals group by 1)").fetchall()
+    assert cats[0][0] <= 3
+    shared = con.execute(
+        "select count(*) from (select cover_letter from proposals where "
+        "len(string_split(cover_letter, ' ')) >= 25 group by 1 "
+        "having count(distinct freelancer_account_id) > 1 "
+        "and count(distinct freelancer_account_id) <= 12)").fetchall()[0][0]
+    assert shared == 0
+    texts = con.execute("select count(distinct profile_text), count(profile_text), "
+                        "count(referred_by_account_id) from accounts").fetchall()[0]
+    assert texts[0] > 0.8 * texts[1] and texts[2] > 0
+    refs = con.execute("select count(*) from accounts a join accounts r "
+                       "on r.account_id = a.referred_by_account_id "
+                       "where r.created_at > a.created_at").fetchall()[0][0]
+    assert refs == 0  # referrers were there first
+    docs = con.execute(
+        "select verification_status, count(*), count(verified_at), "
+        "min(epoch(verified_at - submitted_at)), max(epoch(verified_at - submitted_at)) "
+        "from identity_documents group by 1 order by 1").fetchall()
+    by = {r[0]: r for r in docs}
+    assert by["pending"][2] == 0
+    for status in ("approved", "rejected"):
+        assert by[status][2] == by[status][1]
+        assert by[status][3] >= 0 and by[status][4] >= 3600
+    assert con.execute("select count(*) from profile_changes").fetchall()[0][0] > 0
+
+
+def test_contract_1_0_writes_no_1_1_data(tmp_path: Path) -> None:
+    out = tmp_path / "v10"
+    generate(out, START, 2, seed=42, contract_version="1.0", **SIZE)
+    for night in _nights(out):
+        manifest = json.loads((night / MANIFEST_NAME).read_text())
+        assert manifest["contract_version"] == "1.0"
+        assert set(manifest["files"]) == {f"{t}.csv" for t in CORE_TABLES}
+        assert {p.name for p in night.iterdir()} == set(manifest["files"]) | {MANIFEST_NAME}
+        for name in CORE_TABLES:
+            header = (night / f"{name}.csv").open().readline().strip().replace('"', "")
+            assert tuple(header.split(",")) == TABLES[name].required_column_names
+    with pytest.raises(ValueError, match="contract version"):
+        generate(tmp_path / "bad", START, 1, contract_version="2.0")
+
+
+def test_generated_1_1_night_loads_and_validates(tmp_path: Path,
+                                                 csv_run: tuple[Path, GenerateSummary]) -> None:
+    from itw_radar.ingestion import load_night
+    from itw_radar.paths import Home
+    from itw_radar.validation import validate_night
+
+    out, summary = csv_run
+    home = Home.resolve(tmp_path / "home")
+    night = START + dt.timedelta(days=1)
+    result = load_night(home, out, night)
+    assert result.rows_quarantined == 0
+    report = validate_night(home, night)
+    assert report.success, report.failures()
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    n = con.execute("select count(*) from raw.proposals").fetchall()[0][0]
+    con.close()
+    assert n == summary.rows_per_night[night.isoformat()]["proposals"] > 0
 
 
 def test_bad_arguments_explain_what_to_do(tmp_path: Path) -> None:

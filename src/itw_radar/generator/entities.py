@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from itw_radar.generator import encode
+from itw_radar.generator import encode, prose
 from itw_radar.generator import network as net
 from itw_radar.generator import population as popm
 from itw_radar.generator import reference as ref
@@ -56,6 +56,31 @@ def _rand_u64(rng: np.random.Generator, n: int) -> np.ndarray:
         rng.integers(0, 2, size=n, dtype=np.int64).astype(np.uint64))
 
 
+# profile_changes fields (index into PROFILE_FIELDS) and the hash namespace of their values.
+PROFILE_FIELDS = pa.array(("display_name", "email", "phone", "country", "timezone",
+                           "profile_photo", "payout_holder_name"))
+(F_DISPLAY_NAME, F_EMAIL, F_PHONE, F_COUNTRY, F_TIMEZONE, F_PHOTO,
+ F_PAYOUT_HOLDER) = range(7)
+NS_NAME, NS_EMAIL, NS_PHONE, NS_PHOTO, NS_HOLDER, NS_PLACE = 15, 11, 12, 16, 17, 18
+EMAIL_VER = 1 << 40  # the e-mail key of an account after a change
+
+
+def email_key(p: Population, a: np.ndarray) -> np.ndarray:
+    """Key of the account's current e-mail (accounts.email_hash = sha_hex(NS_EMAIL, key))."""
+    return a.astype(np.int64) + p.email_ver[a].astype(np.int64) * EMAIL_VER
+
+
+def verify_time(rng: np.random.Generator, submitted: np.ndarray, method: np.ndarray,
+                latest: int | np.ndarray) -> np.ndarray:
+    """When a decided document was decided: minutes after submission when automated, hours to
+    days after manual review or a video call; never after `latest`, never before submission."""
+    k = len(submitted)
+    minutes = np.where(method == 0, rng.lognormal(np.log(4), 1.0, size=k),
+                       rng.lognormal(np.log(14 * 60), 1.1, size=k))
+    t = submitted + np.maximum(np.round(minutes * 60), 30).astype(np.int64)
+    return np.maximum(np.minimum(t, latest), submitted)
+
+
 @dataclass
 class Changes:
     """Indices of rows created or changed during one day."""
@@ -67,6 +92,10 @@ class Changes:
     new_contracts: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     hired_interview: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     completed: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    # contract 1.1 profile_changes: (accounts, field index, old value key, new value key,
+    # hash namespace); a key < 0 is a null hash
+    profile: list[tuple[np.ndarray, int, np.ndarray, np.ndarray, int]] = field(
+        default_factory=list)
 
     @staticmethod
     def unique(parts: list[np.ndarray]) -> np.ndarray:
@@ -111,6 +140,7 @@ class World:
             dob=dob, dob_null=rng.random(k) < 0.05, image=_rand_u64(rng, k), face=face,
             face_null=(rng.random(k) < 0.03) & ~swap, status=status.astype(np.int8),
             method=method, changed=np.full(k, -1, dtype=np.int32),
+            verified=np.full(k, -1, dtype=np.int64),
         )
 
     def _initial_docs(self, rng: np.random.Generator) -> Store:
@@ -135,6 +165,9 @@ class World:
             prev["image"] = _rand_u64(rng, len(again))
             prev["face"] = flip_bits(rng, prev["face"], 0, 2)
             rows = {k: np.concatenate([prev[k], v]) for k, v in rows.items()}
+        decided = rows["status"] != 2
+        rows["verified"] = np.where(
+            decided, verify_time(rng, rows["submitted"], rows["method"], self.start_sec - 60), -1)
         return Store(**rows)
 
     # ------------------------------------------------------------------ payment methods
@@ -328,12 +361,23 @@ class World:
                                                                              len(rate_ch))), 3)
         edit = np.flatnonzero(old & (rng.random(p.n) < 0.002))
         p.name_style[edit] ^= 1
+        a64 = edit.astype(np.int64)
+        ch.profile.append((edit, F_DISPLAY_NAME, a64 * 2 + (p.name_style[edit] ^ 1),
+                           a64 * 2 + p.name_style[edit], NS_NAME))
+        mail = np.flatnonzero(old & (rng.random(p.n) < 0.0004))
+        ch.profile.append((mail, F_EMAIL, email_key(p, mail), email_key(p, mail) + EMAIL_VER,
+                           NS_EMAIL))
+        p.email_ver[mail] += 1
+        photo = np.flatnonzero(old & ~p.is_client & (rng.random(p.n) < 0.001))
+        pk = photo.astype(np.int64) * 4096 + day
+        ch.profile.append((photo, F_PHOTO, np.where(rng.random(len(photo)) < 0.3, -1, pk - 1),
+                           pk, NS_PHOTO))
         p_susp = np.where(p.is_dprk, 0.006, 0.0001)
         susp = np.flatnonzero(old & (rng.random(p.n) < p_susp))
         close = np.flatnonzero(old & ~p.is_dprk & (rng.random(p.n) < 0.0002))
         p.status[susp] = 1
         p.status[close] = 2
-        touched = np.concatenate([rate_ch, edit, susp, close])
+        touched = np.concatenate([rate_ch, edit, mail, photo, susp, close])
         p.updated[touched] = when(len(touched), p.created[touched])
         ch.accounts.append(touched)
         # Tracked hours reach the profile whenever the row is written again.
@@ -345,6 +389,9 @@ class World:
         pend = np.flatnonzero((d["status"] == 2) & (d["submitted"] < t0))
         decide = pend[rng.random(len(pend)) < 0.6]
         d._cols["status"][decide] = np.where(rng.random(len(decide)) < 0.94, 0, 1)
+        d._cols["verified"][decide] = np.maximum(
+            verify_time(rng, d["submitted"][decide], d["method"][decide], t0 + DAY - 1),
+            np.minimum(t0 + rng.integers(0, 12 * 3600, size=len(decide)), t0 + DAY - 1))
         new_docs = new_acc[rng.random(len(new_acc)) < np.where(p.is_client[new_acc], 0.25, 0.95)]
         new_docs = np.union1d(new_docs, new_acc[p.is_dprk[new_acc]])
         idx = d.append(**self._doc_rows(rng, new_docs, p.created[new_docs]
@@ -481,7 +528,7 @@ def account_batches(pop: Population, idx: np.ndarray) -> Iterator[pa.RecordBatch
             encode.take_str(pa.array(["freelancer", "client"]), cl.astype(np.int64)),
             _ts(p.created[a]), _ts(p.updated[a]),
             person_names(p.first[a], p.last[a], p.name_style[a]),
-            encode.sha_hex(11, a.astype(np.uint64)),
+            encode.sha_hex(NS_EMAIL, email_key(p, a).astype(np.uint64)),
             encode.take_str(popm.DOMAIN_STR, p.email_domain[a]),
             encode.masked(encode.sha_hex(12, np.maximum(p.phone_key[a], 0)), p.phone_key[a] < 0),
             encode.masked(encode.take_str(popm.PHONE_STR, p.phone_type[a]), p.phone_key[a] < 0),
@@ -490,7 +537,26 @@ def account_batches(pop: Population, idx: np.ndarray) -> Iterator[pa.RecordBatch
             _f64(np.nan_to_num(p.rate[a]), rate_null),
             _f64(np.nan_to_num(p.lifetime[a]), cl),
             encode.take_str(popm.STATUS_STR, p.status[a]),
+            account_texts(p, a),
+            encode.masked(account_ids(np.maximum(p.referrer[a], 0)), p.referrer[a] < 0),
         ], schema=SCHEMAS["accounts"])
+
+
+def account_texts(p: Population, a: np.ndarray) -> pa.Array:
+    """profile_text (contract 1.1) of each account, by its text mode."""
+    mode = p.text_mode[a]
+    out = prose.profile_texts(a, p.category[a])
+    for m, fill in ((popm.TEXT_SHORT, lambda s: encode.take_str(
+                        prose.GENERIC_SHORT_STR, encode.hash64(520, s.astype(np.uint64))
+                        % np.uint64(len(prose.GENERIC_SHORT)))),
+                    (popm.TEXT_SAMPLE, lambda s: pa.array([prose.PLATFORM_SAMPLE] * len(s),
+                                                          pa.string())),
+                    (popm.TEXT_PERSONA, lambda s: prose.persona_texts(
+                        p.op[s], s, p.text_edit[s]))):
+        sel = mode == m
+        if sel.any():
+            out = pc.replace_with_mask(out, pa.array(sel), fill(a[sel]))
+    return encode.masked(out, mode == popm.TEXT_NONE)
 
 
 def doc_batches(world: World, idx: np.ndarray) -> Iterator[pa.RecordBatch]:
@@ -507,6 +573,7 @@ def doc_batches(world: World, idx: np.ndarray) -> Iterator[pa.RecordBatch]:
             encode.masked(encode.hex64(d["face"][i]), d["face_null"][i]),
             encode.take_str(DOC_STATUS, d["status"][i]),
             encode.take_str(DOC_METHOD, d["method"][i]),
+            encode.masked(_ts(np.maximum(d["verified"][i], 0)), d["verified"][i] < 0),
         ], schema=SCHEMAS["identity_documents"])
 
 

@@ -41,7 +41,8 @@ class IdCounter:
     """Event ids unique across nights: `<prefix><epoch day><sequence>`."""
 
     PREFIX = {"logins": "lgn_", "work_sessions": "ses_", "interviews": "itv_",
-              "reviews": "rev_", "transactions": "txn_", "messages": "msg_"}
+              "reviews": "rev_", "transactions": "txn_", "messages": "msg_",
+              "proposals": "prp_", "profile_changes": "pch_"}
 
     def __init__(self, epoch_day: int) -> None:
         self.base = epoch_day * 100_000_000

@@ -49,6 +49,47 @@ STATUS_STR = pa.array(("active", "suspended", "closed"), pa.string())
 CATEGORY_STR = pa.array(ref.CATEGORIES, pa.string())
 
 
+TEXT_OWN, TEXT_NONE, TEXT_SHORT, TEXT_SAMPLE, TEXT_PERSONA = range(5)
+
+
+def _operations(rng: np.random.Generator, cell: np.ndarray, is_dprk: np.ndarray) -> np.ndarray:
+    """Operation ids: a cell (with its client accounts) is one operation; a DPRK account
+    outside any cell is an operation of its own."""
+    op = np.where(cell >= 0, cell, -1).astype(np.int32)
+    lone = np.flatnonzero(is_dprk & (cell < 0))
+    op[lone] = int(cell.max(initial=-1)) + 1 + np.arange(len(lone))
+    del rng
+    return op
+
+
+def _referrals(rng: np.random.Generator, created: np.ndarray, is_client: np.ndarray
+               ) -> np.ndarray:
+    """A few accounts were referred by an older account (any, chosen at random)."""
+    n = len(created)
+    ref_by = np.full(n, -1, dtype=np.int64)
+    order = np.argsort(created, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    pick = np.flatnonzero((rng.random(n) < np.where(is_client, 0.01, 0.03)) & (rank > 0))
+    ref_by[pick] = order[(rng.random(len(pick)) * rank[pick]).astype(np.int64)]
+    return ref_by
+
+
+def _text_modes(rng: np.random.Generator, is_client: np.ndarray) -> np.ndarray:
+    n = len(is_client)
+    u = rng.random(n)
+    mode = np.where(u < 0.05, TEXT_NONE, np.where(u < 0.07, TEXT_SHORT,
+                                                  np.where(u < 0.08, TEXT_SAMPLE, TEXT_OWN)))
+    mode = mode.astype(np.int8)
+    fl = np.flatnonzero(~is_client)
+    need = 15 - int((mode[fl] == TEXT_SAMPLE).sum())  # the sample is public: many use it
+    if need > 0:
+        own = fl[mode[fl] == TEXT_OWN]
+        mode[rng.choice(own, size=min(need, len(own)), replace=False)] = TEXT_SAMPLE
+    mode[is_client] = TEXT_NONE
+    return mode
+
+
 def pick_names(rng: np.random.Generator, country: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(first, last) global name indices for people of each country."""
     g = COUNTRY_NAME_GROUP[country]
@@ -107,6 +148,12 @@ class Population:
     company_name: np.ndarray
     company_country: np.ndarray
     nomad_countries: np.ndarray  # (accounts, 3) travel countries, -1 for non-nomads
+    # contract 1.1
+    op: np.ndarray  # operation of a DPRK account (cells and their clients share one), else -1
+    referrer: np.ndarray  # account that referred this one, else -1
+    text_mode: np.ndarray  # profile text: TEXT_OWN, TEXT_NONE, TEXT_SHORT, TEXT_SAMPLE, ...
+    text_edit: np.ndarray  # persona texts: how many own sentences are mixed in (0..2)
+    email_ver: np.ndarray  # how often the e-mail address changed
     extras: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
@@ -442,4 +489,7 @@ def build_population(
         cell_holder_last=cell_holder_last, cell_holder_country=cell_holder_country,
         company_name=company_name, company_country=company_country,
         nomad_countries=nomad_countries,
+        op=_operations(rng, cell, dprk), referrer=_referrals(rng, created, is_client),
+        text_mode=_text_modes(rng, is_client), text_edit=np.zeros(n, dtype=np.int8),
+        email_ver=np.zeros(n, dtype=np.int16),
     )
