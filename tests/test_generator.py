@@ -183,6 +183,21 @@ def test_labels_cover_every_account(csv_run: tuple[Path, GenerateSummary]) -> No
         assert la.name in scenarios
     assert {"legit_freelancer", "legit_client"} <= scenarios
     assert len(scenarios & set(DPRK_SCENARIOS)) >= 4
+    # Operations: every DPRK account has one, legit accounts none; a cell's client accounts
+    # share the operation of the freelancer they rate.
+    assert list(labels[0]) == ["account_id", "is_dprk", "scenario", "operation_id"]
+    for r in labels:
+        assert (r["operation_id"] is not None) == (r["is_dprk"] == "1")
+        assert r["operation_id"] is None or re.match(r"^op-\d{4}$", r["operation_id"])
+    traits = _read_strings(out / "_truth" / "dprk_traits.csv").to_pylist()
+    cell_ops: dict[str, set[str]] = {}
+    by_id = {r["account_id"]: r for r in labels}
+    for t in traits:
+        cell_ops.setdefault(t["cell_id"], set()).add(by_id[t["account_id"]]["operation_id"])
+    assert all(len(v) == 1 for k, v in cell_ops.items() if k != "-1")
+    assert len({next(iter(v)) for k, v in cell_ops.items() if k != "-1"}) == len(
+        [k for k in cell_ops if k != "-1"])
+    assert any(r["scenario"] == "dprk_self_rating_client" for r in labels)
     dprk = [r for r in labels if r["is_dprk"] == "1" and r["scenario"] != "dprk_self_rating_client"]
     assert 0.02 * SIZE["freelancers"] <= len(dprk) <= 0.06 * SIZE["freelancers"]
 

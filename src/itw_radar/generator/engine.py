@@ -14,6 +14,7 @@ import pyarrow.csv as pacsv
 
 from itw_radar.contract import MAX_LATE_DAYS
 from itw_radar.generator import activity as act
+from itw_radar.generator import encode
 from itw_radar.generator import entities as ent
 from itw_radar.generator import events as ev
 from itw_radar.generator import scenarios as sc
@@ -101,10 +102,13 @@ def _write_truth(out: Path, pop) -> Path:
     path = truth / "labels.csv"
     idx = np.arange(pop.n)
     names = pa.array(sc.SCENARIOS, pa.string())
+    op = np.maximum(pop.op, 0).astype(np.int64)
+    operation = encode.masked(encode.ids("op-", op + 1, 4), ~pop.is_dprk | (pop.op < 0))
     table = pa.table({
         "account_id": ent.account_ids(idx),
         "is_dprk": pa.array(pop.is_dprk.astype(np.int64)),
         "scenario": names.take(pa.array(pop.scenario.astype(np.int64))),
+        "operation_id": operation,
     })
     opts = pacsv.WriteOptions(quoting_style="none")
     pacsv.write_csv(table, str(path), write_options=opts)
