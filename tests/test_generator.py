@@ -18,7 +18,7 @@ import pytest
 
 from itw_radar.contract import CORE_TABLES, MANIFEST_NAME, TABLES, table_for_file
 from itw_radar.generator import GenerateSummary, generate
-from itw_radar.generator.scenarios import DPRK_SCENARIOS, LOOK_ALIKES
+from itw_radar.generator.scenarios import DPRK_27, DPRK_SCENARIOS, LOOK_ALIKES, WEAK_GROUP
 
 START = dt.date(2026, 11, 23)
 DAYS = 4
@@ -198,8 +198,44 @@ def test_labels_cover_every_account(csv_run: tuple[Path, GenerateSummary]) -> No
     assert len({next(iter(v)) for k, v in cell_ops.items() if k != "-1"}) == len(
         [k for k in cell_ops if k != "-1"])
     assert any(r["scenario"] == "dprk_self_rating_client" for r in labels)
-    dprk = [r for r in labels if r["is_dprk"] == "1" and r["scenario"] != "dprk_self_rating_client"]
+    classic = {"dprk_self_rating_client"} | {s.name for s in DPRK_27}
+    dprk = [r for r in labels if r["is_dprk"] == "1" and r["scenario"] not in classic]
     assert 0.02 * SIZE["freelancers"] <= len(dprk) <= 0.06 * SIZE["freelancers"]
+
+
+def test_issue_27_scenarios_are_planted(csv_run: tuple[Path, GenerateSummary]) -> None:
+    out, summary = csv_run
+    labels = _read_strings(out / "_truth" / "labels.csv").to_pylist()
+    for la in DPRK_27 + tuple(la for la in LOOK_ALIKES if la.minimum):
+        n = summary.scenario_counts.get(la.name, 0)
+        assert n >= min(la.minimum, 8), la.name
+    ops: dict[str, set[str]] = {}
+    for r in labels:
+        if r["operation_id"]:
+            ops.setdefault(r["operation_id"], set()).add(r["scenario"])
+    # Lone accounts and small groups of the new scenarios are operations of their own.
+    new = {s.name for s in DPRK_27}
+    assert all(len(v) == 1 for v in ops.values() if v & new)
+    # Two weak signs: exactly two DPRK traits, of two different sign groups.
+    names = {v: k for k, v in __import__("itw_radar.generator.scenarios",
+                                         fromlist=["TRAIT_NAMES"]).TRAIT_NAMES.items()}
+    traits = _read_strings(out / "_truth" / "dprk_traits.csv").to_pylist()
+    two = [t["traits"].split(";") for t in traits if t["scenario"] == "dprk_two_weak_signs"]
+    assert len(two) >= 8
+    for t in two:
+        assert len(t) == 2 and all(names[x] in WEAK_GROUP for x in t)
+        assert WEAK_GROUP[names[t[0]]] != WEAK_GROUP[names[t[1]]]
+    # Night owls: Western profile, work sessions start in the local evening or night.
+    con = duckdb.connect()
+    rows = con.execute(
+        f"select a.country, hour(timezone(a.timezone, s.started_at::timestamptz)) from "
+        f"read_csv('{out}/*/work_sessions.csv') s join read_csv('{out}/{START}/accounts.csv') a "
+        "using (account_id) join read_csv(?) l using (account_id) "
+        "where l.scenario = 'legit_night_owl' and a.timezone is not null",
+        [str(out / "_truth" / "labels.csv")]).fetchall()
+    assert rows and {c for c, _ in rows} <= {"US", "GB", "DE", "FR", "PL", "ES", "NL", "IT", "CA"}
+    night = [h for _, h in rows if h >= 18 or h < 6]
+    assert len(night) >= 0.9 * len(rows)
 
 
 def test_late_redelivered_and_entity_updates(csv_run: tuple[Path, GenerateSummary]) -> None:
@@ -372,7 +408,7 @@ def test_contract_1_1_data_is_realistic(csv_run: tuple[Path, GenerateSummary]) -
         "min(epoch(verified_at - submitted_at)), max(epoch(verified_at - submitted_at)) "
         "from identity_documents group by 1 order by 1").fetchall()
     by = {r[0]: r for r in docs}
-    assert by["pending"][2] == 0
+    assert by.get("pending", ("pending", 0, 0))[2] == 0  # (new sign-ups' documents)
     for status in ("approved", "rejected"):
         assert by[status][2] == by[status][1]
         assert by[status][3] >= 0 and by[status][4] >= 3600

@@ -284,7 +284,7 @@ def session_batches(world: World, day: int, ids: IdCounter, seed: int
             continue
         sh, hv = shift_all[work], heavy_all[work]
         n_s = np.where(sh, rng.integers(3, 5, size=len(work)),
-                       np.where(hv, rng.integers(3, 6, size=len(work)),
+                       np.where(hv, rng.integers(3, 5, size=len(work)),
                                 1 + rng.binomial(2, 0.5, size=len(work))))
         s0 = np.where(sh, rng.uniform(0, 24, size=len(work)),
                       np.where(hv, rng.normal(7.5, 1.0, size=len(work)),

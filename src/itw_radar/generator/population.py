@@ -52,13 +52,15 @@ CATEGORY_STR = pa.array(ref.CATEGORIES, pa.string())
 TEXT_OWN, TEXT_NONE, TEXT_SHORT, TEXT_SAMPLE, TEXT_PERSONA = range(5)
 
 
-def _operations(rng: np.random.Generator, cell: np.ndarray, is_dprk: np.ndarray) -> np.ndarray:
-    """Operation ids: a cell (with its client accounts) is one operation; a DPRK account
-    outside any cell is an operation of its own."""
+def _operations(cell: np.ndarray, op_group: np.ndarray, is_dprk: np.ndarray) -> np.ndarray:
+    """Operation ids: a cell (with its client accounts) is one operation, so is each group of
+    the issue-27 scenarios; any other DPRK account is an operation of its own."""
     op = np.where(cell >= 0, cell, -1).astype(np.int32)
-    lone = np.flatnonzero(is_dprk & (cell < 0))
-    op[lone] = int(cell.max(initial=-1)) + 1 + np.arange(len(lone))
-    del rng
+    base = int(cell.max(initial=-1)) + 1
+    grp = op_group >= 0
+    op[grp] = base + op_group[grp]
+    lone = np.flatnonzero(is_dprk & (op < 0))
+    op[lone] = base + int(op_group.max(initial=-1)) + 1 + np.arange(len(lone))
     return op
 
 
@@ -207,10 +209,9 @@ def _dprk_primaries(rng: np.random.Generator, sizes: list[int]) -> list[list[str
 
 def _cover_traits(rng: np.random.Generator, scenario: np.ndarray, traits: np.ndarray) -> None:
     """Every optional trait shows up on at least one DPRK freelancer (small populations too)."""
-    strong = np.flatnonzero(
-        (scenario >= sc.SCENARIO_INDEX[sc.DPRK_SCENARIOS[0]])
-        & (scenario != sc.SCENARIO_INDEX["dprk_low_signal"])
-    )
+    classic = [sc.SCENARIO_INDEX[s] for s in ("dprk_proxy_account", "dprk_photo_swap",
+                                               "dprk_shift_work", "dprk_cell_member")]
+    strong = np.flatnonzero(np.isin(scenario, classic))
     if not len(strong):
         return
     for bit in sc.OPTIONAL_TRAITS:
@@ -282,6 +283,24 @@ def build_population(
             else:
                 groups_site.append((grp, la.name))
 
+    # Issue-27 DPRK scenarios: operations of one to a few accounts outside the classic cells.
+    op_group = np.full(n, -1, dtype=np.int32)
+    n_groups = 0
+    for la in sc.DPRK_27:
+        count = max(la.minimum, int(round(la.share * nf)))
+        count = min(count, max(0, nf - pos - 1))
+        members_all = order[pos : pos + count]
+        pos += count
+        scenario[members_all] = sc.SCENARIO_INDEX[la.name]
+        i = 0
+        while i < len(members_all):
+            size = int(rng.integers(la.group[0], la.group[1] + 1))
+            if len(members_all) - (i + size) < la.group[0]:
+                size = len(members_all) - i  # the remainder joins the last group
+            op_group[members_all[i : i + size]] = n_groups
+            n_groups += 1
+            i += size
+
     # --- DPRK scenarios and traits ---------------------------------------------------------
     claimed = np.array([net.CIDX[c] for c in ref.DPRK_CLAIMED], dtype=np.int16)
     primaries = _dprk_primaries(rng, [len(m) for m in dprk_members])
@@ -291,6 +310,16 @@ def build_population(
             traits[m] = sc.dprk_traits(rng, name)
         country[members] = claimed[rng.integers(0, len(claimed), size=len(members))]
     _cover_traits(rng, scenario, traits)
+    new27 = np.flatnonzero(op_group >= 0)
+    country[new27] = claimed[rng.integers(0, len(claimed), size=len(new27))]
+    for m in np.flatnonzero(scenario == sc.SCENARIO_INDEX["dprk_two_weak_signs"]):
+        traits[m] = sc.two_weak_traits(rng)
+    # Night owls: a Western profile (US or EU) whose owner works local nights.
+    owl = np.flatnonzero(scenario == sc.SCENARIO_INDEX["legit_night_owl"])
+    western = np.array([net.CIDX[c] for c in ("US", "US", "US", "GB", "DE", "FR", "PL", "ES",
+                                             "NL", "IT", "CA")
+                        if c in net.CIDX], dtype=np.int16)
+    country[owl] = western[rng.integers(0, len(western), size=len(owl))]
 
     # Self-rating client accounts: client accounts run by the cell.
     self_rating = np.flatnonzero(sc.has(traits, sc.T_SELF_RATING))
@@ -343,6 +372,9 @@ def build_population(
     op_offset = np.full(n, np.nan, dtype=np.float32)
     asia = sc.has(traits, sc.T_ASIA_HOURS)
     op_offset[asia] = rng.choice(ref.DPRK_OPERATOR_OFFSETS, size=int(asia.sum()))
+    # Night owls keep their own zone but live twelve hours (give or take) off the day.
+    claimed_off = net.tz_offsets_hours(start_day)[tz[owl]]
+    op_offset[owl] = claimed_off - 12.0 + rng.uniform(-1.5, 1.0, size=len(owl))
 
     # --- names -------------------------------------------------------------------------------
     first, last = pick_names(rng, country)
@@ -489,7 +521,7 @@ def build_population(
         cell_holder_last=cell_holder_last, cell_holder_country=cell_holder_country,
         company_name=company_name, company_country=company_country,
         nomad_countries=nomad_countries,
-        op=_operations(rng, cell, dprk), referrer=_referrals(rng, created, is_client),
+        op=_operations(cell, op_group, dprk), referrer=_referrals(rng, created, is_client),
         text_mode=_text_modes(rng, is_client), text_edit=np.zeros(n, dtype=np.int8),
         email_ver=np.zeros(n, dtype=np.int16),
     )
