@@ -238,6 +238,182 @@ def test_issue_27_scenarios_are_planted(csv_run: tuple[Path, GenerateSummary]) -
     assert len(night) >= 0.9 * len(rows)
 
 
+def _views(out: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    for t in TABLES:
+        con.execute(f"create view {t} as select distinct * from read_csv('{out}/*/{t}.csv', "
+                    "union_by_name=true)")
+    con.execute(f"create view labels as select * from read_csv('{out}/_truth/labels.csv')")
+    return con
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    w = text.lower().split()
+    return {tuple(w[i:i + 3]) for i in range(len(w) - 2)}
+
+
+def _jaccard(a: str, b: str) -> float:
+    x, y = _shingles(a), _shingles(b)
+    return len(x & y) / len(x | y) if x | y else 0.0
+
+
+def _of(con: duckdb.DuckDBPyConnection, scenario: str) -> list[str]:
+    return [a for (a,) in con.execute("select account_id from labels where scenario = ?",
+                                      [scenario]).fetchall()]
+
+
+def test_proposal_spray_and_prolific_bidder(csv_run: tuple[Path, GenerateSummary]) -> None:
+    con = _views(csv_run[0])
+    rows = con.execute(
+        "select l.scenario, count(*) * 1.0 / count(distinct submitted_at::date) per_day, "
+        "count(distinct job_category) cats, count(distinct client_account_id) clients "
+        "from proposals p join labels l on l.account_id = p.freelancer_account_id "
+        "where l.scenario in ('dprk_proposal_spray', 'legit_prolific_bidder') "
+        "group by l.scenario, p.freelancer_account_id").fetchall()
+    spray = [r for r in rows if r[0] == "dprk_proposal_spray"]
+    bidders = [r for r in rows if r[0] == "legit_prolific_bidder"]
+    assert len(spray) >= 6 and len(bidders) >= 6
+    assert all(r[1] >= 5 and r[2] >= 4 for r in spray)  # > 40 a week in 4+ categories
+    assert all(r[2] <= 2 for r in bidders) and max(r[1] for r in bidders) >= 4
+
+
+def test_concurrent_contracts_and_multi_client(csv_run: tuple[Path, GenerateSummary]) -> None:
+    con = _views(csv_run[0])
+    rows = con.execute(
+        "select l.scenario, a.account_id, max(epoch(least(a.ended_at, b.ended_at) "
+        "- greatest(a.started_at, b.started_at)) / 60) from work_sessions a "
+        "join work_sessions b on a.account_id = b.account_id and a.contract_id < b.contract_id "
+        "and a.started_at < b.ended_at and b.started_at < a.ended_at "
+        "join labels l on l.account_id = a.account_id group by all").fetchall()
+    dprk = {a: m for s, a, m in rows if s == "dprk_multi_job"}
+    legit = {a: m for s, a, m in rows if s == "legit_multi_client"}
+    assert len(dprk) >= 6 and all(m >= 120 for m in dprk.values())
+    assert legit and all(m < 15 for m in legit.values())
+    assert all(s in ("dprk_multi_job", "legit_multi_client") or m < 15 for s, _, m in rows)
+
+
+def test_identity_mismatch_and_expat(csv_run: tuple[Path, GenerateSummary]) -> None:
+    con = _views(csv_run[0])
+    rows = con.execute(
+        "select l.scenario, a.country, list_distinct(list(d.issuing_country)), "
+        "list_distinct(list(m.country) filter (m.is_active and m.country is not null)), "
+        "(select mode(ip_country) from logins g where g.account_id = a.account_id "
+        " and ip_kind in ('residential', 'mobile')) "
+        "from accounts a join labels l using (account_id) "
+        "join identity_documents d using (account_id) join payment_methods m using (account_id) "
+        "where l.scenario in ('dprk_identity_mismatch', 'legit_expat') group by all").fetchall()
+    assert {r[0] for r in rows} == {"dprk_identity_mismatch", "legit_expat"}
+    for scenario, claimed, docs, pays, login in rows:
+        doc, pay = docs[0], (pays or [claimed])[0]
+        if scenario == "legit_expat":
+            assert doc != claimed and pay == claimed == login
+        else:
+            assert len({doc, claimed, pay, login}) >= 3 or (
+                doc == login and claimed == pay and doc != claimed)
+
+
+def test_reference_ring_and_referral_friends(csv_run: tuple[Path, GenerateSummary]) -> None:
+    con = _views(csv_run[0])
+    pairs = con.execute(
+        "select distinct l.scenario, a.account_id, a.referred_by_account_id, "
+        "(select count(distinct x.ts::date) from logins x join logins y on x.ip = y.ip "
+        " and x.ts::date = y.ts::date where x.account_id = a.account_id "
+        " and y.account_id = a.referred_by_account_id), "
+        "(select count(*) from payment_methods x join payment_methods y using (fingerprint) "
+        " where x.account_id = a.account_id and y.account_id = a.referred_by_account_id) "
+        "from accounts a join labels l using (account_id) join labels r "
+        "on r.account_id = a.referred_by_account_id and r.scenario = l.scenario "
+        "where l.scenario in ('dprk_reference_ring', 'legit_referral_friends')").fetchall()
+    ring = [p for p in pairs if p[0] == "dprk_reference_ring"]
+    friends = [p for p in pairs if p[0] == "legit_referral_friends"]
+    assert len(ring) >= 4 and len(friends) >= 3
+    assert sum(1 for p in ring if p[3] >= 2 or p[4] > 0) >= len(ring) // 2
+    assert all(p[3] == 0 and p[4] == 0 for p in friends)
+
+
+def test_handover_and_new_laptop(csv_run: tuple[Path, GenerateSummary]) -> None:
+    con = _views(csv_run[0])
+    rows = con.execute(
+        "with v as (select account_id, min(verified_at) t from identity_documents "
+        " where verification_status = 'approved' group by 1), "
+        "g as (select g.*, g.ts > v.t + interval 1 day as after, l.scenario from logins g "
+        " join v using (account_id) join labels l using (account_id) "
+        " where l.scenario in ('dprk_handover', 'legit_new_laptop') and device_id is not null "
+        " and (g.ts < v.t or g.ts > v.t + interval 1 day)) "
+        "select scenario, account_id, "
+        "list_distinct(list(device_id) filter (not after)), "
+        "list_distinct(list(device_id) filter (after)), "
+        "list_distinct(list(ip_asn) filter (not after and ip_asn is not null)), "
+        "list_distinct(list(ip_asn) filter (after and ip_asn is not null)) "
+        "from g group by all").fetchall()
+    seen = {"dprk_handover": 0, "legit_new_laptop": 0}
+    laptops = 0
+    for scenario, acc, dev0, dev1, asn0, asn1 in rows:
+        if not dev0 or not dev1:
+            continue
+        seen[scenario] += 1
+        if scenario == "dprk_handover":
+            assert not set(dev0) & set(dev1), acc  # the verified person's devices are gone
+        else:
+            assert set(asn1) <= set(asn0) | {None} or len(set(asn1) - set(asn0)) <= 1
+            laptops += bool(set(dev1) - set(dev0))  # a new laptop (the phone stays)
+    assert seen["dprk_handover"] >= 4 and seen["legit_new_laptop"] >= 4 and laptops >= 2
+
+
+def test_template_persona_and_generic_text(csv_run: tuple[Path, GenerateSummary]) -> None:
+    con = _views(csv_run[0])
+    texts = con.execute(
+        "select l.operation_id, l.scenario, a.account_id, any_value(profile_text), "
+        "(select any_value(cover_letter) from proposals p "
+        " where p.freelancer_account_id = a.account_id and cover_letter is not null) "
+        "from accounts a join labels l using (account_id) "
+        "where l.scenario in ('dprk_template_persona', 'legit_generic_text') "
+        "group by all").fetchall()
+    persona = [t for t in texts if t[1] == "dprk_template_persona"]
+    best: dict[str, float] = {}
+    for i, a in enumerate(persona):
+        for b in persona[i + 1:]:
+            if a[0] == b[0]:
+                sim = max(_jaccard(a[3] or "", b[3] or ""), _jaccard(a[4] or "", b[4] or ""))
+                best[a[0]] = max(best.get(a[0], 0.0), sim)
+            else:  # operations do not share a template
+                assert _jaccard(a[3] or "", b[3] or "") < 0.5
+    assert best and all(v >= 0.6 for v in best.values())
+    generic = [t for t in texts if t[1] == "legit_generic_text"]
+    assert generic
+    samples = con.execute("select count(distinct account_id) from accounts "
+                          "where profile_text = ?", [generic[0][3]]).fetchall()[0][0]
+    assert len((generic[0][3] or "").split()) < 25 or samples > 12
+
+
+def test_dormant_reactivation_and_returning_user(csv_run: tuple[Path, GenerateSummary]) -> None:
+    out, _ = csv_run
+    con = _views(out)
+    first = START.isoformat()
+    rows = con.execute(
+        f"select l.scenario, l.account_id, "
+        f"(select min(created_at) from read_csv('{out}/{first}/accounts.csv') x "
+        " where x.account_id = l.account_id), "
+        f"(select max(updated_at) from read_csv('{out}/{first}/contracts.csv') c "
+        " where c.freelancer_account_id = l.account_id), "
+        f"(select max(added_at) from read_csv('{out}/{first}/payment_methods.csv') m "
+        " where m.account_id = l.account_id), "
+        "(select min(ts) from logins g where g.account_id = l.account_id), "
+        "(select count(*) from profile_changes c where c.account_id = l.account_id "
+        " and field in ('display_name', 'email', 'phone', 'payout_holder_name')) "
+        "from labels l where l.scenario in "
+        "('dprk_dormant_reactivation', 'legit_returning_user')").fetchall()
+    start = dt.datetime.combine(START, dt.time(), tzinfo=dt.UTC)
+    assert {r[0] for r in rows} == {"dprk_dormant_reactivation", "legit_returning_user"}
+    for scenario, acc, created, last_ctr, last_pm, first_login, ident in rows:
+        assert created <= start - dt.timedelta(days=365), acc
+        assert last_ctr is None or last_ctr <= start - dt.timedelta(days=180), acc
+        assert last_pm <= start - dt.timedelta(days=180), acc
+        assert first_login is None or first_login >= start + dt.timedelta(days=1), acc
+        if scenario == "legit_returning_user":
+            assert ident == 0
+
+
 def test_late_redelivered_and_entity_updates(csv_run: tuple[Path, GenerateSummary]) -> None:
     out, summary = csv_run
     assert summary.late_rows > 0 and summary.redelivered_rows > 0
@@ -383,18 +559,23 @@ def test_contract_1_1_data_is_realistic(csv_run: tuple[Path, GenerateSummary]) -
                     "union_by_name=true)")
     # Freelancers bid a few times a week, mostly in their own one or two categories, and write
     # their own letters (no two freelancers send the same letter).
+    labels = str(out / "_truth" / "labels.csv")
     per_week = con.execute(
-        "select count(*) * 7.0 / ? / count(distinct freelancer_account_id) from proposals",
-        [DAYS]).fetchall()[0][0]
+        "select count(*) * 7.0 / ? / count(distinct freelancer_account_id) from proposals p "
+        "join read_csv(?) l on l.account_id = p.freelancer_account_id "
+        "where l.scenario = 'legit_freelancer'", [DAYS, labels]).fetchall()[0][0]
     assert 1 <= per_week <= 6
     cats = con.execute("select max(n) from (select freelancer_account_id, "
-                       "count(distinct job_category) n from proposals group by 1)").fetchall()
+                       "count(distinct job_category) n from proposals p join read_csv(?) l "
+                       "on l.account_id = p.freelancer_account_id "
+                       "where l.scenario = 'legit_freelancer' group by 1)", [labels]).fetchall()
     assert cats[0][0] <= 3
     shared = con.execute(
-        "select count(*) from (select cover_letter from proposals where "
-        "len(string_split(cover_letter, ' ')) >= 25 group by 1 "
+        "select count(*) from (select cover_letter from proposals p join read_csv(?) l "
+        "on l.account_id = p.freelancer_account_id where not l.scenario like 'dprk%' "
+        "and len(string_split(cover_letter, ' ')) >= 25 group by 1 "
         "having count(distinct freelancer_account_id) > 1 "
-        "and count(distinct freelancer_account_id) <= 12)").fetchall()[0][0]
+        "and count(distinct freelancer_account_id) <= 12)", [labels]).fetchall()[0][0]
     assert shared == 0
     texts = con.execute("select count(distinct profile_text), count(profile_text), "
                         "count(referred_by_account_id) from accounts").fetchall()[0]

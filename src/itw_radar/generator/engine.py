@@ -190,7 +190,8 @@ def generate(out: Path, start: dt.date, days: int, freelancers: int = 2000, clie
         report(stage, done, steps)
         serial = 0
         streams = [("logins", ev.login_batches(world, day, ids, seed)),
-                   ("work_sessions", ev.session_batches(world, day, ids, seed))]
+                   ("work_sessions", ev.session_batches(world, day, ids, seed)),
+                   ("work_sessions", act.multi_session_batches(world, day, ids, seed))]
         if v11:
             streams += [("proposals", act.proposal_batches(world, day, ids, seed)),
                         ("profile_changes", act.profile_change_batches(world, day, ids,

@@ -41,6 +41,11 @@ OFFERED, ACTIVE, COMPLETED, CANCELLED = 0, 1, 2, 3
 BANK, CARD, PAYPAL, PAYONEER, WISE, CRYPTO = 0, 1, 2, 3, 4, 5
 
 
+def _segments_pos(counts: np.ndarray) -> np.ndarray:
+    starts = np.cumsum(counts) - counts
+    return np.arange(int(counts.sum())) - np.repeat(starts, counts)
+
+
 def flip_bits(rng: np.random.Generator, values: np.ndarray, lo: int, hi: int) -> np.ndarray:
     """Flip between lo and hi (inclusive) distinct random bits of each 64-bit value."""
     out = values.astype(np.uint64).copy()
@@ -113,6 +118,11 @@ class World:
         self.tracked = np.zeros(pop.n, dtype=np.float64)  # hours tracked in the window
         self.pay_pm = np.full(pop.n, -1, dtype=np.int64)  # active payout / paying method
         self.active_contract = np.full(pop.n, -1, dtype=np.int64)
+        # Dormant accounts: nothing of theirs is newer than this (else: the window start).
+        self._last_active = np.asarray(pop.extras.get(
+            "last_active", np.full(pop.n, -1, dtype=np.int64))).copy()
+        self._last_active[self._last_active < 0] = self.start_sec
+        self.extra_contracts = np.full((pop.n, 2), -1, dtype=np.int64)
         self.docs = self._initial_docs(rng)
         self.pms = self._initial_pms(rng)
         self.contracts = self._initial_contracts(rng)
@@ -134,7 +144,7 @@ class World:
         dob = rng.integers(-1800, 12400, size=k).astype(np.int32)  # 1965 .. 2003
         return dict(
             acc=acc.astype(np.int64), submitted=submitted.astype(np.int64), dtype=dtype,
-            country=p.country[acc].astype(np.int16),
+            country=p.extras["doc_country"][acc].astype(np.int16),
             numkey=acc.astype(np.int64) * 4 + rng.integers(0, 4, size=k),
             first=p.first[acc].astype(np.int32), last=p.last[acc].astype(np.int32),
             dob=dob, dob_null=rng.random(k) < 0.05, image=_rand_u64(rng, k), face=face,
@@ -152,6 +162,7 @@ class World:
         new = p.created[acc] >= self.start_sec
         sub[new] = p.created[acc[new]] + rng.integers(300, 4 * 3600, size=int(new.sum()))
         sub = np.where(new, sub, np.minimum(sub, self.start_sec - 3600))
+        sub = np.minimum(sub, np.maximum(self._last_active[acc], p.created[acc] + 600))
         status = np.where(new, 2, np.where(rng.random(len(acc)) < 0.97, 0, 1))
         rows = self._doc_rows(rng, acc, sub, status)
         # An earlier rejected scan of the same document (same face, same number) for some.
@@ -183,8 +194,14 @@ class World:
         first = p.first[acc].astype(np.int32)
         last = p.last[acc].astype(np.int32)
         company = np.full(k, -1, dtype=np.int32)
-        country = p.country[acc].astype(np.int16)
+        country = p.extras["pay_country"][acc].astype(np.int16)
         holder_null = rng.random(k) < 0.03
+        ring = p.extras["pay_key"][acc] >= 0
+        if ring.any():  # a reference ring's one payout account, in its first member's name
+            owner = p.extras["pay_key"][acc[ring]] - 9_000_000_000
+            key[ring] = p.extras["pay_key"][acc[ring]]
+            first[ring] = p.first[owner]
+            last[ring] = p.last[owner]
         fl_dprk = p.is_dprk[acc] & ~client
         proxy = p.has(sc.T_PROXY)[acc]
         if proxy.any():
@@ -230,6 +247,7 @@ class World:
         added = p.created + rng.integers(3600, 30 * DAY, size=p.n)
         added = np.where(new, p.created + rng.integers(600, 3 * 3600, size=p.n),
                          np.minimum(added, self.start_sec - 7200))
+        added = np.minimum(added, np.maximum(self._last_active, p.created + 600))
         rows = self._pm_rows(rng, acc, added, 1_000_000)
         store = Store(**rows)
         self.pay_pm[:] = np.arange(p.n)
@@ -272,7 +290,8 @@ class World:
         return dict(client=client.astype(np.int64), fl=fl.astype(np.int64),
                     created=created.astype(np.int64), updated=updated.astype(np.int64),
                     category=cat.astype(np.int8), ctype=(~hourly).astype(np.int8), rate=rate,
-                    status=status.astype(np.int8), changed=np.full(k, -1, dtype=np.int32))
+                    status=status.astype(np.int8), changed=np.full(k, -1, dtype=np.int32),
+                    pinned=np.zeros(k, dtype=bool))
 
     def _pick_clients(self, rng: np.random.Generator, k: int, before: int | None = None
                       ) -> np.ndarray:
@@ -300,14 +319,27 @@ class World:
         created = p.created[h_fl] + (rng.random(len(h_fl)) * span * 0.9).astype(np.int64)
         updated = np.minimum(created + rng.integers(DAY, 90 * DAY, size=len(h_fl)),
                              self.start_sec - 3600)
+        dormant = self._last_active[h_fl] < self.start_sec
+        if dormant.any():  # the history of a dormant account ends when it went quiet
+            la = self._last_active[h_fl[dormant]]
+            lo = p.created[h_fl[dormant]]
+            created[dormant] = lo + (rng.random(int(dormant.sum())) * np.maximum(la - lo - 20 * DAY,
+                                                                                 DAY)).astype(
+                np.int64)
+            updated[dormant] = np.minimum(created[dormant] + rng.integers(
+                DAY, 20 * DAY, size=int(dormant.sum())), la)
         status = np.where(rng.random(len(h_fl)) < 0.85, COMPLETED, CANCELLED)
         clients = self._pick_clients(rng, len(h_fl), self.start_sec)
         created = np.minimum(np.maximum(created, p.created[clients] + 3600), self.start_sec - 7200)
-        updated = np.maximum(updated, created)
+        created = np.minimum(created, np.maximum(self._last_active[h_fl] - DAY, p.created[h_fl]))
+        updated = np.minimum(np.maximum(updated, created), np.maximum(self._last_active[h_fl],
+                                                                        created))
         rows = self._contract_rows(rng, clients, h_fl, created, status, updated)
         store = Store(**rows)
         heavy = p.scenario_is("legit_heavy_worker")
         p_act = np.where(p.is_dprk | heavy | p.scenario_is("legit_telegram_bot_dev"), 0.9, 0.62)
+        p_act[self._last_active < self.start_sec] = 0.0  # dormant: nothing active
+        p_act[p.extras["multi"] > 0] = 1.0
         a_fl = fl[rng.random(len(fl)) < p_act[fl]]
         span = np.minimum(self.start_sec - p.created[a_fl], 150 * DAY)
         created = self.start_sec - 3600 - (rng.random(len(a_fl)) * span).astype(np.int64)
@@ -320,6 +352,24 @@ class World:
         idx = store.append(**self._contract_rows(rng, clients, a_fl, created,
                                                  np.full(len(a_fl), ACTIVE), updated))
         self.active_contract[a_fl] = idx
+        # Several clients at once: one or two more active contracts, kept for the window.
+        multi = fl[p.extras["multi"][fl] > 0]
+        if len(multi):
+            k_extra = np.where(rng.random(len(multi)) < 0.5, 2, 1)
+            m_fl = np.repeat(multi, k_extra)
+            slot = _segments_pos(k_extra)
+            created = self.start_sec - rng.integers(3 * DAY, 120 * DAY, size=len(m_fl))
+            created = np.maximum(created, p.created[m_fl] + 3600)
+            clients = self._pick_clients(rng, len(m_fl), self.start_sec)
+            created = np.minimum(np.maximum(created, p.created[clients] + 3600),
+                                 self.start_sec - 600)
+            rows = self._contract_rows(rng, clients, m_fl, created, np.full(len(m_fl), ACTIVE),
+                                       created)
+            rows["ctype"][:] = 0
+            rows["pinned"][:] = True
+            ex = store.append(**rows)
+            self.extra_contracts[m_fl, slot] = ex
+            store._cols["pinned"][self.active_contract[multi]] = True
         # Self-rating history: the cell's client accounts hired "their" freelancer before.
         sr = np.flatnonzero((p.linked >= 0) & (p.created < self.start_sec))
         sr = sr[p.created[p.linked[sr]] < self.start_sec]
@@ -347,7 +397,8 @@ class World:
             t = t0 + rng.integers(7 * 3600, 23 * 3600, size=k)
             return np.maximum(t, np.asarray(lo) + 60).clip(max=t0 + DAY - 1)
 
-        alive = (p.status == 0) & (p.created_day <= day)
+        e = p.extras
+        alive = (p.status == 0) & (p.created_day <= day) & (e["wake_day"] <= day)
         fl_alive = alive & ~p.is_client
 
         # Accounts: sign-ups, rate and profile changes, suspensions and closures.
@@ -368,6 +419,26 @@ class World:
         ch.profile.append((mail, F_EMAIL, email_key(p, mail), email_key(p, mail) + EMAIL_VER,
                            NS_EMAIL))
         p.email_ver[mail] += 1
+        ident = np.flatnonzero((e["wake_day"] > 0) & (day == e["wake_day"] + 1)
+                               & ((e["return_bits"] & 4) > 0) & (p.status == 0))
+        if len(ident):
+            i64 = ident.astype(np.int64)
+            ch.profile.append((ident, F_EMAIL, email_key(p, ident),
+                               email_key(p, ident) + EMAIL_VER, NS_EMAIL))
+            p.email_ver[ident] += 1
+            named = ident[rng.random(len(ident)) < 0.6]
+            nk = named.astype(np.int64) * 2 + p.name_style[named]
+            ch.profile.append((named, F_DISPLAY_NAME, nk, nk + 10**12, NS_NAME))
+            p.first[named], p.last[named] = popm.pick_names(rng, p.country[named])
+            ph = ident[rng.random(len(ident)) < 0.5]
+            new_phone = ph.astype(np.int64) + 5_000_000_000 + day
+            ch.profile.append((ph, F_PHONE, np.where(p.phone_key[ph] >= 0, p.phone_key[ph], -1),
+                               new_phone, NS_PHONE))
+            p.phone_key[ph] = new_phone
+            p.phone_type[ph] = 2
+            del i64
+        else:
+            ident = np.zeros(0, dtype=np.int64)
         photo = np.flatnonzero(old & ~p.is_client & (rng.random(p.n) < 0.001))
         pk = photo.astype(np.int64) * 4096 + day
         ch.profile.append((photo, F_PHOTO, np.where(rng.random(len(photo)) < 0.3, -1, pk - 1),
@@ -377,7 +448,7 @@ class World:
         close = np.flatnonzero(old & ~p.is_dprk & (rng.random(p.n) < 0.0002))
         p.status[susp] = 1
         p.status[close] = 2
-        touched = np.concatenate([rate_ch, edit, mail, photo, susp, close])
+        touched = np.concatenate([rate_ch, edit, mail, photo, ident, susp, close])
         p.updated[touched] = when(len(touched), p.created[touched])
         ch.accounts.append(touched)
         # Tracked hours reach the profile whenever the row is written again.
@@ -387,8 +458,10 @@ class World:
         # Documents of new accounts; pending documents get decided.
         d = self.docs
         pend = np.flatnonzero((d["status"] == 2) & (d["submitted"] < t0))
-        decide = pend[rng.random(len(pend)) < 0.6]
-        d._cols["status"][decide] = np.where(rng.random(len(decide)) < 0.94, 0, 1)
+        doc_day = e["doc_day"][d["acc"][pend]]
+        decide = pend[np.where(doc_day >= 0, doc_day == day, rng.random(len(pend)) < 0.6)]
+        d._cols["status"][decide] = np.where(
+            (rng.random(len(decide)) < 0.94) | (e["doc_day"][d["acc"][decide]] >= 0), 0, 1)
         d._cols["verified"][decide] = np.maximum(
             verify_time(rng, d["submitted"][decide], d["method"][decide], t0 + DAY - 1),
             np.minimum(t0 + rng.integers(0, 12 * 3600, size=len(decide)), t0 + DAY - 1))
@@ -408,6 +481,10 @@ class World:
         self.pay_pm[new_acc] = idx
         ch.pms.append(idx)
         p_change = np.where(p.has(sc.T_CRYPTO) & ~p.is_client, 0.35, 0.003)
+        # A dormant DPRK account that comes back with a new payout method.
+        back = (e["wake_day"] > 0) & (day == e["wake_day"] + (p.n_devices % 3))
+        p_change = np.where(back & ((e["return_bits"] & 2) > 0), 1.0, p_change)
+        p_change = np.where((e["wake_day"] > 0) & (day < e["wake_day"]), 0.0, p_change)
         chg = np.flatnonzero(fl_alive & (p.created_day < day) & (rng.random(p.n) < p_change))
         chg = chg[p.company[chg] < 0]
         if len(chg):
@@ -432,8 +509,10 @@ class World:
         active = np.flatnonzero(st == ACTIVE)
         sr_c = p.linked[c["client"][active]] >= 0
         p_done = np.where(sr_c, 0.5, np.where(c["ctype"][active] == 1, 1 / 25, 1 / 60))
+        p_done = np.where(c["pinned"][active], 0.0, p_done)
         done = active[rng.random(len(active)) < p_done]
-        cancel = np.setdiff1d(active[rng.random(len(active)) < 0.002], done)
+        cancel = np.setdiff1d(active[(rng.random(len(active)) < 0.002)
+                                     & ~c["pinned"][active]], done)
         c._cols["status"][go] = ACTIVE
         c._cols["status"][drop] = CANCELLED
         c._cols["status"][done] = COMPLETED
@@ -448,6 +527,11 @@ class World:
         ch.completed = done
 
         p_hire = np.where(p.is_dprk, 0.02, np.where(self.active_contract < 0, 0.015, 0.006))
+        # Coming back: a new contract soon after the return (DPRK: in a category never worked).
+        woke = (e["wake_day"] > 0) & (day >= e["wake_day"]) & (day <= e["wake_day"] + 4)
+        p_hire = np.where(woke, 0.3, p_hire)
+        p_hire = np.where((e["wake_day"] > 0) & (day == e["wake_day"] + 1)
+                          & ((e["return_bits"] & 8) > 0), 1.0, p_hire)
         hire_fl = np.flatnonzero(fl_alive & (rng.random(p.n) < p_hire))
         clients = self._pick_clients(rng, len(hire_fl), before=t0)
         # Self-rating: the cell's client account hires its freelancer again.
@@ -459,6 +543,10 @@ class World:
         created = when(k, np.maximum(p.created[hire_fl], p.created[clients]))
         status = np.where((rng.random(k) < 0.5) | (p.linked[clients] >= 0), ACTIVE, OFFERED)
         rows = self._contract_rows(rng, clients, hire_fl, created, status, created)
+        newcat = e["new_category"][hire_fl]
+        take = (newcat >= 0) & ((e["return_bits"][hire_fl] & 8) > 0) & (
+            day >= e["wake_day"][hire_fl])
+        rows["category"][take] = newcat[take]
         fixed_sr = p.linked[clients] >= 0
         rows["ctype"][fixed_sr] = 1
         idx = c.append(**rows)

@@ -74,7 +74,20 @@ def _offsets(world: World, day: int) -> tuple[np.ndarray, np.ndarray]:
     p = world.pop
     claimed = net.tz_offsets_hours(p.start_day + day)[p.tz]
     op = np.where(np.isnan(p.op_offset), claimed, p.op_offset.astype(np.float64))
+    e = p.extras
+    shifted = switched(p, day) & ((e["after_mode"] & 4) > 0) & ~np.isnan(e["after_offset"])
+    op = np.where(shifted, e["after_offset"], op)
     return claimed, op
+
+
+def switched(p, day: int) -> np.ndarray:
+    """Accounts past their switch day (handover, return from dormancy, new laptop)."""
+    sw = p.extras["switch_day"]
+    return (sw >= 0) & (day >= sw)
+
+
+def awake(p, day: int) -> np.ndarray:
+    return p.extras["wake_day"] <= day
 
 
 def _segments(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -111,7 +124,7 @@ def login_batches(world: World, day: int, ids: IdCounter, seed: int) -> Iterator
     for ci, a0 in enumerate(range(0, p.n, CHUNK)):
         rng = np.random.default_rng([seed, 10, day, ci])
         a = np.arange(a0, min(a0 + CHUNK, p.n))
-        alive = (p.status[a] == 0) & (p.created_day[a] <= day)
+        alive = (p.status[a] == 0) & (p.created_day[a] <= day) & awake(p, day)[a]
         client = p.is_client[a]
         p_act = np.where(client, 0.5 if weekend else 0.86, 0.75 if weekend else 0.95)
         p_act = np.where(p.is_dprk[a], 0.97, p_act)
@@ -139,7 +152,7 @@ def login_batches(world: World, day: int, ids: IdCounter, seed: int) -> Iterator
             v6_str = encode.ipv6(encode.take_str(net.V6_PREFIX, c6),
                                  encode.hash64(41, acc[v6].astype(np.uint64) * 64 + day % 64))
             ip_str = pc.replace_with_mask(ip_str, pa.array(v6), v6_str)
-        dev_key, mobile = _devices(world, rng, acc, src)
+        dev_key, mobile = _devices(world, rng, acc, src, day)
         dev_hash = encode.hash64(5, dev_key)
         ua = np.where(mobile, _MOBILE_UA[dev_hash % np.uint64(5)],
                       _DESK_UA[dev_hash % np.uint64(len(_DESK_UA))])
@@ -161,7 +174,7 @@ def login_batches(world: World, day: int, ids: IdCounter, seed: int) -> Iterator
 
 
 # Address sources.
-HOME, MOBILE, OTHER, SITE, VPN, TOR, CELL, LEAK, TRAVEL, HOSTING = range(10)
+HOME, MOBILE, OTHER, SITE, VPN, TOR, CELL, LEAK, TRAVEL, HOSTING, AFTER, GROUP = range(12)
 
 
 def _sources(world: World, rng: np.random.Generator, acc: np.ndarray, day: int) -> np.ndarray:
@@ -193,6 +206,10 @@ def _sources(world: World, rng: np.random.Generator, acc: np.ndarray, day: int) 
     set_(dprk & vpn & (w >= 0.55) & (w < 0.7), HOSTING)
     set_(dprk & shared & (v < 0.7), CELL)
     set_(dprk & sc.has(traits, sc.T_IP_LEAK) & (rng.random(k) < 0.06), LEAK)
+    e = p.extras
+    set_((e["group_range"][acc] >= 0) & (rng.random(k) < e["group_p"][acc]), GROUP)
+    after = switched(p, day)[acc] & ((e["after_mode"][acc] & 2) > 0)
+    set_(after, AFTER)
     return src
 
 
@@ -202,7 +219,7 @@ def _addresses(world: World, rng: np.random.Generator, acc: np.ndarray, src: np.
     k = len(acc)
     ranges = p.home_range[acc].astype(np.int64)
     ips = p.home_ip[acc].copy()
-    claim = np.minimum(p.country[acc], len(ref.COUNTRIES) - 1)
+    claim = np.minimum(p.extras["live_country"][acc], len(ref.COUNTRIES) - 1)
 
     def fill(mask: np.ndarray, r: np.ndarray, ip: np.ndarray | None = None) -> None:
         ranges[mask] = r
@@ -230,6 +247,15 @@ def _addresses(world: World, rng: np.random.Generator, acc: np.ndarray, src: np.
         c = p.cell[acc[m]]
         j = rng.integers(0, 4, size=int(m.sum()))
         fill(m, p.cell_egress_range[c, j], p.cell_egress_ip[c, j])
+    e = p.extras
+    m = src == AFTER
+    if m.any():
+        own = rng.random(int(m.sum())) < 0.75
+        r = e["after_range"][acc[m]]
+        fill(m, r, np.where(own, e["after_ip"][acc[m]], net.address_in(rng, r)))
+    m = src == GROUP
+    if m.any():
+        fill(m, e["group_range"][acc[m]], e["group_ip"][acc[m]])
     m = src == TRAVEL
     if m.any():
         a = acc[m]
@@ -240,8 +266,8 @@ def _addresses(world: World, rng: np.random.Generator, acc: np.ndarray, src: np.
     return ranges, ips
 
 
-def _devices(world: World, rng: np.random.Generator, acc: np.ndarray, src: np.ndarray
-             ) -> tuple[np.ndarray, np.ndarray]:
+def _devices(world: World, rng: np.random.Generator, acc: np.ndarray, src: np.ndarray,
+             day: int = -1) -> tuple[np.ndarray, np.ndarray]:
     p = world.pop
     k = len(acc)
     j = (rng.random(k) * p.n_devices[acc]).astype(np.int64)
@@ -258,6 +284,12 @@ def _devices(world: World, rng: np.random.Generator, acc: np.ndarray, src: np.nd
                                                    + rng.integers(0, 4, size=int(pool.sum()))
                                                    .astype(np.uint64))
     mobile &= ~fam & ~pool
+    # After the switch: new devices (a new laptop keeps the owner's phone).
+    new = switched(p, day)[acc] & ((p.extras["after_mode"][acc] & 1) > 0)
+    laptop = p.scenario[acc] == sc.SCENARIO_INDEX["legit_new_laptop"]
+    new &= ~(laptop & mobile)
+    key[new] = (np.uint64(5) << np.uint64(40)) + acc[new].astype(np.uint64) * np.uint64(4) + (
+        j[new].astype(np.uint64))
     return key, mobile
 
 
@@ -273,7 +305,8 @@ def session_batches(world: World, day: int, ids: IdCounter, seed: int
     for ci, a0 in enumerate(range(0, p.n_freelancers, CHUNK)):
         rng = np.random.default_rng([seed, 11, day, ci])
         a = np.arange(a0, min(a0 + CHUNK, p.n_freelancers))
-        alive = (p.status[a] == 0) & (p.created_day[a] <= day)
+        alive = (p.status[a] == 0) & (p.created_day[a] <= day) & awake(p, day)[a]
+        alive &= p.extras["multi"][a] == 0  # several contracts: multi_sessions
         has_work = (world.active_contract[a] >= 0) | p.is_dprk[a]
         shift, heavy = shift_all[a], heavy_all[a]
         p_work = np.where(heavy, 0.85 if weekend else 0.97, 0.25 if weekend else 0.7)
@@ -358,7 +391,8 @@ class DayEvents:
         c = w.contracts
         hired = self.ch.new_contracts[self.ch.hired_interview]
         fl_h, cl_h = c["fl"][hired], c["client"][hired]
-        alive = (p.status == 0) & (p.created_day <= self.day) & ~p.is_client
+        alive = ((p.status == 0) & (p.created_day <= self.day) & ~p.is_client
+                 & awake(p, self.day))
         p_int = np.where(p.has(sc.T_TEXT_INTERVIEW), 0.08, np.where(p.is_dprk, 0.04, 0.01))
         due = p.has(sc.T_TEXT_INTERVIEW) & (p.special_day == self.day)
         extra = np.flatnonzero(alive & ((rng.random(p.n) < p_int) | due))
@@ -464,7 +498,8 @@ class DayEvents:
     def off_platform(self) -> list[pa.RecordBatch]:
         p, w = self.p, self.w
         rng = np.random.default_rng([self.seed, 14, self.day])
-        alive = (p.status == 0) & (p.created_day <= self.day) & ~p.is_client
+        alive = ((p.status == 0) & (p.created_day <= self.day) & ~p.is_client
+                 & awake(p, self.day))
         due = (rng.random(p.n) < 0.3) | (p.special_day == self.day)
         fl = np.flatnonzero(alive & p.has(sc.T_OFF_PLATFORM) & due)
         if not len(fl):

@@ -506,7 +506,7 @@ def build_population(
     # An audio mishap has to fall after sign-up.
     special_day = np.maximum(special_day, np.minimum(created_day, days - 1)).astype(np.int16)
 
-    return Population(
+    pop = Population(
         n_freelancers=nf, n_clients=nc, start_day=start_day, days=days,
         is_client=is_client, scenario=scenario, traits=traits, country=country, tz=tz,
         tz_shown=tz_shown, first=first, last=last, name_style=name_style,
@@ -525,3 +525,7 @@ def build_population(
         text_mode=_text_modes(rng, is_client), text_edit=np.zeros(n, dtype=np.int8),
         email_ver=np.zeros(n, dtype=np.int16),
     )
+    from itw_radar.generator import plant27
+
+    plant27.plant(pop, seed, op_group)
+    return pop

@@ -157,39 +157,6 @@ GENERIC_LETTER = (
     "check my profile. Thank you."
 )
 
-# DPRK persona templates: long, specific, reused inside an operation with small edits.
-_PERSONA = (
-    "Senior {role} with {n}+ years of experience building scalable products for startups and "
-    "enterprise clients across the US and Europe. I specialise in {s1}, {s2} and {s3}, and I "
-    "have delivered more than {m} projects end to end, from architecture to deployment. I am "
-    "a strong communicator, fluent in English, and available to work full time in your time "
-    "zone. My goal is long-term cooperation: I treat every project as my own business and "
-    "always deliver clean, well-tested code on schedule.",
-    "Hi, I am a passionate {role} and team player with {n} years in {s1} and {s2}. I worked "
-    "with companies in fintech, e-commerce and crypto, leading small teams and shipping "
-    "production systems used by thousands of users every day. I can join your daily meetings, "
-    "work in your time zone and start immediately. I value honesty, fast communication and "
-    "high quality, and I am looking for a long-term full-time position with a reliable client.",
-    "Top rated {role}. {n} years of professional experience with {s1}, {s2}, {s3} and cloud "
-    "infrastructure. I have built trading platforms, NFT marketplaces and admin dashboards "
-    "for clients in the United States, Canada and Japan. I am detail-oriented, self-motivated "
-    "and I always meet deadlines. I am available 40+ hours per week and ready to start right "
-    "now. Let's discuss how I can help your business grow.",
-)
-_PERSONA_LETTER = (
-    "Dear client, I am very interested in your {thing} project. I have {n} years of experience "
-    "in {s1} and {s2}, and I built many similar projects for clients in the US and Europe. I "
-    "can start immediately, work full time in your time zone and deliver high quality results "
-    "on schedule. I am looking for long-term cooperation. Please message me so we can discuss "
-    "the details. Thank you for your time.",
-    "Hello, I carefully read your job post about the {thing} and I am confident I am the right "
-    "person for it. As a senior developer with strong {s1} and {s2} skills I have completed "
-    "more than {m} projects successfully. I am available 40+ hours per week, I communicate "
-    "fast and I always deliver clean code. I would be happy to discuss the details with you. "
-    "Best regards.",
-)
-
-
 def _render(templates: tuple[str, ...], per: int, rnd: random.Random, cat: str | None
             ) -> list[str]:
     out: list[str] = []
@@ -255,63 +222,111 @@ def cover_letters(account: np.ndarray, proposal: np.ndarray, category: np.ndarra
     return _assemble(_LETTER_SLOTS, category, keys)
 
 
-def _persona_bank(templates: tuple[str, ...], seed: int, variants: int) -> list[list[str]]:
-    """For each operation template: `variants` versions differing in a few words."""
+# DPRK persona texts: long and specific, one per operation (sentences picked by the operation),
+# reused by its accounts with small edits. Different operations get different sentences.
+_PERSONA_SLOTS = (
+    ("Senior {role} with {n}+ years of experience building scalable products for startups and "
+     "enterprise clients across the US and Europe.",
+     "Top rated {role} with {n} years of professional experience and {m}+ delivered projects.",
+     "Hi, I am a passionate {role} and team player with {n} years in {s1} and {s2}.",
+     "Results-driven {role} who has led teams of {d} engineers for {n} years."),
+    ("I specialise in {s1}, {s2} and {s3}, from architecture to deployment.",
+     "My core stack is {s1}, {s2}, {s3} and cloud infrastructure on AWS.",
+     "I have deep expertise in {s1} and {s2}, and solid knowledge of {s3}.",
+     "Main skills: {s1}, {s2}, {s3}, REST and GraphQL APIs, CI/CD."),
+    ("I have built trading platforms, NFT marketplaces and admin dashboards for clients in the "
+     "United States, Canada and Japan.",
+     "I worked with companies in fintech, e-commerce and crypto, shipping production systems "
+     "used by thousands of users every day.",
+     "My recent work includes a {thing} for a {client} and a {thing2} for a {client2}.",
+     "I delivered more than {m} projects end to end for clients on three continents."),
+    ("I am a strong communicator, fluent in English, and available to work full time in your "
+     "time zone.",
+     "I can join your daily meetings, work in your time zone and start immediately.",
+     "I am available {h}+ hours per week and ready to start right now.",
+     "I am detail-oriented, self-motivated and I always meet deadlines."),
+    ("My goal is long-term cooperation: I treat every project as my own business.",
+     "I value honesty, fast communication and high quality above everything.",
+     "I always deliver clean, well-tested code on schedule.",
+     "I am looking for a long-term full-time position with a reliable client."),
+    ("Let's discuss how I can help your business grow.",
+     "Please contact me and let's build something great together.",
+     "I look forward to hearing about your project and your team.",
+     "Thank you for visiting my profile, I am waiting for your message."),
+)
+_PERSONA_LETTER_SLOTS = (
+    ("Dear client, I am very interested in your {thing} project.",
+     "Hello, I carefully read your job post about the {thing} and I am the right person for it.",
+     "Hi, I am excited to apply for your {thing} job.",
+     "Greetings, your {thing} project matches my experience perfectly."),
+    ("I have {n} years of experience in {s1} and {s2}, and I built many similar projects for "
+     "clients in the US and Europe.",
+     "As a senior developer with strong {s1} and {s2} skills I have completed more than {m} "
+     "projects successfully.",
+     "I have worked on {m} projects with {s1}, {s2} and {s3} over the last {n} years."),
+    ("I can start immediately, work full time in your time zone and deliver high quality "
+     "results on schedule.",
+     "I am available {h}+ hours per week, I communicate fast and I always deliver clean code.",
+     "I can work in your time zone, join your meetings and provide daily reports."),
+    ("I am looking for long-term cooperation.", "I would love to be part of your team for a "
+     "long time.", "Long-term work is my priority."),
+    ("Please message me so we can discuss the details. Thank you for your time.",
+     "I would be happy to discuss the details with you. Best regards.",
+     "Let's have a chat about the next steps. Thank you."),
+)
+_PERSONA_CATS = ("web", "blockchain", "mobile", "devops", "ai_ml", "data")
+
+
+def _persona_banks(slots: tuple[tuple[str, ...], ...], seed: int, per: int) -> list[pa.Array]:
     rnd = random.Random(seed)
-    out = []
-    for t in templates:
-        c = rnd.choice(["web", "blockchain", "mobile", "devops", "ai_ml"])
-        sk = rnd.sample(_SKILLS[c], 3)
-        role = rnd.choice(_ROLES[c])
-        base = dict(role=role, n=rnd.randint(6, 10), m=rnd.randint(40, 90), s1=sk[0], s2=sk[1],
-                    s3=sk[2], thing=rnd.choice(_THINGS))
-        rows = []
-        for _ in range(variants):
-            v = dict(base)
-            v["n"] = base["n"] + rnd.randint(-1, 2)
-            v["m"] = base["m"] + rnd.randint(-10, 15)
-            if rnd.random() < 0.5:
-                v["s3"] = rnd.choice(_SKILLS[c])
-            if rnd.random() < 0.4:
-                v["role"] = rnd.choice(_ROLES[c])
-            v["thing"] = rnd.choice(_THINGS)
-            rows.append(t.format(**v))
-        out.append(rows)
-    return out
+    banks = []
+    for templates in slots:
+        out = []
+        for t, _ in itertools.product(templates, range(per)):
+            c = rnd.choice(_PERSONA_CATS)
+            sk = rnd.sample(_SKILLS[c], 3)
+            out.append(t.format(role=rnd.choice(_ROLES[c]), n=rnd.randint(5, 12),
+                                m=rnd.randint(30, 120), s1=sk[0], s2=sk[1], s3=sk[2],
+                                d=rnd.randint(3, 12), h=rnd.choice((35, 40, 45, 50, 60)),
+                                thing=rnd.choice(_THINGS), thing2=rnd.choice(_THINGS),
+                                client=rnd.choice(_CLIENTS), client2=rnd.choice(_CLIENTS)))
+        banks.append(pa.array(out, pa.string()))
+    return banks
 
 
-PERSONA_VARIANTS = 8
-_PERSONA_TEXTS = _persona_bank(_PERSONA, 501, PERSONA_VARIANTS)
-_PERSONA_LETTERS = _persona_bank(_PERSONA_LETTER, 502, PERSONA_VARIANTS * 4)
-PERSONA_STR = pa.array([s for rows in _PERSONA_TEXTS for s in rows], pa.string())
-PERSONA_LETTER_STR = pa.array([s for rows in _PERSONA_LETTERS for s in rows], pa.string())
-N_PERSONA = len(_PERSONA)
-N_PERSONA_LETTER = len(_PERSONA_LETTER)
+_PERSONA_BANKS = _persona_banks(_PERSONA_SLOTS, 501, 60)
+_PERSONA_LETTER_BANKS = _persona_banks(_PERSONA_LETTER_SLOTS, 502, 60)
 
 
-def _light_edit(texts: pa.Array, key: np.ndarray, strength: np.ndarray) -> pa.Array:
-    """Prefix a short personal sentence so templated texts are not byte-identical; weaker edits
-    keep the overlap near 0.9, stronger ones (more own sentences) bring it towards 0.6."""
-    own1 = encode.take_str(_PROFILE_SLOTS[2][0], (key % np.uint64(len(_PROFILE_SLOTS[2][0])))
-                           .astype(np.int64))
-    own2 = encode.take_str(_PROFILE_SLOTS[3][0], ((key >> np.uint64(20))
-                                                  % np.uint64(len(_PROFILE_SLOTS[3][0])))
-                           .astype(np.int64))
-    empty = pa.array([""] * len(key), pa.string())
-    first = pc.if_else(pa.array(strength >= 1), own1, empty)
-    second = pc.if_else(pa.array(strength >= 2), own2, empty)
-    return pc.utf8_trim_whitespace(pc.binary_join_element_wise(first, texts, second, " "))
+def _pick(bank: pa.Array, key: np.ndarray) -> pa.Array:
+    return encode.take_str(bank, (key % np.uint64(len(bank))).astype(np.int64))
 
 
 def persona_texts(op: np.ndarray, account: np.ndarray, edit: np.ndarray) -> pa.Array:
-    """The operation's persona profile text, one variant per account, lightly edited."""
-    t = (np.asarray(op, dtype=np.int64) % N_PERSONA)
-    v = (encode.hash64(510, np.asarray(account, np.uint64)) % np.uint64(PERSONA_VARIANTS))
-    base = encode.take_str(PERSONA_STR, t * PERSONA_VARIANTS + v.astype(np.int64))
-    return _light_edit(base, encode.hash64(511, np.asarray(account, np.uint64)), edit)
+    """The operation's persona profile text on each of its accounts. `edit` 0: the persona as
+    is; 1: an own sentence in front; 2: one sentence swapped for the account's own."""
+    o = np.asarray(op, dtype=np.uint64)
+    a = np.asarray(account, dtype=np.uint64)
+    swap = (encode.hash64(513, a) % np.uint64(len(_PERSONA_BANKS))).astype(np.int64)
+    edit = np.asarray(edit)
+    parts = []
+    for j, bank in enumerate(_PERSONA_BANKS):
+        k = np.where((edit == 2) & (swap == j), encode.hash64(520 + j, a + np.uint64(1 << 40)),
+                     encode.hash64(520 + j, o))
+        parts.append(_pick(bank, k))
+    own = _pick(_PROFILE_SLOTS[2][0], encode.hash64(530, a))
+    empty = pa.array([""] * len(a), pa.string())
+    parts.insert(0, pc.if_else(pa.array(edit == 1), own, empty))
+    return pc.utf8_trim_whitespace(pc.binary_join_element_wise(*parts, " "))
 
 
 def persona_letters(op: np.ndarray, proposal: np.ndarray) -> pa.Array:
-    t = (np.asarray(op, dtype=np.int64) % N_PERSONA_LETTER)
-    v = encode.hash64(512, np.asarray(proposal, np.uint64)) % np.uint64(PERSONA_VARIANTS * 4)
-    return encode.take_str(PERSONA_LETTER_STR, t * PERSONA_VARIANTS * 4 + v.astype(np.int64))
+    """The operation's letter: the same sentences, one of them varying with the job."""
+    o = np.asarray(op, dtype=np.uint64)
+    q = np.asarray(proposal, dtype=np.uint64)
+    vary = (encode.hash64(540, q) % np.uint64(len(_PERSONA_LETTER_BANKS))).astype(np.int64)
+    parts = []
+    for j, bank in enumerate(_PERSONA_LETTER_BANKS):
+        k = np.where(vary == j, encode.hash64(550 + j, q), encode.hash64(550 + j, o))
+        parts.append(_pick(bank, k))
+    return pc.utf8_trim_whitespace(pc.binary_join_element_wise(*parts, " "))

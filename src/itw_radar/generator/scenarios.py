@@ -49,11 +49,25 @@ LOOK_ALIKES: tuple[LookAlike, ...] = (
 # must tell apart from the DPRK one it resembles.
 LOOK_ALIKES_27: tuple[LookAlike, ...] = (
     LookAlike("legit_night_owl", 0.004, 8, (1, 1)),
+    LookAlike("legit_new_laptop", 0.003, 8, (1, 1)),
+    LookAlike("legit_multi_client", 0.003, 8, (1, 1)),
+    LookAlike("legit_prolific_bidder", 0.003, 8, (1, 1)),
+    LookAlike("legit_generic_text", 0.003, 8, (1, 1)),
+    LookAlike("legit_referral_friends", 0.003, 8, (1, 1)),  # friend groups: plant27
+    LookAlike("legit_expat", 0.003, 8, (1, 1)),
+    LookAlike("legit_returning_user", 0.003, 8, (1, 1)),
 )
 LOOK_ALIKES = LOOK_ALIKES + LOOK_ALIKES_27
 # DPRK accounts outside the classic cells; a group is one operation (its own operation_id).
 DPRK_27: tuple[LookAlike, ...] = (
     LookAlike("dprk_two_weak_signs", 0.003, 8, (1, 1)),
+    LookAlike("dprk_handover", 0.003, 8, (1, 1)),
+    LookAlike("dprk_multi_job", 0.003, 8, (1, 1)),
+    LookAlike("dprk_proposal_spray", 0.003, 8, (1, 2)),
+    LookAlike("dprk_template_persona", 0.003, 8, (2, 5)),
+    LookAlike("dprk_reference_ring", 0.003, 8, (3, 5)),
+    LookAlike("dprk_identity_mismatch", 0.003, 8, (1, 1)),
+    LookAlike("dprk_dormant_reactivation", 0.003, 8, (1, 1)),
 )
 DPRK_SCENARIOS = DPRK_SCENARIOS + tuple(s.name for s in DPRK_27)
 
