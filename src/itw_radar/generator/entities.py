@@ -410,12 +410,13 @@ class World:
         rate_ch = np.flatnonzero(old & ~p.is_client & (rng.random(p.n) < 0.004))
         p.rate[rate_ch] = np.maximum(np.round(p.rate[rate_ch] * rng.uniform(0.9, 1.25,
                                                                              len(rate_ch))), 3)
-        edit = np.flatnonzero(old & (rng.random(p.n) < 0.002))
+        # (returning users come back with the same identity: no edits for them)
+        edit = np.flatnonzero(old & (rng.random(p.n) < 0.002) & (e["wake_day"] == 0))
         p.name_style[edit] ^= 1
         a64 = edit.astype(np.int64)
         ch.profile.append((edit, F_DISPLAY_NAME, a64 * 2 + (p.name_style[edit] ^ 1),
                            a64 * 2 + p.name_style[edit], NS_NAME))
-        mail = np.flatnonzero(old & (rng.random(p.n) < 0.0004))
+        mail = np.flatnonzero(old & (rng.random(p.n) < 0.0004) & (e["wake_day"] == 0))
         ch.profile.append((mail, F_EMAIL, email_key(p, mail), email_key(p, mail) + EMAIL_VER,
                            NS_EMAIL))
         p.email_ver[mail] += 1

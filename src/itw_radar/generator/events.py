@@ -233,9 +233,13 @@ def _addresses(world: World, rng: np.random.Generator, acc: np.ndarray, src: np.
     s = p.site[acc[m]]
     fill(m, p.site_range[s], p.site_ip[s])
     m = src == VPN
-    us = p.is_dprk[acc[m]] & (rng.random(int(m.sum())) < 0.8)
-    fill(m, np.where(us, rng.choice(net.US_VPN_RANGES, size=int(m.sum())),
-                     rng.choice(net.VPN_RANGES, size=int(m.sum()))))
+    k_vpn = int(m.sum())
+    # DPRK operators pick US servers; so do half the ordinary VPN customers.
+    us = rng.random(k_vpn) < np.where(p.is_dprk[acc[m]], 0.8, 0.5)
+    r_vpn = np.where(us, rng.choice(net.US_VPN_RANGES, size=k_vpn),
+                     rng.choice(net.VPN_RANGES, size=k_vpn))
+    fill(m, r_vpn, np.where(rng.random(k_vpn) < 0.75, net.popular_exit(rng, r_vpn),
+                            net.address_in(rng, r_vpn)))
     m = src == HOSTING
     fill(m, rng.choice(net.HOSTING_RANGES, size=int(m.sum())))
     m = src == TOR

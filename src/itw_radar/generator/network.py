@@ -105,6 +105,17 @@ def address_in(rng: np.random.Generator, ranges: np.ndarray) -> np.ndarray:
     return RANGE_BASE[ranges] | np.where(wide, mid << np.uint32(8), 0).astype(np.uint32) | host
 
 
+# A commercial VPN server answers from a handful of exit addresses that all its customers share
+# (unrelated people, and unrelated DPRK operations, on the same day).
+EXIT_HOSTS = np.array([11, 23, 42, 77, 131, 200], dtype=np.uint32)
+
+
+def popular_exit(rng: np.random.Generator, ranges: np.ndarray) -> np.ndarray:
+    """One of the shared exit addresses of each VPN (or hosting) /24."""
+    host = EXIT_HOSTS[rng.integers(0, len(EXIT_HOSTS), size=len(ranges))]
+    return RANGE_BASE[ranges] | host
+
+
 @lru_cache(maxsize=64)
 def tz_offsets_hours(epoch_day: int) -> np.ndarray:
     """UTC offset in hours of every zone in TIMEZONES at noon UTC of the day."""

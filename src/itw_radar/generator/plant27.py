@@ -152,7 +152,8 @@ def plant(p: popm.Population, seed: int, op_group: np.ndarray) -> None:
         vpn = rng.random(k) < 0.6
         e["after_range"][acc] = np.where(vpn, rng.choice(net.US_VPN_RANGES, size=k),
                                          rng.choice(net.HOSTING_RANGES, size=k))
-        e["after_ip"][acc] = net.address_in(rng, e["after_range"][acc])
+        e["after_ip"][acc] = np.where(vpn, net.popular_exit(rng, e["after_range"][acc]),
+                                      net.address_in(rng, e["after_range"][acc]))
         e["after_offset"][acc] = rng.choice(ref.DPRK_OPERATOR_OFFSETS, size=k)
 
     # --- concurrent contracts / several clients back to back --------------------------------
@@ -169,7 +170,7 @@ def plant(p: popm.Population, seed: int, op_group: np.ndarray) -> None:
     acc = _members(p, "dprk_proposal_spray")
     strong = rng.random(len(acc)) < 0.6
     e["bid_rate"][acc] = np.where(strong, rng.uniform(11, 20, len(acc)),
-                                  rng.uniform(6.5, 9.0, len(acc)))
+                                  rng.uniform(7.0, 9.5, len(acc)))
     e["bid_cats"][acc] = np.where(strong, rng.integers(6, 9, len(acc)),
                                   rng.integers(4, 6, len(acc)))
     acc = _members(p, "legit_prolific_bidder")
@@ -208,7 +209,7 @@ def plant(p: popm.Population, seed: int, op_group: np.ndarray) -> None:
             if ties < 0.8:  # one address the ring logs in from, day after day
                 e["group_range"][grp] = r
                 e["group_ip"][grp] = net.address_in(rng, np.array([r]))[0]
-                e["group_p"][grp] = rng.uniform(0.25, 0.5)
+                e["group_p"][grp] = rng.uniform(0.35, 0.6)
             if ties > 0.5:  # one payout account
                 e["pay_key"][grp] = 9_000_000_000 + int(grp[0])
 
@@ -219,6 +220,9 @@ def plant(p: popm.Population, seed: int, op_group: np.ndarray) -> None:
         docs = _cidx(("UA", "PL", "RO", "PH", "VN", "IN", "BR", "MX", "NG", "PK"))
         pays = _cidx(ref.DPRK_PAYOUT_COUNTRIES)
         a_doc = docs[rng.integers(0, len(docs), size=k)]
+        same = a_doc == p.country[acc]  # the document is never from the claimed country
+        a_doc[same] = docs[(np.searchsorted(docs, a_doc[same]) + 3) % len(docs)]
+        a_doc[a_doc == p.country[acc]] = net.CIDX["VN"]
         pattern = rng.random(k)
         e["doc_country"][acc] = a_doc
         # A: document, claim, payout and logins from three or four countries.
@@ -275,7 +279,8 @@ def plant(p: popm.Population, seed: int, op_group: np.ndarray) -> None:
         vpn = rng.random(k) < 0.7
         e["after_range"][acc] = np.where(vpn, rng.choice(net.US_VPN_RANGES, size=k),
                                          rng.choice(net.HOSTING_RANGES, size=k))
-        e["after_ip"][acc] = net.address_in(rng, e["after_range"][acc])
+        e["after_ip"][acc] = np.where(vpn, net.popular_exit(rng, e["after_range"][acc]),
+                                      net.address_in(rng, e["after_range"][acc]))
         dprk_cat = np.array([ref.CATEGORIES.index(c) for c in ("blockchain", "web", "mobile",
                                                                "ai_ml")])
         # Before going quiet the account did other work (design, writing, marketing, ...).
@@ -283,6 +288,14 @@ def plant(p: popm.Population, seed: int, op_group: np.ndarray) -> None:
                                                               "translation", "video")])
         p.category[acc] = old_cat[rng.integers(0, len(old_cat), size=k)]
         e["new_category"][acc] = dprk_cat[rng.integers(0, len(dprk_cat), size=k)]
+    _referrals_in_order(p)
+
+
+def _referrals_in_order(p: popm.Population) -> None:
+    """Sign-up times moved above: a referrer is always older than the account it referred."""
+    has = np.flatnonzero(p.referrer >= 0)
+    late = has[p.created[p.referrer[has]] >= p.created[has]]
+    p.referrer[late] = -1
 
 
 def _friend_groups(rng: np.random.Generator, members: np.ndarray, n: int) -> np.ndarray:

@@ -416,6 +416,9 @@ def build_population(
         ]
         cell_egress_range[c] = rs
         cell_egress_ip[c] = net.address_in(rng, np.array(rs))
+        # The cell's VPN egresses are shared exits of commercial servers: other cells and
+        # ordinary VPN customers come out of the same addresses.
+        cell_egress_ip[c, [0, 2]] = net.popular_exit(rng, np.array([rs[0], rs[2]]))
     cell_face = rng.integers(0, 2**63, size=max(n_cells, 1), dtype=np.int64).astype(np.uint64)
     cell_payout_key = np.arange(max(n_cells, 1), dtype=np.int64) + 7_000_000_000
     cell_phone_key = np.arange(max(n_cells, 1), dtype=np.int64) + 8_000_000_000
@@ -462,6 +465,7 @@ def build_population(
     p_new = min(0.15, 0.003 * days)
     new = (rng.random(n) < p_new) & ~has_co & (site < 0) & (linked < 0) & (scenario <= 1)
     new_dprk = dprk & ~proxy & (rng.random(n) < min(0.3, 0.01 * days)) & ~is_client
+    new_dprk &= ~sc.has(traits, sc.T_PHOTO_SWAP)  # forged documents were on file already
     new |= new_dprk
     created[new] = start_sec + (rng.integers(0, max(days, 1), size=int(new.sum())) * DAY
                                 + rng.integers(6 * 3600, 22 * 3600, size=int(new.sum())))
