@@ -614,10 +614,15 @@ def test_contract_1_1_data_is_realistic(csv_run: tuple[Path, GenerateSummary]) -
     assert con.execute("select count(*) from profile_changes").fetchall()[0][0] > 0
 
 
-def test_contract_1_0_writes_no_1_1_data(tmp_path: Path) -> None:
+def test_contract_1_0_writes_no_1_1_data(tmp_path: Path,
+                                         csv_run: tuple[Path, GenerateSummary]) -> None:
     out = tmp_path / "v10"
-    generate(out, START, 2, seed=42, contract_version="1.0", **SIZE)
+    generate(out, START, DAYS, seed=42, contract_version="1.0", **SIZE)
     for night in _nights(out):
+        # The same platform, only without the 1.1 additions: its events are byte-identical.
+        for name in ("logins", "work_sessions", "transactions", "messages"):
+            assert (night / f"{name}.csv").read_bytes() == (
+                csv_run[0] / night.name / f"{name}.csv").read_bytes()
         manifest = json.loads((night / MANIFEST_NAME).read_text())
         assert manifest["contract_version"] == "1.0"
         assert set(manifest["files"]) == {f"{t}.csv" for t in CORE_TABLES}

@@ -25,6 +25,7 @@ Progress = Callable[[str, int, int], None]
 LATE_SHARE = 0.035  # events that arrive 1 to 3 nights late
 REDELIVERED_SHARE = 0.005  # events delivered again, identically, on a later night
 _EPOCH = dt.date(1970, 1, 1)
+V11_SERIALS = 1_000_000  # delivery serials of contract-1.1 batches (apart from 1.0's)
 
 
 @dataclass
@@ -192,10 +193,6 @@ def generate(out: Path, start: dt.date, days: int, freelancers: int = 2000, clie
         streams = [("logins", ev.login_batches(world, day, ids, seed)),
                    ("work_sessions", ev.session_batches(world, day, ids, seed)),
                    ("work_sessions", act.multi_session_batches(world, day, ids, seed))]
-        if v11:
-            streams += [("proposals", act.proposal_batches(world, day, ids, seed)),
-                        ("profile_changes", act.profile_change_batches(world, day, ids,
-                                                                       changes))]
         for table, stream in streams:
             for batch in stream:
                 delivery.send(writer, day, table, batch, serial)
@@ -213,6 +210,14 @@ def generate(out: Path, start: dt.date, days: int, freelancers: int = 2000, clie
             for batch in batches:
                 delivery.send(writer, day, table, batch, serial)
                 serial += 1
+        if v11:  # last, with their own delivery serials: 1.0 tables come out the same
+            serial = V11_SERIALS
+            for table, stream in (
+                    ("proposals", act.proposal_batches(world, day, ids, seed)),
+                    ("profile_changes", act.profile_change_batches(world, day, ids, changes))):
+                for batch in stream:
+                    delivery.send(writer, day, table, batch, serial)
+                    serial += 1
         delivery.flush(writer, day)
         done += 1
         report(stage, done, steps)
