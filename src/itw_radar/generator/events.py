@@ -238,7 +238,7 @@ def _addresses(world: World, rng: np.random.Generator, acc: np.ndarray, src: np.
     us = rng.random(k_vpn) < np.where(p.is_dprk[acc[m]], 0.8, 0.5)
     r_vpn = np.where(us, rng.choice(net.US_VPN_RANGES, size=k_vpn),
                      rng.choice(net.VPN_RANGES, size=k_vpn))
-    fill(m, r_vpn, np.where(rng.random(k_vpn) < 0.75, net.popular_exit(rng, r_vpn),
+    fill(m, r_vpn, np.where(rng.random(k_vpn) < 0.4, net.popular_exit(rng, r_vpn),
                             net.address_in(rng, r_vpn)))
     m = src == HOSTING
     fill(m, rng.choice(net.HOSTING_RANGES, size=int(m.sum())))

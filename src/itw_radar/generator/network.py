@@ -107,12 +107,14 @@ def address_in(rng: np.random.Generator, ranges: np.ndarray) -> np.ndarray:
 
 # A commercial VPN server answers from a handful of exit addresses that all its customers share
 # (unrelated people, and unrelated DPRK operations, on the same day).
-EXIT_HOSTS = np.array([11, 23, 42, 77, 131, 200], dtype=np.uint32)
+EXIT_HOSTS = np.array([11, 23, 42, 58, 77, 96, 131, 152, 177, 200, 219, 240], dtype=np.uint32)
 
 
-def popular_exit(rng: np.random.Generator, ranges: np.ndarray) -> np.ndarray:
-    """One of the shared exit addresses of each VPN (or hosting) /24."""
-    host = EXIT_HOSTS[rng.integers(0, len(EXIT_HOSTS), size=len(ranges))]
+def popular_exit(rng: np.random.Generator, ranges: np.ndarray, busiest: int = 0) -> np.ndarray:
+    """One of the shared exit addresses of each VPN (or hosting) /24 (`busiest` > 0: one of
+    that many busiest ones, where a client's quick-connect lands most often)."""
+    n = busiest or len(EXIT_HOSTS)
+    host = EXIT_HOSTS[rng.integers(0, n, size=len(ranges))]
     return RANGE_BASE[ranges] | host
 
 

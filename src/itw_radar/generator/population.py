@@ -418,7 +418,7 @@ def build_population(
         cell_egress_ip[c] = net.address_in(rng, np.array(rs))
         # The cell's VPN egresses are shared exits of commercial servers: other cells and
         # ordinary VPN customers come out of the same addresses.
-        cell_egress_ip[c, [0, 2]] = net.popular_exit(rng, np.array([rs[0], rs[2]]))
+        cell_egress_ip[c, [0, 2]] = net.popular_exit(rng, np.array([rs[0], rs[2]]), busiest=3)
     cell_face = rng.integers(0, 2**63, size=max(n_cells, 1), dtype=np.int64).astype(np.uint64)
     cell_payout_key = np.arange(max(n_cells, 1), dtype=np.int64) + 7_000_000_000
     cell_phone_key = np.arange(max(n_cells, 1), dtype=np.int64) + 8_000_000_000
