@@ -642,15 +642,24 @@ def test_generated_1_1_night_loads_and_validates(tmp_path: Path,
 
     out, summary = csv_run
     home = Home.resolve(tmp_path / "home")
-    night = START + dt.timedelta(days=1)
+    # the night with the most profile changes (so every 1.1 table has rows to validate)
+    busiest = max(summary.rows_per_night, key=lambda n: (
+        summary.rows_per_night[n]["profile_changes"] > 0, n != START.isoformat()))
+    night = dt.date.fromisoformat(busiest)
+    assert summary.rows_per_night[busiest]["profile_changes"] > 0
     result = load_night(home, out, night)
     assert result.rows_quarantined == 0
     report = validate_night(home, night)
     assert report.success, report.failures()
+    assert not report.suites["proposals"].skipped
+    assert not report.suites["profile_changes"].skipped
     con = duckdb.connect(str(home.warehouse), read_only=True)
     n = con.execute("select count(*) from raw.proposals").fetchall()[0][0]
+    filled = con.execute("select count(profile_text), count(referred_by_account_id) "
+                         "from raw.accounts").fetchall()[0]
     con.close()
     assert n == summary.rows_per_night[night.isoformat()]["proposals"] > 0
+    assert filled[0] > 0
 
 
 def test_bad_arguments_explain_what_to_do(tmp_path: Path) -> None:
