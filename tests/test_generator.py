@@ -409,7 +409,7 @@ def test_dormant_reactivation_and_returning_user(csv_run: tuple[Path, GenerateSu
     assert {r[0] for r in rows} == {"dprk_dormant_reactivation", "legit_returning_user"}
     for scenario, acc, created, last_ctr, last_pm, first_login, ident in rows:
         assert created <= start - dt.timedelta(days=365), acc
-        assert last_ctr is None or last_ctr <= start - dt.timedelta(days=180), acc
+        assert last_ctr is not None and last_ctr <= start - dt.timedelta(days=180), acc
         assert last_pm <= start - dt.timedelta(days=180), acc
         assert first_login is None or first_login >= start + dt.timedelta(days=1), acc
         if scenario == "legit_returning_user":

@@ -314,6 +314,8 @@ class World:
         fl = np.flatnonzero(~p.is_client & (p.created < self.start_sec) & (p.status != 2))
         years = (self.start_sec - p.created[fl]) / (365 * DAY)
         n_hist = rng.poisson(np.minimum(years, 3.0) * 0.8)
+        # a dormant account's history shows (its contracts date from before it went quiet)
+        n_hist = np.where(self._last_active[fl] < self.start_sec, np.maximum(n_hist, 1), n_hist)
         h_fl = np.repeat(fl, n_hist)
         span = self.start_sec - p.created[h_fl]
         created = p.created[h_fl] + (rng.random(len(h_fl)) * span * 0.9).astype(np.int64)

@@ -477,7 +477,8 @@ class DayEvents:
         for ci, i0 in enumerate(range(0, len(live), 4 * CHUNK)):
             rng = np.random.default_rng([self.seed, 13, self.day, ci])
             ctr = live[i0 : i0 + 4 * CHUNK]
-            ctr = ctr[rng.random(len(ctr)) < 0.22]
+            bot_dev = p.scenario[c["fl"][ctr]] == sc.SCENARIO_INDEX["legit_telegram_bot_dev"]
+            ctr = ctr[rng.random(len(ctr)) < np.where(bot_dev, 0.5, 0.22)]  # bot devs: chatty
             fl, cl = c["fl"][ctr], c["client"][ctr]
             ok = (p.status[fl] == 0) & (p.status[cl] == 0)
             ctr, fl, cl = ctr[ok], fl[ok], cl[ok]
@@ -493,7 +494,7 @@ class DayEvents:
             sent = np.minimum(base[grp] + pos * rng.integers(60, 3000, size=k), self.t0 + DAY - 1)
             body = encode.take_str(text.LEGIT, rng.integers(0, len(text.LEGIT), size=k))
             tg = (p.scenario[fl[grp]] == sc.SCENARIO_INDEX["legit_telegram_bot_dev"]) & from_fl
-            tg &= rng.random(k) < 0.6
+            tg &= rng.random(k) < 0.75
             if tg.any():
                 body = pc.replace_with_mask(body, pa.array(tg), encode.take_str(
                     text.TG_DEV, rng.integers(0, len(text.TG_DEV), size=int(tg.sum()))))
