@@ -308,7 +308,7 @@ def test_identity_mismatch_and_expat(csv_run: tuple[Path, GenerateSummary]) -> N
     for scenario, claimed, docs, pays, login in rows:
         doc, pay = docs[0], (pays or [claimed])[0]
         if scenario == "legit_expat":
-            assert doc != claimed and pay == claimed == login
+            assert doc != claimed and pay == claimed and login in (claimed, None)
         else:
             assert len({doc, claimed, pay, login}) >= 3 or (
                 doc == login and claimed == pay and doc != claimed)
@@ -338,10 +338,9 @@ def test_handover_and_new_laptop(csv_run: tuple[Path, GenerateSummary]) -> None:
     rows = con.execute(
         "with v as (select account_id, min(verified_at) t from identity_documents "
         " where verification_status = 'approved' group by 1), "
-        "g as (select g.*, g.ts > v.t + interval 1 day as after, l.scenario from logins g "
+        "g as (select g.*, g.ts >= v.t as after, l.scenario from logins g "
         " join v using (account_id) join labels l using (account_id) "
-        " where l.scenario in ('dprk_handover', 'legit_new_laptop') and device_id is not null "
-        " and (g.ts < v.t or g.ts > v.t + interval 1 day)) "
+        " where l.scenario in ('dprk_handover', 'legit_new_laptop') and device_id is not null) "
         "select scenario, account_id, "
         "list_distinct(list(device_id) filter (not after)), "
         "list_distinct(list(device_id) filter (after)), "
@@ -366,7 +365,7 @@ def test_template_persona_and_generic_text(csv_run: tuple[Path, GenerateSummary]
     con = _views(csv_run[0])
     texts = con.execute(
         "select l.operation_id, l.scenario, a.account_id, any_value(profile_text), "
-        "(select any_value(cover_letter) from proposals p "
+        "(select list(cover_letter order by proposal_id)[1:4] from proposals p "
         " where p.freelancer_account_id = a.account_id and cover_letter is not null) "
         "from accounts a join labels l using (account_id) "
         "where l.scenario in ('dprk_template_persona', 'legit_generic_text') "
@@ -376,7 +375,8 @@ def test_template_persona_and_generic_text(csv_run: tuple[Path, GenerateSummary]
     for i, a in enumerate(persona):
         for b in persona[i + 1:]:
             if a[0] == b[0]:
-                sim = max(_jaccard(a[3] or "", b[3] or ""), _jaccard(a[4] or "", b[4] or ""))
+                letters = [_jaccard(x, y) for x in a[4] or [] for y in b[4] or []]
+                sim = max([_jaccard(a[3] or "", b[3] or ""), *letters])
                 best[a[0]] = max(best.get(a[0], 0.0), sim)
             else:  # operations do not share a template
                 assert _jaccard(a[3] or "", b[3] or "") < 0.5
@@ -425,11 +425,12 @@ def test_operations_share_commercial_vpn_exits(csv_run: tuple[Path, GenerateSumm
         "count(distinct account_id) filter (where l.operation_id is null) "
         "from logins join labels l using (account_id) where ip_kind = 'vpn' "
         "group by all having count(distinct l.operation_id) >= 2").fetchall()
-    assert rows
-    shared = {r[0] for r in rows}
-    legit = con.execute("select distinct ip from logins join labels l using (account_id) "
-                        "where ip_kind = 'vpn' and l.operation_id is null").fetchall()
-    assert shared & {ip for (ip,) in legit}  # (same day too, on longer runs)
+    assert rows  # two operations, one exit, one day
+    mixed = con.execute(
+        "select ip, ts::date from logins join labels l using (account_id) where ip_kind = 'vpn' "
+        "group by all having count(distinct l.operation_id) >= 1 "
+        "and count(*) filter (where l.operation_id is null) >= 1").fetchall()
+    assert mixed  # an operation and an ordinary VPN customer, one exit, one day
 
 
 def test_late_redelivered_and_entity_updates(csv_run: tuple[Path, GenerateSummary]) -> None:

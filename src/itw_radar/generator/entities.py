@@ -468,6 +468,11 @@ class World:
         d._cols["verified"][decide] = np.maximum(
             verify_time(rng, d["submitted"][decide], d["method"][decide], t0 + DAY - 1),
             np.minimum(t0 + rng.integers(0, 12 * 3600, size=len(decide)), t0 + DAY - 1))
+        # Handover / new laptop: the switch happens right after the approval.
+        forced = decide[e["doc_day"][d["acc"][decide]] == day]
+        if len(forced):
+            fa = d["acc"][forced]
+            np.minimum.at(e["switch_ts"], fa, d["verified"][forced])  # (first approval)
         new_docs = new_acc[rng.random(len(new_acc)) < np.where(p.is_client[new_acc], 0.25, 0.95)]
         new_docs = np.union1d(new_docs, new_acc[p.is_dprk[new_acc]])
         idx = d.append(**self._doc_rows(rng, new_docs, p.created[new_docs]

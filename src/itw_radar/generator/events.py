@@ -81,9 +81,14 @@ def _offsets(world: World, day: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def switched(p, day: int) -> np.ndarray:
-    """Accounts past their switch day (handover, return from dormancy, new laptop)."""
-    sw = p.extras["switch_day"]
-    return (sw >= 0) & (day >= sw)
+    """Accounts whose switch (handover after verification, return from dormancy, new laptop)
+    happened before this day began."""
+    return p.extras["switch_ts"] <= (p.start_day + day) * DAY
+
+
+def switched_at(p, acc: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """Per event: at or after its account's switch."""
+    return ts >= p.extras["switch_ts"][acc]
 
 
 def awake(p, day: int) -> np.ndarray:
@@ -143,7 +148,7 @@ def login_batches(world: World, day: int, ids: IdCounter, seed: int) -> Iterator
         order = np.lexsort((ts, acc))
         acc, ts = acc[order], ts[order]
 
-        src = _sources(world, rng, acc, day)
+        src = _sources(world, rng, acc, day, ts)
         ranges, ips = _addresses(world, rng, acc, src, day)
         ip_str = encode.ipv4(ips)
         v6 = (src == 0) & p.v6[acc] & (rng.random(k) < 0.6)
@@ -152,7 +157,7 @@ def login_batches(world: World, day: int, ids: IdCounter, seed: int) -> Iterator
             v6_str = encode.ipv6(encode.take_str(net.V6_PREFIX, c6),
                                  encode.hash64(41, acc[v6].astype(np.uint64) * 64 + day % 64))
             ip_str = pc.replace_with_mask(ip_str, pa.array(v6), v6_str)
-        dev_key, mobile = _devices(world, rng, acc, src, day)
+        dev_key, mobile = _devices(world, rng, acc, src, ts)
         dev_hash = encode.hash64(5, dev_key)
         ua = np.where(mobile, _MOBILE_UA[dev_hash % np.uint64(5)],
                       _DESK_UA[dev_hash % np.uint64(len(_DESK_UA))])
@@ -177,7 +182,8 @@ def login_batches(world: World, day: int, ids: IdCounter, seed: int) -> Iterator
 HOME, MOBILE, OTHER, SITE, VPN, TOR, CELL, LEAK, TRAVEL, HOSTING, AFTER, GROUP = range(12)
 
 
-def _sources(world: World, rng: np.random.Generator, acc: np.ndarray, day: int) -> np.ndarray:
+def _sources(world: World, rng: np.random.Generator, acc: np.ndarray, day: int,
+             ts: np.ndarray) -> np.ndarray:
     p = world.pop
     k = len(acc)
     u = rng.random(k)
@@ -208,7 +214,7 @@ def _sources(world: World, rng: np.random.Generator, acc: np.ndarray, day: int) 
     set_(dprk & sc.has(traits, sc.T_IP_LEAK) & (rng.random(k) < 0.06), LEAK)
     e = p.extras
     set_((e["group_range"][acc] >= 0) & (rng.random(k) < e["group_p"][acc]), GROUP)
-    after = switched(p, day)[acc] & ((e["after_mode"][acc] & 2) > 0)
+    after = switched_at(p, acc, ts) & ((e["after_mode"][acc] & 2) > 0)
     set_(after, AFTER)
     return src
 
@@ -238,8 +244,14 @@ def _addresses(world: World, rng: np.random.Generator, acc: np.ndarray, src: np.
     us = rng.random(k_vpn) < np.where(p.is_dprk[acc[m]], 0.8, 0.5)
     r_vpn = np.where(us, rng.choice(net.US_VPN_RANGES, size=k_vpn),
                      rng.choice(net.VPN_RANGES, size=k_vpn))
-    fill(m, r_vpn, np.where(rng.random(k_vpn) < 0.4, net.popular_exit(rng, r_vpn),
-                            net.address_in(rng, r_vpn)))
+    ip_vpn = np.where(rng.random(k_vpn) < 0.4, net.popular_exit(rng, r_vpn),
+                      net.address_in(rng, r_vpn))
+    # A favourite server (quick-connect): the same exit day after day, 40 % of VPN logins.
+    fav_r = p.extras["vpn_fav_range"][acc[m]]
+    fav = (fav_r >= 0) & (rng.random(k_vpn) < 0.4)
+    r_vpn = np.where(fav, fav_r, r_vpn)
+    ip_vpn = np.where(fav, p.extras["vpn_fav_ip"][acc[m]], ip_vpn)
+    fill(m, r_vpn, ip_vpn)
     m = src == HOSTING
     fill(m, rng.choice(net.HOSTING_RANGES, size=int(m.sum())))
     m = src == TOR
@@ -271,7 +283,7 @@ def _addresses(world: World, rng: np.random.Generator, acc: np.ndarray, src: np.
 
 
 def _devices(world: World, rng: np.random.Generator, acc: np.ndarray, src: np.ndarray,
-             day: int = -1) -> tuple[np.ndarray, np.ndarray]:
+             ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     p = world.pop
     k = len(acc)
     j = (rng.random(k) * p.n_devices[acc]).astype(np.int64)
@@ -289,7 +301,7 @@ def _devices(world: World, rng: np.random.Generator, acc: np.ndarray, src: np.nd
                                                    .astype(np.uint64))
     mobile &= ~fam & ~pool
     # After the switch: new devices (a new laptop keeps the owner's phone).
-    new = switched(p, day)[acc] & ((p.extras["after_mode"][acc] & 1) > 0)
+    new = switched_at(p, acc, ts) & ((p.extras["after_mode"][acc] & 1) > 0)
     laptop = p.scenario[acc] == sc.SCENARIO_INDEX["legit_new_laptop"]
     new &= ~(laptop & mobile)
     key[new] = (np.uint64(5) << np.uint64(40)) + acc[new].astype(np.uint64) * np.uint64(4) + (
@@ -339,9 +351,11 @@ def session_batches(world: World, day: int, ids: IdCounter, seed: int
         step = dur + gap
         cum = np.cumsum(step) - step
         first = np.cumsum(n_s) - n_s
-        local_start = s0[grp] + cum - cum[first][grp]
-        started = _fold(t0, local_start, op[acc])
-        keep = started >= p.created[acc]
+        # One fold per account and day: its sessions follow each other even across midnight
+        # UTC (folding each one alone could wrap a late session onto the next day's work).
+        offset = np.round((cum - cum[first][grp]) * 3600).astype(np.int64)
+        started = _fold(t0, s0, op[work])[grp] + offset
+        keep = (started >= p.created[acc]) & (started < t0 + DAY)
         acc, started, dur = acc[keep], started[keep], dur[keep]
         m = len(acc)
         ended = started + np.round(dur * 3600).astype(np.int64)

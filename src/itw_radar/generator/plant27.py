@@ -16,7 +16,7 @@ from itw_radar.generator import reference as ref
 from itw_radar.generator import scenarios as sc
 
 DAY = popm.DAY
-# after_mode bits (what changes on switch_day)
+# after_mode bits (what changes at the switch)
 NEW_DEVICES, NEW_NETWORKS, NEW_HOURS = 1, 2, 4
 # return_bits of a dormant DPRK account (what comes back changed besides devices/networks)
 RET_PAYOUT, RET_IDENTITY, RET_CATEGORY = 2, 4, 8
@@ -29,7 +29,9 @@ def defaults(p: popm.Population) -> None:
     e["bid_rate"] = np.zeros(n)  # proposals a day (0: the ordinary rate)
     e["bid_cats"] = np.zeros(n, dtype=np.int8)  # categories a sprayer bids in (0: own two)
     e["persona_letter"] = np.zeros(n, dtype=bool)  # cover letters from the operation template
-    e["switch_day"] = np.full(n, -1, dtype=np.int32)  # devices/networks/hours change that day
+    # devices/networks (from this second) and hours (from the next day) change; set when the
+    # document is approved (handover, new laptop) or to the night of return (dormant)
+    e["switch_ts"] = np.full(n, 2**62, dtype=np.int64)
     e["after_mode"] = np.zeros(n, dtype=np.int8)
     e["after_range"] = np.zeros(n, dtype=np.int64)
     e["after_ip"] = np.zeros(n, dtype=np.uint32)
@@ -48,6 +50,8 @@ def defaults(p: popm.Population) -> None:
     e["pay_country"] = p.country.astype(np.int16).copy()  # payout method country
     e["return_bits"] = np.zeros(n, dtype=np.int8)
     e["new_category"] = np.full(n, -1, dtype=np.int16)  # category taken up on return
+    e["vpn_fav_range"] = np.full(n, -1, dtype=np.int64)  # favourite VPN exit (quick-connect)
+    e["vpn_fav_ip"] = np.zeros(n, dtype=np.uint32)
 
 
 def _members(p: popm.Population, name: str) -> np.ndarray:
@@ -130,6 +134,18 @@ def plant(p: popm.Population, seed: int, op_group: np.ndarray) -> None:
                                            * 0.9).astype(np.int64)
     p.lifetime[fresh] = np.round(tenure / 365 * rng.lognormal(np.log(420), 0.5, len(fresh)), 1)
 
+    # --- commercial VPN exits shared across operations and with ordinary customers ----------
+    # Half the privacy-minded VPN customers' quick-connect lands on the exit a DPRK cell also
+    # uses (its main US VPN egress): unrelated accounts on one address, the same days.
+    n_cells = int(p.cell.max(initial=-1)) + 1
+    vpn_users = _members(p, "legit_vpn_privacy")
+    if n_cells and len(vpn_users):
+        fans = vpn_users[rng.random(len(vpn_users)) < 0.5]
+        c = rng.integers(0, n_cells, size=len(fans))
+        c[: min(2, len(c))] = 0  # (cell 0 shares its exit with cell 1: three parties there)
+        e["vpn_fav_range"][fans] = p.cell_egress_range[c, 0]
+        e["vpn_fav_ip"][fans] = p.cell_egress_ip[c, 0]
+
     # --- handover after verification / new laptop ------------------------------------------
     for name in ("dprk_handover", "legit_new_laptop"):
         acc = _members(p, name)
@@ -138,12 +154,10 @@ def plant(p: popm.Population, seed: int, op_group: np.ndarray) -> None:
             continue
         cd = rng.integers(0, max(1, min(9, days - 3)), size=k)
         doc = np.minimum(cd + rng.integers(2, 6, size=k), max(days - 2, 1))
-        sw = np.minimum(doc + rng.integers(1, 4, size=k), max(days - 1, 1))
         _sign_up_in_window(p, rng, acc, cd.astype(np.int32))
         if name == "dprk_handover":  # a Western claim, so the operators' hours stand out
             _reclaim(p, rng, acc, _cidx(("US", "US", "US", "CA", "GB", "DE", "PL")))
         e["doc_day"][acc] = doc
-        e["switch_day"][acc] = sw
         if name == "legit_new_laptop":
             e["after_mode"][acc] = NEW_DEVICES
             continue
@@ -184,7 +198,7 @@ def plant(p: popm.Population, seed: int, op_group: np.ndarray) -> None:
             p.text_mode[grp] = popm.TEXT_PERSONA
             p.text_edit[grp] = rng.choice(3, size=len(grp), p=[0.35, 0.45, 0.2])
         e["persona_letter"][grp] = not profile_only
-        e["bid_rate"][grp] = rng.uniform(0.8, 2.5)
+        e["bid_rate"][grp] = rng.uniform(1.5, 3.5)
     acc = _members(p, "legit_generic_text")
     p.text_mode[acc] = np.where(rng.random(len(acc)) < 0.5, popm.TEXT_SHORT, popm.TEXT_SAMPLE)
 
@@ -266,7 +280,7 @@ def plant(p: popm.Population, seed: int, op_group: np.ndarray) -> None:
         wake = np.clip(rng.integers(max(1, days // 4), max(2, days // 2 + 1), size=k),
                        1, max(days - 1, 1))
         e["wake_day"][acc] = wake
-        e["switch_day"][acc] = wake
+        e["switch_ts"][acc] = start + wake.astype(np.int64) * DAY
         if name == "legit_returning_user":
             e["after_mode"][acc] = NEW_DEVICES
             continue

@@ -419,6 +419,9 @@ def build_population(
         # The cell's VPN egresses are shared exits of commercial servers: other cells and
         # ordinary VPN customers come out of the same addresses.
         cell_egress_ip[c, [0, 2]] = net.popular_exit(rng, np.array([rs[0], rs[2]]), busiest=3)
+        if c == 1 or (c % 2 == 1 and rng.random() < 0.6):  # two cells, one VPN server exit
+            cell_egress_range[c, 0] = cell_egress_range[c - 1, 0]
+            cell_egress_ip[c, 0] = cell_egress_ip[c - 1, 0]
     cell_face = rng.integers(0, 2**63, size=max(n_cells, 1), dtype=np.int64).astype(np.uint64)
     cell_payout_key = np.arange(max(n_cells, 1), dtype=np.int64) + 7_000_000_000
     cell_phone_key = np.arange(max(n_cells, 1), dtype=np.int64) + 8_000_000_000

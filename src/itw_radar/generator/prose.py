@@ -112,15 +112,23 @@ _L_OPEN = (
     "Hi! I'm interested in the {thing} job.",
     "Dear hiring manager, I'd be glad to take on your {thing}.",
 )
-_L_BODY = (
+_L_PLAN = (
     "I would start by reviewing what you have and then deliver the first part in {d} days.",
     "My plan: a short kick-off call, a first draft in {d} days, then iterations.",
-    "I have used {s1} and {s2} on {m} similar jobs.",
     "For this scope I estimate about {h} hours of work.",
-    "I can share two examples of comparable work in the chat.",
+    "I can start on {day} and have a first version within {d} days.",
+)
+_L_EXPERIENCE = (
+    "I have used {s1} and {s2} on {m} similar jobs.",
     "The tricky part is usually {s1}; I have solved that several times.",
-    "I would keep you updated daily and keep the code readable.",
-    "My last client on a job like this left a five star review.",
+    "My last {s1} client on a job like this left a five star review.",
+    "I can share two examples of comparable {s1} work in the chat.",
+)
+_L_PROCESS = (
+    "I would keep you updated every {d2} days and keep the {s2} part well documented.",
+    "You get a short progress note every {d2} days and access to everything I build.",
+    "I test the {s2} side myself before each delivery.",
+    "Questions from your side get an answer within {h2} hours on weekdays.",
 )
 _L_CLOSE = (
     "Best regards.", "Thanks, looking forward to hearing from you.", "Happy to answer questions.",
@@ -170,8 +178,11 @@ def _render(templates: tuple[str, ...], per: int, rnd: random.Random, cat: str |
                             s2=sk[1], s3=sk[2], client=rnd.choice(_CLIENTS),
                             metric=rnd.choice(_METRICS), pct=rnd.randint(12, 70),
                             thing=rnd.choice(_THINGS), zone=rnd.choice(_ZONES),
-                            d=rnd.randint(2, 10), h=rnd.randint(6, 120)))
-    return out
+                            d=rnd.randint(2, 10), h=rnd.randint(6, 120),
+                            d2=rnd.randint(1, 4), h2=rnd.randint(2, 12),
+                            day=rnd.choice(("Monday", "Tuesday", "Wednesday", "Thursday",
+                                            "Friday", "tomorrow"))))
+    return list(dict.fromkeys(out))  # distinct variants only
 
 
 def _banks(templates: tuple[str, ...], per: int, seed: int) -> list[pa.Array]:
@@ -189,7 +200,7 @@ def _flat(banks: list[pa.Array]) -> tuple[pa.Array, np.ndarray, np.ndarray]:
 _PROFILE_SLOTS = [_flat(_banks(t, per, 100 + i)) for i, (t, per) in enumerate(
     ((_P_OPEN, 30), (_P_SKILL, 40), (_P_STORY, 40), (_P_WORK, 30), (_P_CLOSE, 1)))]
 _LETTER_SLOTS = [_flat(_banks(t, per, 200 + i)) for i, (t, per) in enumerate(
-    ((_L_OPEN, 60), (_L_BODY, 60), (_L_BODY, 60), (_L_BODY, 60), (_L_CLOSE, 1)))]
+    ((_L_OPEN, 60), (_L_PLAN, 60), (_L_EXPERIENCE, 60), (_L_PROCESS, 60), (_L_CLOSE, 1)))]
 GENERIC_SHORT_STR = pa.array(GENERIC_SHORT, pa.string())
 
 
