@@ -19,7 +19,15 @@ from itw_radar.generator.entities import (
     account_ids,
     contract_ids,
 )
-from itw_radar.generator.events import CHUNK, IdCounter, _after_creation, _daytime, _fold, _offsets
+from itw_radar.generator.events import (
+    CHUNK,
+    IdCounter,
+    _after_creation,
+    _daytime,
+    _fold,
+    _offsets,
+    day_start,
+)
 from itw_radar.generator.population import DAY
 from itw_radar.generator.writer import SCHEMAS, TS
 
@@ -171,7 +179,7 @@ def multi_session_batches(world: World, day: int, ids: IdCounter, seed: int
     a = np.repeat(acc, 3).reshape(k, 3)[valid]
     c = ctr[valid]
     # One fold per account and day: the day's blocks stay in order even across midnight UTC.
-    first = _fold(t0, s0, op[acc])
+    first = day_start(t0, s0, op[acc])
     base = np.repeat(first - np.round(s0 * 3600).astype(np.int64), 3).reshape(k, 3)[valid]
     started = base + np.round(start[valid] * 3600).astype(np.int64)
     ended = started + np.round(dur[valid] * 3600).astype(np.int64)

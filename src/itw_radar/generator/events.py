@@ -69,6 +69,15 @@ def _fold(t0: int, local_hours: np.ndarray, offset: np.ndarray) -> np.ndarray:
     return t0 + np.mod(sec, DAY)
 
 
+def day_start(t0: int, local_hours: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """Seconds: when a work day starting at a local clock time begins inside the UTC day t0.
+    Not folded around midnight but held inside the day, so one day's work never lands after
+    the next day's (a day that would start before midnight UTC starts at 00:00 instead)."""
+    sec = np.round((local_hours - offset) * 3600.0).astype(np.int64)
+    sec = np.where(sec >= DAY, sec - DAY, sec)  # a whole day ahead: that local day is today
+    return t0 + np.clip(sec, 0, DAY - 3600)
+
+
 def _offsets(world: World, day: int) -> tuple[np.ndarray, np.ndarray]:
     """(claimed-zone offset, operating offset) in hours for every account on `day`."""
     p = world.pop
@@ -354,7 +363,7 @@ def session_batches(world: World, day: int, ids: IdCounter, seed: int
         # One fold per account and day: its sessions follow each other even across midnight
         # UTC (folding each one alone could wrap a late session onto the next day's work).
         offset = np.round((cum - cum[first][grp]) * 3600).astype(np.int64)
-        started = _fold(t0, s0, op[work])[grp] + offset
+        started = day_start(t0, s0, op[work])[grp] + offset
         keep = (started >= p.created[acc]) & (started < t0 + DAY)
         acc, started, dur = acc[keep], started[keep], dur[keep]
         m = len(acc)
