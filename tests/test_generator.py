@@ -18,7 +18,7 @@ import pytest
 
 from itw_radar.contract import CORE_TABLES, MANIFEST_NAME, TABLES, table_for_file
 from itw_radar.generator import GenerateSummary, generate
-from itw_radar.generator.scenarios import DPRK_SCENARIOS, LOOK_ALIKES
+from itw_radar.generator.scenarios import DPRK_27, DPRK_SCENARIOS, LOOK_ALIKES, WEAK_GROUP
 
 START = dt.date(2026, 11, 23)
 DAYS = 4
@@ -92,7 +92,7 @@ def test_manifest_is_last_and_matches_files(csv_run: tuple[Path, GenerateSummary
                                         for i in range(DAYS)]
     for i, night in enumerate(nights):
         manifest = json.loads((night / MANIFEST_NAME).read_text())
-        assert manifest["contract_version"] == "1.0"
+        assert manifest["contract_version"] == "1.1"
         assert manifest["export_date"] == night.name
         assert manifest["mode"] == ("full" if i == 0 else "delta")
         assert TS_RE.match(manifest["generated_at"])
@@ -145,13 +145,11 @@ def test_every_column_valid(csv_run: tuple[Path, GenerateSummary]) -> None:
     for night in _nights(out):
         export_end = dt.datetime.combine(dt.date.fromisoformat(night.name) + dt.timedelta(days=1),
                                          dt.time(), tzinfo=dt.UTC)
-        for name in CORE_TABLES:  # the generator writes contract 1.0's tables and columns
+        for name in TABLES:  # contract 1.1: every table and column
             spec = TABLES[name]
             data = _read_strings(night / f"{name}.csv")
-            assert tuple(data.column_names) == spec.required_column_names
+            assert tuple(data.column_names) == spec.column_names
             for col in spec.columns:
-                if col.optional:
-                    continue
                 values = data.column(col.name).to_pylist()
                 if not col.nullable:
                     assert None not in values, f"{night.name} {name}.{col.name} has nulls"
@@ -162,7 +160,8 @@ def test_every_column_valid(csv_run: tuple[Path, GenerateSummary]) -> None:
             assert len(keys) == len(set(keys)), f"{night.name} {name}: duplicate keys"
             for earlier, later in spec.order_pairs:
                 if later in data.column_names:
-                    assert all(r[earlier] <= r[later] for r in rows), f"{name}: {later} < {earlier}"
+                    assert all(r[earlier] <= r[later] for r in rows if r[later] is not None), (
+                        f"{name}: {later} < {earlier}")
             if spec.event_time:
                 latest = max((r[spec.event_time] for r in rows), default=None)
                 if latest:
@@ -184,8 +183,254 @@ def test_labels_cover_every_account(csv_run: tuple[Path, GenerateSummary]) -> No
         assert la.name in scenarios
     assert {"legit_freelancer", "legit_client"} <= scenarios
     assert len(scenarios & set(DPRK_SCENARIOS)) >= 4
-    dprk = [r for r in labels if r["is_dprk"] == "1" and r["scenario"] != "dprk_self_rating_client"]
+    # Operations: every DPRK account has one, legit accounts none; a cell's client accounts
+    # share the operation of the freelancer they rate.
+    assert list(labels[0]) == ["account_id", "is_dprk", "scenario", "operation_id"]
+    for r in labels:
+        assert (r["operation_id"] is not None) == (r["is_dprk"] == "1")
+        assert r["operation_id"] is None or re.match(r"^op-\d{4}$", r["operation_id"])
+    traits = _read_strings(out / "_truth" / "dprk_traits.csv").to_pylist()
+    cell_ops: dict[str, set[str]] = {}
+    by_id = {r["account_id"]: r for r in labels}
+    for t in traits:
+        cell_ops.setdefault(t["cell_id"], set()).add(by_id[t["account_id"]]["operation_id"])
+    assert all(len(v) == 1 for k, v in cell_ops.items() if k != "-1")
+    assert len({next(iter(v)) for k, v in cell_ops.items() if k != "-1"}) == len(
+        [k for k in cell_ops if k != "-1"])
+    assert any(r["scenario"] == "dprk_self_rating_client" for r in labels)
+    classic = {"dprk_self_rating_client"} | {s.name for s in DPRK_27}
+    dprk = [r for r in labels if r["is_dprk"] == "1" and r["scenario"] not in classic]
     assert 0.02 * SIZE["freelancers"] <= len(dprk) <= 0.06 * SIZE["freelancers"]
+
+
+def test_issue_27_scenarios_are_planted(csv_run: tuple[Path, GenerateSummary]) -> None:
+    out, summary = csv_run
+    labels = _read_strings(out / "_truth" / "labels.csv").to_pylist()
+    for la in DPRK_27 + tuple(la for la in LOOK_ALIKES if la.minimum):
+        n = summary.scenario_counts.get(la.name, 0)
+        assert n >= min(la.minimum, 8), la.name
+    ops: dict[str, set[str]] = {}
+    for r in labels:
+        if r["operation_id"]:
+            ops.setdefault(r["operation_id"], set()).add(r["scenario"])
+    # Lone accounts and small groups of the new scenarios are operations of their own.
+    new = {s.name for s in DPRK_27}
+    assert all(len(v) == 1 for v in ops.values() if v & new)
+    # Two weak signs: exactly two DPRK traits, of two different sign groups.
+    names = {v: k for k, v in __import__("itw_radar.generator.scenarios",
+                                         fromlist=["TRAIT_NAMES"]).TRAIT_NAMES.items()}
+    traits = _read_strings(out / "_truth" / "dprk_traits.csv").to_pylist()
+    two = [t["traits"].split(";") for t in traits if t["scenario"] == "dprk_two_weak_signs"]
+    assert len(two) >= 8
+    for t in two:
+        assert len(t) == 2 and all(names[x] in WEAK_GROUP for x in t)
+        assert WEAK_GROUP[names[t[0]]] != WEAK_GROUP[names[t[1]]]
+    # Night owls: Western profile, work sessions start in the local evening or night.
+    con = duckdb.connect()
+    rows = con.execute(
+        f"select a.country, hour(timezone(a.timezone, s.started_at::timestamptz)) from "
+        f"read_csv('{out}/*/work_sessions.csv') s join read_csv('{out}/{START}/accounts.csv') a "
+        "using (account_id) join read_csv(?) l using (account_id) "
+        "where l.scenario = 'legit_night_owl' and a.timezone is not null",
+        [str(out / "_truth" / "labels.csv")]).fetchall()
+    assert rows and {c for c, _ in rows} <= {"US", "GB", "DE", "FR", "PL", "ES", "NL", "IT", "CA"}
+    night = [h for _, h in rows if h >= 18 or h < 6]
+    assert len(night) >= 0.9 * len(rows)
+
+
+def _views(out: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    for t in TABLES:
+        con.execute(f"create view {t} as select distinct * from read_csv('{out}/*/{t}.csv', "
+                    "union_by_name=true)")
+    con.execute(f"create view labels as select * from read_csv('{out}/_truth/labels.csv')")
+    return con
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    w = text.lower().split()
+    return {tuple(w[i:i + 3]) for i in range(len(w) - 2)}
+
+
+def _jaccard(a: str, b: str) -> float:
+    x, y = _shingles(a), _shingles(b)
+    return len(x & y) / len(x | y) if x | y else 0.0
+
+
+def _of(con: duckdb.DuckDBPyConnection, scenario: str) -> list[str]:
+    return [a for (a,) in con.execute("select account_id from labels where scenario = ?",
+                                      [scenario]).fetchall()]
+
+
+def test_proposal_spray_and_prolific_bidder(csv_run: tuple[Path, GenerateSummary]) -> None:
+    con = _views(csv_run[0])
+    rows = con.execute(
+        "select l.scenario, count(*) * 1.0 / count(distinct submitted_at::date) per_day, "
+        "count(distinct job_category) cats, count(distinct client_account_id) clients "
+        "from proposals p join labels l on l.account_id = p.freelancer_account_id "
+        "where l.scenario in ('dprk_proposal_spray', 'legit_prolific_bidder') "
+        "group by l.scenario, p.freelancer_account_id").fetchall()
+    spray = [r for r in rows if r[0] == "dprk_proposal_spray"]
+    bidders = [r for r in rows if r[0] == "legit_prolific_bidder"]
+    assert len(spray) >= 6 and len(bidders) >= 6
+    assert all(r[1] >= 3 and r[2] >= 4 for r in spray)  # ~40+ a week in 4+ categories
+    assert sum(r[1] for r in spray) / len(spray) >= 7
+    assert all(r[2] <= 2 for r in bidders) and max(r[1] for r in bidders) >= 4
+
+
+def test_concurrent_contracts_and_multi_client(csv_run: tuple[Path, GenerateSummary]) -> None:
+    con = _views(csv_run[0])
+    rows = con.execute(
+        "select l.scenario, a.account_id, max(epoch(least(a.ended_at, b.ended_at) "
+        "- greatest(a.started_at, b.started_at)) / 60) from work_sessions a "
+        "join work_sessions b on a.account_id = b.account_id and a.contract_id < b.contract_id "
+        "and a.started_at < b.ended_at and b.started_at < a.ended_at "
+        "join labels l on l.account_id = a.account_id group by all").fetchall()
+    dprk = {a: m for s, a, m in rows if s == "dprk_multi_job"}
+    legit = {a: m for s, a, m in rows if s == "legit_multi_client"}
+    # (overlap days are 40-90% of days: in a short run most, not all, show one)
+    assert len(dprk) >= 6 and sum(m >= 120 for m in dprk.values()) >= len(dprk) // 2
+    assert legit and all(m < 15 for m in legit.values())
+    assert all(s in ("dprk_multi_job", "legit_multi_client") or m < 15 for s, _, m in rows)
+
+
+def test_identity_mismatch_and_expat(csv_run: tuple[Path, GenerateSummary]) -> None:
+    con = _views(csv_run[0])
+    rows = con.execute(
+        "select l.scenario, a.country, list_distinct(list(d.issuing_country)), "
+        "list_distinct(list(m.country) filter (m.is_active and m.country is not null)), "
+        "(select mode(ip_country) from logins g where g.account_id = a.account_id "
+        " and ip_kind in ('residential', 'mobile')) "
+        "from accounts a join labels l using (account_id) "
+        "join identity_documents d using (account_id) join payment_methods m using (account_id) "
+        "where l.scenario in ('dprk_identity_mismatch', 'legit_expat') group by all").fetchall()
+    assert {r[0] for r in rows} == {"dprk_identity_mismatch", "legit_expat"}
+    for scenario, claimed, docs, pays, login in rows:
+        doc, pay = docs[0], (pays or [claimed])[0]
+        if scenario == "legit_expat":
+            assert doc != claimed and pay == claimed and login in (claimed, None)
+        else:
+            assert len({doc, claimed, pay, login}) >= 3 or (
+                doc == login and claimed == pay and doc != claimed)
+
+
+def test_reference_ring_and_referral_friends(csv_run: tuple[Path, GenerateSummary]) -> None:
+    con = _views(csv_run[0])
+    pairs = con.execute(
+        "select distinct l.scenario, a.account_id, a.referred_by_account_id, "
+        "(select count(distinct x.ts::date) from logins x join logins y on x.ip = y.ip "
+        " and x.ts::date = y.ts::date where x.account_id = a.account_id "
+        " and y.account_id = a.referred_by_account_id), "
+        "(select count(*) from payment_methods x join payment_methods y using (fingerprint) "
+        " where x.account_id = a.account_id and y.account_id = a.referred_by_account_id) "
+        "from accounts a join labels l using (account_id) join labels r "
+        "on r.account_id = a.referred_by_account_id and r.scenario = l.scenario "
+        "where l.scenario in ('dprk_reference_ring', 'legit_referral_friends')").fetchall()
+    ring = [p for p in pairs if p[0] == "dprk_reference_ring"]
+    friends = [p for p in pairs if p[0] == "legit_referral_friends"]
+    assert len(ring) >= 4 and len(friends) >= 3
+    assert sum(1 for p in ring if p[3] >= 1 or p[4] > 0) >= len(ring) // 2
+    assert all(p[3] == 0 and p[4] == 0 for p in friends)
+
+
+def test_handover_and_new_laptop(csv_run: tuple[Path, GenerateSummary]) -> None:
+    con = _views(csv_run[0])
+    rows = con.execute(
+        "with v as (select account_id, min(verified_at) t from identity_documents "
+        " where verification_status = 'approved' group by 1), "
+        "g as (select g.*, g.ts >= v.t as after, l.scenario from logins g "
+        " join v using (account_id) join labels l using (account_id) "
+        " where l.scenario in ('dprk_handover', 'legit_new_laptop') and device_id is not null) "
+        "select scenario, account_id, "
+        "list_distinct(list(device_id) filter (not after)), "
+        "list_distinct(list(device_id) filter (after)), "
+        "list_distinct(list(ip_asn) filter (not after and ip_asn is not null)), "
+        "list_distinct(list(ip_asn) filter (after and ip_asn is not null)) "
+        "from g group by all").fetchall()
+    seen = {"dprk_handover": 0, "legit_new_laptop": 0}
+    laptops = 0
+    for scenario, acc, dev0, dev1, asn0, asn1 in rows:
+        if not dev0 or not dev1:
+            continue
+        seen[scenario] += 1
+        if scenario == "dprk_handover":
+            assert not set(dev0) & set(dev1), acc  # the verified person's devices are gone
+        else:
+            assert set(asn1) <= set(asn0) | {None} or len(set(asn1) - set(asn0)) <= 1
+            laptops += bool(set(dev1) - set(dev0))  # a new laptop (the phone stays)
+    assert seen["dprk_handover"] >= 4 and seen["legit_new_laptop"] >= 4 and laptops >= 2
+
+
+def test_template_persona_and_generic_text(csv_run: tuple[Path, GenerateSummary]) -> None:
+    con = _views(csv_run[0])
+    texts = con.execute(
+        "select l.operation_id, l.scenario, a.account_id, any_value(profile_text), "
+        "(select list(cover_letter order by proposal_id)[1:4] from proposals p "
+        " where p.freelancer_account_id = a.account_id and cover_letter is not null) "
+        "from accounts a join labels l using (account_id) "
+        "where l.scenario in ('dprk_template_persona', 'legit_generic_text') "
+        "group by all").fetchall()
+    persona = [t for t in texts if t[1] == "dprk_template_persona"]
+    best: dict[str, float] = {}
+    for i, a in enumerate(persona):
+        for b in persona[i + 1:]:
+            if a[0] == b[0]:
+                letters = [_jaccard(x, y) for x in a[4] or [] for y in b[4] or []]
+                sim = max([_jaccard(a[3] or "", b[3] or ""), *letters])
+                best[a[0]] = max(best.get(a[0], 0.0), sim)
+            else:  # operations do not share a template
+                assert _jaccard(a[3] or "", b[3] or "") < 0.5
+    assert best and all(v >= 0.6 for v in best.values())
+    generic = [t for t in texts if t[1] == "legit_generic_text"]
+    assert generic
+    samples = con.execute("select count(distinct account_id) from accounts "
+                          "where profile_text = ?", [generic[0][3]]).fetchall()[0][0]
+    assert len((generic[0][3] or "").split()) < 25 or samples > 12
+
+
+def test_dormant_reactivation_and_returning_user(csv_run: tuple[Path, GenerateSummary]) -> None:
+    out, _ = csv_run
+    con = _views(out)
+    first = START.isoformat()
+    rows = con.execute(
+        f"select l.scenario, l.account_id, "
+        f"(select min(created_at) from read_csv('{out}/{first}/accounts.csv') x "
+        " where x.account_id = l.account_id), "
+        f"(select max(updated_at) from read_csv('{out}/{first}/contracts.csv') c "
+        " where c.freelancer_account_id = l.account_id), "
+        f"(select max(added_at) from read_csv('{out}/{first}/payment_methods.csv') m "
+        " where m.account_id = l.account_id), "
+        "(select min(ts) from logins g where g.account_id = l.account_id), "
+        "(select count(*) from profile_changes c where c.account_id = l.account_id "
+        " and field in ('display_name', 'email', 'phone', 'payout_holder_name')) "
+        "from labels l where l.scenario in "
+        "('dprk_dormant_reactivation', 'legit_returning_user')").fetchall()
+    start = dt.datetime.combine(START, dt.time(), tzinfo=dt.UTC)
+    assert {r[0] for r in rows} == {"dprk_dormant_reactivation", "legit_returning_user"}
+    for scenario, acc, created, last_ctr, last_pm, first_login, ident in rows:
+        assert created <= start - dt.timedelta(days=365), acc
+        assert last_ctr is not None and last_ctr <= start - dt.timedelta(days=180), acc
+        assert last_pm <= start - dt.timedelta(days=180), acc
+        assert first_login is None or first_login >= start + dt.timedelta(days=1), acc
+        if scenario == "legit_returning_user":
+            assert ident == 0
+
+
+def test_operations_share_commercial_vpn_exits(csv_run: tuple[Path, GenerateSummary]) -> None:
+    """Different operations (and ordinary VPN customers) come out of the same VPN exit
+    addresses on the same days: sharing such an address must not merge operations."""
+    con = _views(csv_run[0])
+    rows = con.execute(
+        "select ip, ts::date, count(distinct l.operation_id), "
+        "count(distinct account_id) filter (where l.operation_id is null) "
+        "from logins join labels l using (account_id) where ip_kind = 'vpn' "
+        "group by all having count(distinct l.operation_id) >= 2").fetchall()
+    assert rows  # two operations, one exit, one day
+    mixed = con.execute(
+        "select ip, ts::date from logins join labels l using (account_id) where ip_kind = 'vpn' "
+        "group by all having count(distinct l.operation_id) >= 1 "
+        "and count(*) filter (where l.operation_id is null) >= 1").fetchall()
+    assert mixed  # an operation and an ordinary VPN customer, one exit, one day
 
 
 def test_late_redelivered_and_entity_updates(csv_run: tuple[Path, GenerateSummary]) -> None:
@@ -302,7 +547,7 @@ def test_other_formats_hold_the_same_rows(tmp_path: Path, fmt: str,
     assert result.rows_per_night == summary.rows_per_night
     night = other / START.isoformat()
     manifest = json.loads((night / MANIFEST_NAME).read_text())
-    assert set(manifest["files"]) == {f"{t}.{fmt}" for t in CORE_TABLES}
+    assert set(manifest["files"]) == {f"{t}.{fmt}" for t in TABLES}
     for name, entry in manifest["files"].items():
         assert entry["sha256"] == hashlib.sha256((night / name).read_bytes()).hexdigest()
     reader = "read_parquet" if fmt == "parquet" else "read_csv"
@@ -323,6 +568,99 @@ def test_other_formats_hold_the_same_rows(tmp_path: Path, fmt: str,
             f"select login_id, ts t, ip from read_parquet('{night}/logins.parquet') "
             "order by login_id").fetchall()
         assert csv_logins == pq_logins
+
+
+def test_contract_1_1_data_is_realistic(csv_run: tuple[Path, GenerateSummary]) -> None:
+    out, _ = csv_run
+    con = duckdb.connect()
+    for t in ("accounts", "identity_documents", "proposals", "profile_changes"):
+        con.execute(f"create view {t} as select * from read_csv('{out}/*/{t}.csv', "
+                    "union_by_name=true)")
+    # Freelancers bid a few times a week, mostly in their own one or two categories, and write
+    # their own letters (no two freelancers send the same letter).
+    labels = str(out / "_truth" / "labels.csv")
+    per_week = con.execute(
+        "select count(*) * 7.0 / ? / count(distinct freelancer_account_id) from proposals p "
+        "join read_csv(?) l on l.account_id = p.freelancer_account_id "
+        "where l.scenario = 'legit_freelancer'", [DAYS, labels]).fetchall()[0][0]
+    assert 1 <= per_week <= 6
+    cats = con.execute("select max(n) from (select freelancer_account_id, "
+                       "count(distinct job_category) n from proposals p join read_csv(?) l "
+                       "on l.account_id = p.freelancer_account_id "
+                       "where l.scenario = 'legit_freelancer' group by 1)", [labels]).fetchall()
+    assert cats[0][0] <= 3
+    shared = con.execute(
+        "select count(*) from (select cover_letter from proposals p join read_csv(?) l "
+        "on l.account_id = p.freelancer_account_id where not l.scenario like 'dprk%' "
+        "and len(string_split(cover_letter, ' ')) >= 25 group by 1 "
+        "having count(distinct freelancer_account_id) > 1 "
+        "and count(distinct freelancer_account_id) <= 12)", [labels]).fetchall()[0][0]
+    assert shared == 0
+    texts = con.execute("select count(distinct profile_text), count(profile_text), "
+                        "count(referred_by_account_id) from accounts").fetchall()[0]
+    assert texts[0] > 0.8 * texts[1] and texts[2] > 0
+    refs = con.execute("select count(*) from accounts a join accounts r "
+                       "on r.account_id = a.referred_by_account_id "
+                       "where r.created_at > a.created_at").fetchall()[0][0]
+    assert refs == 0  # referrers were there first
+    docs = con.execute(
+        "select verification_status, count(*), count(verified_at), "
+        "min(epoch(verified_at - submitted_at)), max(epoch(verified_at - submitted_at)) "
+        "from identity_documents group by 1 order by 1").fetchall()
+    by = {r[0]: r for r in docs}
+    assert by.get("pending", ("pending", 0, 0))[2] == 0  # (new sign-ups' documents)
+    for status in ("approved", "rejected"):
+        assert by[status][2] == by[status][1]
+        assert by[status][3] >= 0 and by[status][4] >= 3600
+    assert con.execute("select count(*) from profile_changes").fetchall()[0][0] > 0
+
+
+def test_contract_1_0_writes_no_1_1_data(tmp_path: Path,
+                                         csv_run: tuple[Path, GenerateSummary]) -> None:
+    out = tmp_path / "v10"
+    generate(out, START, DAYS, seed=42, contract_version="1.0", **SIZE)
+    for night in _nights(out):
+        # The same platform, only without the 1.1 additions: its events are byte-identical.
+        for name in ("logins", "work_sessions", "transactions", "messages"):
+            assert (night / f"{name}.csv").read_bytes() == (
+                csv_run[0] / night.name / f"{name}.csv").read_bytes()
+        manifest = json.loads((night / MANIFEST_NAME).read_text())
+        assert manifest["contract_version"] == "1.0"
+        assert set(manifest["files"]) == {f"{t}.csv" for t in CORE_TABLES}
+        assert {p.name for p in night.iterdir()} == set(manifest["files"]) | {MANIFEST_NAME}
+        for name in CORE_TABLES:
+            header = (night / f"{name}.csv").open().readline().strip().replace('"', "")
+            assert tuple(header.split(",")) == TABLES[name].required_column_names
+    with pytest.raises(ValueError, match="contract version"):
+        generate(tmp_path / "bad", START, 1, contract_version="2.0")
+
+
+def test_generated_1_1_night_loads_and_validates(tmp_path: Path,
+                                                 csv_run: tuple[Path, GenerateSummary]) -> None:
+    from itw_radar.ingestion import load_night
+    from itw_radar.paths import Home
+    from itw_radar.validation import validate_night
+
+    out, summary = csv_run
+    home = Home.resolve(tmp_path / "home")
+    # the night with the most profile changes (so every 1.1 table has rows to validate)
+    busiest = max(summary.rows_per_night, key=lambda n: (
+        summary.rows_per_night[n]["profile_changes"] > 0, n != START.isoformat()))
+    night = dt.date.fromisoformat(busiest)
+    assert summary.rows_per_night[busiest]["profile_changes"] > 0
+    result = load_night(home, out, night)
+    assert result.rows_quarantined == 0
+    report = validate_night(home, night)
+    assert report.success, report.failures()
+    assert not report.suites["proposals"].skipped
+    assert not report.suites["profile_changes"].skipped
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    n = con.execute("select count(*) from raw.proposals").fetchall()[0][0]
+    filled = con.execute("select count(profile_text), count(referred_by_account_id) "
+                         "from raw.accounts").fetchall()[0]
+    con.close()
+    assert n == summary.rows_per_night[night.isoformat()]["proposals"] > 0
+    assert filled[0] > 0
 
 
 def test_bad_arguments_explain_what_to_do(tmp_path: Path) -> None:

@@ -94,6 +94,10 @@ def generate(
     clients: Annotated[int, typer.Option(min=1)] = 800,
     seed: Annotated[int, typer.Option()] = 42,
     fmt: Annotated[str, typer.Option("--format", help="csv, csv.gz or parquet")] = "csv",
+    contract_version: Annotated[str, typer.Option(
+        "--contract-version",
+        help="1.1 (proposals, profile_changes and the 1.1 columns) or 1.0 (none of them).")]
+    = "1.1",
     home: HomeOpt = Path(DEFAULT_HOME),
 ) -> None:
     """Write synthetic export folders (and ground truth in OUT/_truth/labels.csv)."""
@@ -101,9 +105,12 @@ def generate(
 
     if fmt not in ("csv", "csv.gz", "parquet"):
         _fail(f"--format must be csv, csv.gz or parquet, not {fmt!r}")
+    if contract_version not in ("1.0", "1.1"):
+        _fail(f"--contract-version must be 1.0 or 1.1, not {contract_version!r}")
     with _progress("generate") as progress:
         summary = run_generate(out_dir, _date(start, "--start"), days, freelancers=freelancers,
-                               clients=clients, seed=seed, fmt=fmt, progress=progress)
+                               clients=clients, seed=seed, fmt=fmt, progress=progress,
+                               contract_version=contract_version)
     out.print(f"wrote {days} nights to {out_dir} ({summary.total_rows:,} rows, "
               f"{summary.rows_per_second:,.0f} rows/s); ground truth in "
               f"{out_dir / '_truth' / 'labels.csv'}")

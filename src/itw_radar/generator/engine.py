@@ -13,16 +13,19 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from itw_radar.contract import MAX_LATE_DAYS
+from itw_radar.generator import activity as act
+from itw_radar.generator import encode
 from itw_radar.generator import entities as ent
 from itw_radar.generator import events as ev
 from itw_radar.generator import scenarios as sc
 from itw_radar.generator.population import DAY, build_population
-from itw_radar.generator.writer import FORMATS, NightWriter
+from itw_radar.generator.writer import DEFAULT_VERSION, FORMATS, VERSIONS, NightWriter
 
 Progress = Callable[[str, int, int], None]
 LATE_SHARE = 0.035  # events that arrive 1 to 3 nights late
 REDELIVERED_SHARE = 0.005  # events delivered again, identically, on a later night
 _EPOCH = dt.date(1970, 1, 1)
+V11_SERIALS = 1_000_000  # delivery serials of contract-1.1 batches (apart from 1.0's)
 
 
 @dataclass
@@ -77,9 +80,13 @@ class _Delivery:
             writer.write(table, batch)
 
 
-def _validate(out: Path, days: int, freelancers: int, clients: int, fmt: str) -> None:
+def _validate(out: Path, days: int, freelancers: int, clients: int, fmt: str,
+              version: str = DEFAULT_VERSION) -> None:
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+    if version not in VERSIONS:
+        raise ValueError(f"unknown contract version {version!r}: use one of "
+                         f"{', '.join(VERSIONS)}")
     if days < 1:
         raise ValueError(f"days must be at least 1 (got {days})")
     if freelancers < 20 or clients < 10:
@@ -96,10 +103,13 @@ def _write_truth(out: Path, pop) -> Path:
     path = truth / "labels.csv"
     idx = np.arange(pop.n)
     names = pa.array(sc.SCENARIOS, pa.string())
+    op = np.maximum(pop.op, 0).astype(np.int64)
+    operation = encode.masked(encode.ids("op-", op + 1, 4), ~pop.is_dprk | (pop.op < 0))
     table = pa.table({
         "account_id": ent.account_ids(idx),
         "is_dprk": pa.array(pop.is_dprk.astype(np.int64)),
         "scenario": names.take(pa.array(pop.scenario.astype(np.int64))),
+        "operation_id": operation,
     })
     opts = pacsv.WriteOptions(quoting_style="none")
     pacsv.write_csv(table, str(path), write_options=opts)
@@ -140,12 +150,16 @@ def _entity_rows(world: ent.World, day: int) -> Iterator[tuple[str, pa.RecordBat
 
 
 def generate(out: Path, start: dt.date, days: int, freelancers: int = 2000, clients: int = 800,
-             seed: int = 42, fmt: str = "csv", progress: Progress | None = None
-             ) -> GenerateSummary:
+             seed: int = 42, fmt: str = "csv", progress: Progress | None = None,
+             contract_version: str = DEFAULT_VERSION) -> GenerateSummary:
     """Write `days` nightly export folders under `out`, starting with `start` (a full export),
-    and the ground truth to `out/_truth/labels.csv`. Same arguments, same bytes."""
+    and the ground truth to `out/_truth/labels.csv`. Same arguments, same bytes.
+
+    `contract_version` "1.1" (default) adds proposals, profile_changes and the 1.1 columns;
+    "1.0" writes neither."""
     out = Path(out)
-    _validate(out, days, freelancers, clients, fmt)
+    _validate(out, days, freelancers, clients, fmt, contract_version)
+    v11 = contract_version != "1.0"
     report = progress or (lambda stage, done, total: None)
     began = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
@@ -168,15 +182,18 @@ def generate(out: Path, start: dt.date, days: int, freelancers: int = 2000, clie
         report(stage, done, steps)
         changes = world.advance(day)
         world.mark(changes, day)
-        writer = NightWriter(out, night, fmt, "full" if day == 0 else "delta", seed)
+        writer = NightWriter(out, night, fmt, "full" if day == 0 else "delta", seed,
+                             contract_version)
         ids = ev.IdCounter(start_day + day)
         for table, batch in _entity_rows(world, day):
             writer.write(table, batch)
         done += 1
         report(stage, done, steps)
         serial = 0
-        for table, stream in (("logins", ev.login_batches(world, day, ids, seed)),
-                              ("work_sessions", ev.session_batches(world, day, ids, seed))):
+        streams = [("logins", ev.login_batches(world, day, ids, seed)),
+                   ("work_sessions", ev.session_batches(world, day, ids, seed)),
+                   ("work_sessions", act.multi_session_batches(world, day, ids, seed))]
+        for table, stream in streams:
             for batch in stream:
                 delivery.send(writer, day, table, batch, serial)
                 serial += 1
@@ -193,6 +210,14 @@ def generate(out: Path, start: dt.date, days: int, freelancers: int = 2000, clie
             for batch in batches:
                 delivery.send(writer, day, table, batch, serial)
                 serial += 1
+        if v11:  # last, with their own delivery serials: 1.0 tables come out the same
+            serial = V11_SERIALS
+            for table, stream in (
+                    ("proposals", act.proposal_batches(world, day, ids, seed)),
+                    ("profile_changes", act.profile_change_batches(world, day, ids, changes))):
+                for batch in stream:
+                    delivery.send(writer, day, table, batch, serial)
+                    serial += 1
         delivery.flush(writer, day)
         done += 1
         report(stage, done, steps)

@@ -41,7 +41,8 @@ class IdCounter:
     """Event ids unique across nights: `<prefix><epoch day><sequence>`."""
 
     PREFIX = {"logins": "lgn_", "work_sessions": "ses_", "interviews": "itv_",
-              "reviews": "rev_", "transactions": "txn_", "messages": "msg_"}
+              "reviews": "rev_", "transactions": "txn_", "messages": "msg_",
+              "proposals": "prp_", "profile_changes": "pch_"}
 
     def __init__(self, epoch_day: int) -> None:
         self.base = epoch_day * 100_000_000
@@ -68,12 +69,39 @@ def _fold(t0: int, local_hours: np.ndarray, offset: np.ndarray) -> np.ndarray:
     return t0 + np.mod(sec, DAY)
 
 
+def day_start(t0: int, local_hours: np.ndarray, offset: np.ndarray) -> np.ndarray:
+    """Seconds: when a work day starting at a local clock time begins inside the UTC day t0.
+    Not folded around midnight but held inside the day, so one day's work never lands after
+    the next day's (a day that would start before midnight UTC starts at 00:00 instead)."""
+    sec = np.round((local_hours - offset) * 3600.0).astype(np.int64)
+    sec = np.where(sec >= DAY, sec - DAY, sec)  # a whole day ahead: that local day is today
+    return t0 + np.clip(sec, 0, DAY - 3600)
+
+
 def _offsets(world: World, day: int) -> tuple[np.ndarray, np.ndarray]:
     """(claimed-zone offset, operating offset) in hours for every account on `day`."""
     p = world.pop
     claimed = net.tz_offsets_hours(p.start_day + day)[p.tz]
     op = np.where(np.isnan(p.op_offset), claimed, p.op_offset.astype(np.float64))
+    e = p.extras
+    shifted = switched(p, day) & ((e["after_mode"] & 4) > 0) & ~np.isnan(e["after_offset"])
+    op = np.where(shifted, e["after_offset"], op)
     return claimed, op
+
+
+def switched(p, day: int) -> np.ndarray:
+    """Accounts whose switch (handover after verification, return from dormancy, new laptop)
+    happened before this day began."""
+    return p.extras["switch_ts"] <= (p.start_day + day) * DAY
+
+
+def switched_at(p, acc: np.ndarray, ts: np.ndarray) -> np.ndarray:
+    """Per event: at or after its account's switch."""
+    return ts >= p.extras["switch_ts"][acc]
+
+
+def awake(p, day: int) -> np.ndarray:
+    return p.extras["wake_day"] <= day
 
 
 def _segments(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -110,7 +138,7 @@ def login_batches(world: World, day: int, ids: IdCounter, seed: int) -> Iterator
     for ci, a0 in enumerate(range(0, p.n, CHUNK)):
         rng = np.random.default_rng([seed, 10, day, ci])
         a = np.arange(a0, min(a0 + CHUNK, p.n))
-        alive = (p.status[a] == 0) & (p.created_day[a] <= day)
+        alive = (p.status[a] == 0) & (p.created_day[a] <= day) & awake(p, day)[a]
         client = p.is_client[a]
         p_act = np.where(client, 0.5 if weekend else 0.86, 0.75 if weekend else 0.95)
         p_act = np.where(p.is_dprk[a], 0.97, p_act)
@@ -129,7 +157,7 @@ def login_batches(world: World, day: int, ids: IdCounter, seed: int) -> Iterator
         order = np.lexsort((ts, acc))
         acc, ts = acc[order], ts[order]
 
-        src = _sources(world, rng, acc, day)
+        src = _sources(world, rng, acc, day, ts)
         ranges, ips = _addresses(world, rng, acc, src, day)
         ip_str = encode.ipv4(ips)
         v6 = (src == 0) & p.v6[acc] & (rng.random(k) < 0.6)
@@ -138,7 +166,7 @@ def login_batches(world: World, day: int, ids: IdCounter, seed: int) -> Iterator
             v6_str = encode.ipv6(encode.take_str(net.V6_PREFIX, c6),
                                  encode.hash64(41, acc[v6].astype(np.uint64) * 64 + day % 64))
             ip_str = pc.replace_with_mask(ip_str, pa.array(v6), v6_str)
-        dev_key, mobile = _devices(world, rng, acc, src)
+        dev_key, mobile = _devices(world, rng, acc, src, ts)
         dev_hash = encode.hash64(5, dev_key)
         ua = np.where(mobile, _MOBILE_UA[dev_hash % np.uint64(5)],
                       _DESK_UA[dev_hash % np.uint64(len(_DESK_UA))])
@@ -160,10 +188,11 @@ def login_batches(world: World, day: int, ids: IdCounter, seed: int) -> Iterator
 
 
 # Address sources.
-HOME, MOBILE, OTHER, SITE, VPN, TOR, CELL, LEAK, TRAVEL, HOSTING = range(10)
+HOME, MOBILE, OTHER, SITE, VPN, TOR, CELL, LEAK, TRAVEL, HOSTING, AFTER, GROUP = range(12)
 
 
-def _sources(world: World, rng: np.random.Generator, acc: np.ndarray, day: int) -> np.ndarray:
+def _sources(world: World, rng: np.random.Generator, acc: np.ndarray, day: int,
+             ts: np.ndarray) -> np.ndarray:
     p = world.pop
     k = len(acc)
     u = rng.random(k)
@@ -192,6 +221,10 @@ def _sources(world: World, rng: np.random.Generator, acc: np.ndarray, day: int) 
     set_(dprk & vpn & (w >= 0.55) & (w < 0.7), HOSTING)
     set_(dprk & shared & (v < 0.7), CELL)
     set_(dprk & sc.has(traits, sc.T_IP_LEAK) & (rng.random(k) < 0.06), LEAK)
+    e = p.extras
+    set_((e["group_range"][acc] >= 0) & (rng.random(k) < e["group_p"][acc]), GROUP)
+    after = switched_at(p, acc, ts) & ((e["after_mode"][acc] & 2) > 0)
+    set_(after, AFTER)
     return src
 
 
@@ -201,7 +234,7 @@ def _addresses(world: World, rng: np.random.Generator, acc: np.ndarray, src: np.
     k = len(acc)
     ranges = p.home_range[acc].astype(np.int64)
     ips = p.home_ip[acc].copy()
-    claim = np.minimum(p.country[acc], len(ref.COUNTRIES) - 1)
+    claim = np.minimum(p.extras["live_country"][acc], len(ref.COUNTRIES) - 1)
 
     def fill(mask: np.ndarray, r: np.ndarray, ip: np.ndarray | None = None) -> None:
         ranges[mask] = r
@@ -215,9 +248,19 @@ def _addresses(world: World, rng: np.random.Generator, acc: np.ndarray, src: np.
     s = p.site[acc[m]]
     fill(m, p.site_range[s], p.site_ip[s])
     m = src == VPN
-    us = p.is_dprk[acc[m]] & (rng.random(int(m.sum())) < 0.8)
-    fill(m, np.where(us, rng.choice(net.US_VPN_RANGES, size=int(m.sum())),
-                     rng.choice(net.VPN_RANGES, size=int(m.sum()))))
+    k_vpn = int(m.sum())
+    # DPRK operators pick US servers; so do half the ordinary VPN customers.
+    us = rng.random(k_vpn) < np.where(p.is_dprk[acc[m]], 0.8, 0.5)
+    r_vpn = np.where(us, rng.choice(net.US_VPN_RANGES, size=k_vpn),
+                     rng.choice(net.VPN_RANGES, size=k_vpn))
+    ip_vpn = np.where(rng.random(k_vpn) < 0.4, net.popular_exit(rng, r_vpn),
+                      net.address_in(rng, r_vpn))
+    # A favourite server (quick-connect): the same exit day after day, 40 % of VPN logins.
+    fav_r = p.extras["vpn_fav_range"][acc[m]]
+    fav = (fav_r >= 0) & (rng.random(k_vpn) < 0.4)
+    r_vpn = np.where(fav, fav_r, r_vpn)
+    ip_vpn = np.where(fav, p.extras["vpn_fav_ip"][acc[m]], ip_vpn)
+    fill(m, r_vpn, ip_vpn)
     m = src == HOSTING
     fill(m, rng.choice(net.HOSTING_RANGES, size=int(m.sum())))
     m = src == TOR
@@ -229,6 +272,15 @@ def _addresses(world: World, rng: np.random.Generator, acc: np.ndarray, src: np.
         c = p.cell[acc[m]]
         j = rng.integers(0, 4, size=int(m.sum()))
         fill(m, p.cell_egress_range[c, j], p.cell_egress_ip[c, j])
+    e = p.extras
+    m = src == AFTER
+    if m.any():
+        own = rng.random(int(m.sum())) < 0.75
+        r = e["after_range"][acc[m]]
+        fill(m, r, np.where(own, e["after_ip"][acc[m]], net.address_in(rng, r)))
+    m = src == GROUP
+    if m.any():
+        fill(m, e["group_range"][acc[m]], e["group_ip"][acc[m]])
     m = src == TRAVEL
     if m.any():
         a = acc[m]
@@ -239,8 +291,8 @@ def _addresses(world: World, rng: np.random.Generator, acc: np.ndarray, src: np.
     return ranges, ips
 
 
-def _devices(world: World, rng: np.random.Generator, acc: np.ndarray, src: np.ndarray
-             ) -> tuple[np.ndarray, np.ndarray]:
+def _devices(world: World, rng: np.random.Generator, acc: np.ndarray, src: np.ndarray,
+             ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     p = world.pop
     k = len(acc)
     j = (rng.random(k) * p.n_devices[acc]).astype(np.int64)
@@ -257,6 +309,12 @@ def _devices(world: World, rng: np.random.Generator, acc: np.ndarray, src: np.nd
                                                    + rng.integers(0, 4, size=int(pool.sum()))
                                                    .astype(np.uint64))
     mobile &= ~fam & ~pool
+    # After the switch: new devices (a new laptop keeps the owner's phone).
+    new = switched_at(p, acc, ts) & ((p.extras["after_mode"][acc] & 1) > 0)
+    laptop = p.scenario[acc] == sc.SCENARIO_INDEX["legit_new_laptop"]
+    new &= ~(laptop & mobile)
+    key[new] = (np.uint64(5) << np.uint64(40)) + acc[new].astype(np.uint64) * np.uint64(4) + (
+        j[new].astype(np.uint64))
     return key, mobile
 
 
@@ -272,7 +330,8 @@ def session_batches(world: World, day: int, ids: IdCounter, seed: int
     for ci, a0 in enumerate(range(0, p.n_freelancers, CHUNK)):
         rng = np.random.default_rng([seed, 11, day, ci])
         a = np.arange(a0, min(a0 + CHUNK, p.n_freelancers))
-        alive = (p.status[a] == 0) & (p.created_day[a] <= day)
+        alive = (p.status[a] == 0) & (p.created_day[a] <= day) & awake(p, day)[a]
+        alive &= p.extras["multi"][a] == 0  # several contracts: multi_sessions
         has_work = (world.active_contract[a] >= 0) | p.is_dprk[a]
         shift, heavy = shift_all[a], heavy_all[a]
         p_work = np.where(heavy, 0.85 if weekend else 0.97, 0.25 if weekend else 0.7)
@@ -283,7 +342,7 @@ def session_batches(world: World, day: int, ids: IdCounter, seed: int
             continue
         sh, hv = shift_all[work], heavy_all[work]
         n_s = np.where(sh, rng.integers(3, 5, size=len(work)),
-                       np.where(hv, rng.integers(3, 6, size=len(work)),
+                       np.where(hv, rng.integers(3, 5, size=len(work)),
                                 1 + rng.binomial(2, 0.5, size=len(work))))
         s0 = np.where(sh, rng.uniform(0, 24, size=len(work)),
                       np.where(hv, rng.normal(7.5, 1.0, size=len(work)),
@@ -301,9 +360,11 @@ def session_batches(world: World, day: int, ids: IdCounter, seed: int
         step = dur + gap
         cum = np.cumsum(step) - step
         first = np.cumsum(n_s) - n_s
-        local_start = s0[grp] + cum - cum[first][grp]
-        started = _fold(t0, local_start, op[acc])
-        keep = started >= p.created[acc]
+        # One fold per account and day: its sessions follow each other even across midnight
+        # UTC (folding each one alone could wrap a late session onto the next day's work).
+        offset = np.round((cum - cum[first][grp]) * 3600).astype(np.int64)
+        started = day_start(t0, s0, op[work])[grp] + offset
+        keep = (started >= p.created[acc]) & (started < t0 + DAY)
         acc, started, dur = acc[keep], started[keep], dur[keep]
         m = len(acc)
         ended = started + np.round(dur * 3600).astype(np.int64)
@@ -357,7 +418,8 @@ class DayEvents:
         c = w.contracts
         hired = self.ch.new_contracts[self.ch.hired_interview]
         fl_h, cl_h = c["fl"][hired], c["client"][hired]
-        alive = (p.status == 0) & (p.created_day <= self.day) & ~p.is_client
+        alive = ((p.status == 0) & (p.created_day <= self.day) & ~p.is_client
+                 & awake(p, self.day))
         p_int = np.where(p.has(sc.T_TEXT_INTERVIEW), 0.08, np.where(p.is_dprk, 0.04, 0.01))
         due = p.has(sc.T_TEXT_INTERVIEW) & (p.special_day == self.day)
         extra = np.flatnonzero(alive & ((rng.random(p.n) < p_int) | due))
@@ -438,7 +500,8 @@ class DayEvents:
         for ci, i0 in enumerate(range(0, len(live), 4 * CHUNK)):
             rng = np.random.default_rng([self.seed, 13, self.day, ci])
             ctr = live[i0 : i0 + 4 * CHUNK]
-            ctr = ctr[rng.random(len(ctr)) < 0.22]
+            bot_dev = p.scenario[c["fl"][ctr]] == sc.SCENARIO_INDEX["legit_telegram_bot_dev"]
+            ctr = ctr[rng.random(len(ctr)) < np.where(bot_dev, 0.5, 0.22)]  # bot devs: chatty
             fl, cl = c["fl"][ctr], c["client"][ctr]
             ok = (p.status[fl] == 0) & (p.status[cl] == 0)
             ctr, fl, cl = ctr[ok], fl[ok], cl[ok]
@@ -454,7 +517,7 @@ class DayEvents:
             sent = np.minimum(base[grp] + pos * rng.integers(60, 3000, size=k), self.t0 + DAY - 1)
             body = encode.take_str(text.LEGIT, rng.integers(0, len(text.LEGIT), size=k))
             tg = (p.scenario[fl[grp]] == sc.SCENARIO_INDEX["legit_telegram_bot_dev"]) & from_fl
-            tg &= rng.random(k) < 0.6
+            tg &= rng.random(k) < 0.75
             if tg.any():
                 body = pc.replace_with_mask(body, pa.array(tg), encode.take_str(
                     text.TG_DEV, rng.integers(0, len(text.TG_DEV), size=int(tg.sum()))))
@@ -463,7 +526,8 @@ class DayEvents:
     def off_platform(self) -> list[pa.RecordBatch]:
         p, w = self.p, self.w
         rng = np.random.default_rng([self.seed, 14, self.day])
-        alive = (p.status == 0) & (p.created_day <= self.day) & ~p.is_client
+        alive = ((p.status == 0) & (p.created_day <= self.day) & ~p.is_client
+                 & awake(p, self.day))
         due = (rng.random(p.n) < 0.3) | (p.special_day == self.day)
         fl = np.flatnonzero(alive & p.has(sc.T_OFF_PLATFORM) & due)
         if not len(fl):

@@ -105,6 +105,19 @@ def address_in(rng: np.random.Generator, ranges: np.ndarray) -> np.ndarray:
     return RANGE_BASE[ranges] | np.where(wide, mid << np.uint32(8), 0).astype(np.uint32) | host
 
 
+# A commercial VPN server answers from a handful of exit addresses that all its customers share
+# (unrelated people, and unrelated DPRK operations, on the same day).
+EXIT_HOSTS = np.array([11, 23, 42, 58, 77, 96, 131, 152, 177, 200, 219, 240], dtype=np.uint32)
+
+
+def popular_exit(rng: np.random.Generator, ranges: np.ndarray, busiest: int = 0) -> np.ndarray:
+    """One of the shared exit addresses of each VPN (or hosting) /24 (`busiest` > 0: one of
+    that many busiest ones, where a client's quick-connect lands most often)."""
+    n = busiest or len(EXIT_HOSTS)
+    host = EXIT_HOSTS[rng.integers(0, n, size=len(ranges))]
+    return RANGE_BASE[ranges] | host
+
+
 @lru_cache(maxsize=64)
 def tz_offsets_hours(epoch_day: int) -> np.ndarray:
     """UTC offset in hours of every zone in TIMEZONES at noon UTC of the day."""

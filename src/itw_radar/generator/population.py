@@ -49,6 +49,49 @@ STATUS_STR = pa.array(("active", "suspended", "closed"), pa.string())
 CATEGORY_STR = pa.array(ref.CATEGORIES, pa.string())
 
 
+TEXT_OWN, TEXT_NONE, TEXT_SHORT, TEXT_SAMPLE, TEXT_PERSONA = range(5)
+
+
+def _operations(cell: np.ndarray, op_group: np.ndarray, is_dprk: np.ndarray) -> np.ndarray:
+    """Operation ids: a cell (with its client accounts) is one operation, so is each group of
+    the issue-27 scenarios; any other DPRK account is an operation of its own."""
+    op = np.where(cell >= 0, cell, -1).astype(np.int32)
+    base = int(cell.max(initial=-1)) + 1
+    grp = op_group >= 0
+    op[grp] = base + op_group[grp]
+    lone = np.flatnonzero(is_dprk & (op < 0))
+    op[lone] = base + int(op_group.max(initial=-1)) + 1 + np.arange(len(lone))
+    return op
+
+
+def _referrals(rng: np.random.Generator, created: np.ndarray, is_client: np.ndarray
+               ) -> np.ndarray:
+    """A few accounts were referred by an older account (any, chosen at random)."""
+    n = len(created)
+    ref_by = np.full(n, -1, dtype=np.int64)
+    order = np.argsort(created, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    pick = np.flatnonzero((rng.random(n) < np.where(is_client, 0.01, 0.03)) & (rank > 0))
+    ref_by[pick] = order[(rng.random(len(pick)) * rank[pick]).astype(np.int64)]
+    return ref_by
+
+
+def _text_modes(rng: np.random.Generator, is_client: np.ndarray) -> np.ndarray:
+    n = len(is_client)
+    u = rng.random(n)
+    mode = np.where(u < 0.05, TEXT_NONE, np.where(u < 0.07, TEXT_SHORT,
+                                                  np.where(u < 0.08, TEXT_SAMPLE, TEXT_OWN)))
+    mode = mode.astype(np.int8)
+    fl = np.flatnonzero(~is_client)
+    need = 15 - int((mode[fl] == TEXT_SAMPLE).sum())  # the sample is public: many use it
+    if need > 0:
+        own = fl[mode[fl] == TEXT_OWN]
+        mode[rng.choice(own, size=min(need, len(own)), replace=False)] = TEXT_SAMPLE
+    mode[is_client] = TEXT_NONE
+    return mode
+
+
 def pick_names(rng: np.random.Generator, country: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(first, last) global name indices for people of each country."""
     g = COUNTRY_NAME_GROUP[country]
@@ -107,6 +150,12 @@ class Population:
     company_name: np.ndarray
     company_country: np.ndarray
     nomad_countries: np.ndarray  # (accounts, 3) travel countries, -1 for non-nomads
+    # contract 1.1
+    op: np.ndarray  # operation of a DPRK account (cells and their clients share one), else -1
+    referrer: np.ndarray  # account that referred this one, else -1
+    text_mode: np.ndarray  # profile text: TEXT_OWN, TEXT_NONE, TEXT_SHORT, TEXT_SAMPLE, ...
+    text_edit: np.ndarray  # persona texts: how many own sentences are mixed in (0..2)
+    email_ver: np.ndarray  # how often the e-mail address changed
     extras: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
@@ -160,10 +209,9 @@ def _dprk_primaries(rng: np.random.Generator, sizes: list[int]) -> list[list[str
 
 def _cover_traits(rng: np.random.Generator, scenario: np.ndarray, traits: np.ndarray) -> None:
     """Every optional trait shows up on at least one DPRK freelancer (small populations too)."""
-    strong = np.flatnonzero(
-        (scenario >= sc.SCENARIO_INDEX[sc.DPRK_SCENARIOS[0]])
-        & (scenario != sc.SCENARIO_INDEX["dprk_low_signal"])
-    )
+    classic = [sc.SCENARIO_INDEX[s] for s in ("dprk_proxy_account", "dprk_photo_swap",
+                                               "dprk_shift_work", "dprk_cell_member")]
+    strong = np.flatnonzero(np.isin(scenario, classic))
     if not len(strong):
         return
     for bit in sc.OPTIONAL_TRAITS:
@@ -235,6 +283,24 @@ def build_population(
             else:
                 groups_site.append((grp, la.name))
 
+    # Issue-27 DPRK scenarios: operations of one to a few accounts outside the classic cells.
+    op_group = np.full(n, -1, dtype=np.int32)
+    n_groups = 0
+    for la in sc.DPRK_27:
+        count = max(la.minimum, int(round(la.share * nf)))
+        count = min(count, max(0, nf - pos - 1))
+        members_all = order[pos : pos + count]
+        pos += count
+        scenario[members_all] = sc.SCENARIO_INDEX[la.name]
+        i = 0
+        while i < len(members_all):
+            size = int(rng.integers(la.group[0], la.group[1] + 1))
+            if len(members_all) - (i + size) < la.group[0]:
+                size = len(members_all) - i  # the remainder joins the last group
+            op_group[members_all[i : i + size]] = n_groups
+            n_groups += 1
+            i += size
+
     # --- DPRK scenarios and traits ---------------------------------------------------------
     claimed = np.array([net.CIDX[c] for c in ref.DPRK_CLAIMED], dtype=np.int16)
     primaries = _dprk_primaries(rng, [len(m) for m in dprk_members])
@@ -244,6 +310,16 @@ def build_population(
             traits[m] = sc.dprk_traits(rng, name)
         country[members] = claimed[rng.integers(0, len(claimed), size=len(members))]
     _cover_traits(rng, scenario, traits)
+    new27 = np.flatnonzero(op_group >= 0)
+    country[new27] = claimed[rng.integers(0, len(claimed), size=len(new27))]
+    for m in np.flatnonzero(scenario == sc.SCENARIO_INDEX["dprk_two_weak_signs"]):
+        traits[m] = sc.two_weak_traits(rng)
+    # Night owls: a Western profile (US or EU) whose owner works local nights.
+    owl = np.flatnonzero(scenario == sc.SCENARIO_INDEX["legit_night_owl"])
+    western = np.array([net.CIDX[c] for c in ("US", "US", "US", "GB", "DE", "FR", "PL", "ES",
+                                             "NL", "IT", "CA")
+                        if c in net.CIDX], dtype=np.int16)
+    country[owl] = western[rng.integers(0, len(western), size=len(owl))]
 
     # Self-rating client accounts: client accounts run by the cell.
     self_rating = np.flatnonzero(sc.has(traits, sc.T_SELF_RATING))
@@ -296,6 +372,9 @@ def build_population(
     op_offset = np.full(n, np.nan, dtype=np.float32)
     asia = sc.has(traits, sc.T_ASIA_HOURS)
     op_offset[asia] = rng.choice(ref.DPRK_OPERATOR_OFFSETS, size=int(asia.sum()))
+    # Night owls keep their own zone but live twelve hours (give or take) off the day.
+    claimed_off = net.tz_offsets_hours(start_day)[tz[owl]]
+    op_offset[owl] = claimed_off - 12.0 + rng.uniform(-1.5, 1.0, size=len(owl))
 
     # --- names -------------------------------------------------------------------------------
     first, last = pick_names(rng, country)
@@ -337,6 +416,12 @@ def build_population(
         ]
         cell_egress_range[c] = rs
         cell_egress_ip[c] = net.address_in(rng, np.array(rs))
+        # The cell's VPN egresses are shared exits of commercial servers: other cells and
+        # ordinary VPN customers come out of the same addresses.
+        cell_egress_ip[c, [0, 2]] = net.popular_exit(rng, np.array([rs[0], rs[2]]), busiest=3)
+        if c == 1 or (c % 2 == 1 and rng.random() < 0.6):  # two cells, one VPN server exit
+            cell_egress_range[c, 0] = cell_egress_range[c - 1, 0]
+            cell_egress_ip[c, 0] = cell_egress_ip[c - 1, 0]
     cell_face = rng.integers(0, 2**63, size=max(n_cells, 1), dtype=np.int64).astype(np.uint64)
     cell_payout_key = np.arange(max(n_cells, 1), dtype=np.int64) + 7_000_000_000
     cell_phone_key = np.arange(max(n_cells, 1), dtype=np.int64) + 8_000_000_000
@@ -383,6 +468,7 @@ def build_population(
     p_new = min(0.15, 0.003 * days)
     new = (rng.random(n) < p_new) & ~has_co & (site < 0) & (linked < 0) & (scenario <= 1)
     new_dprk = dprk & ~proxy & (rng.random(n) < min(0.3, 0.01 * days)) & ~is_client
+    new_dprk &= ~sc.has(traits, sc.T_PHOTO_SWAP)  # forged documents were on file already
     new |= new_dprk
     created[new] = start_sec + (rng.integers(0, max(days, 1), size=int(new.sum())) * DAY
                                 + rng.integers(6 * 3600, 22 * 3600, size=int(new.sum())))
@@ -427,7 +513,7 @@ def build_population(
     # An audio mishap has to fall after sign-up.
     special_day = np.maximum(special_day, np.minimum(created_day, days - 1)).astype(np.int16)
 
-    return Population(
+    pop = Population(
         n_freelancers=nf, n_clients=nc, start_day=start_day, days=days,
         is_client=is_client, scenario=scenario, traits=traits, country=country, tz=tz,
         tz_shown=tz_shown, first=first, last=last, name_style=name_style,
@@ -442,4 +528,11 @@ def build_population(
         cell_holder_last=cell_holder_last, cell_holder_country=cell_holder_country,
         company_name=company_name, company_country=company_country,
         nomad_countries=nomad_countries,
+        op=_operations(cell, op_group, dprk), referrer=_referrals(rng, created, is_client),
+        text_mode=_text_modes(rng, is_client), text_edit=np.zeros(n, dtype=np.int8),
+        email_ver=np.zeros(n, dtype=np.int16),
     )
+    from itw_radar.generator import plant27
+
+    plant27.plant(pop, seed, op_group)
+    return pop

@@ -45,6 +45,32 @@ LOOK_ALIKES: tuple[LookAlike, ...] = (
     LookAlike("legit_telegram_bot_dev", 0.008, 8, (1, 1)),
 )
 
+# Contract-1.1-era look-alikes (issue 27): each shows one weak sign, or a shape that an indicator
+# must tell apart from the DPRK one it resembles.
+LOOK_ALIKES_27: tuple[LookAlike, ...] = (
+    LookAlike("legit_night_owl", 0.004, 8, (1, 1)),
+    LookAlike("legit_new_laptop", 0.003, 8, (1, 1)),
+    LookAlike("legit_multi_client", 0.003, 8, (1, 1)),
+    LookAlike("legit_prolific_bidder", 0.003, 8, (1, 1)),
+    LookAlike("legit_generic_text", 0.003, 8, (1, 1)),
+    LookAlike("legit_referral_friends", 0.003, 8, (1, 1)),  # friend groups: plant27
+    LookAlike("legit_expat", 0.003, 8, (1, 1)),
+    LookAlike("legit_returning_user", 0.003, 8, (1, 1)),
+)
+LOOK_ALIKES = LOOK_ALIKES + LOOK_ALIKES_27
+# DPRK accounts outside the classic cells; a group is one operation (its own operation_id).
+DPRK_27: tuple[LookAlike, ...] = (
+    LookAlike("dprk_two_weak_signs", 0.003, 8, (1, 1)),
+    LookAlike("dprk_handover", 0.003, 8, (1, 1)),
+    LookAlike("dprk_multi_job", 0.003, 8, (1, 1)),
+    LookAlike("dprk_proposal_spray", 0.003, 8, (1, 2)),
+    LookAlike("dprk_template_persona", 0.003, 8, (2, 5)),
+    LookAlike("dprk_reference_ring", 0.003, 8, (3, 5)),
+    LookAlike("dprk_identity_mismatch", 0.003, 8, (1, 1)),
+    LookAlike("dprk_dormant_reactivation", 0.003, 8, (1, 1)),
+)
+DPRK_SCENARIOS = DPRK_SCENARIOS + tuple(s.name for s in DPRK_27)
+
 SCENARIOS: tuple[str, ...] = (
     (LEGIT_FREELANCER, LEGIT_CLIENT) + tuple(s.name for s in LOOK_ALIKES) + DPRK_SCENARIOS
 )
@@ -94,6 +120,13 @@ WEAK_TRAITS: tuple[int, ...] = (
     T_VPN, T_LOW_RATE, T_VOIP, T_TEXT_INTERVIEW, T_ASIA_HOURS, T_HIGH_HOURS, T_CRYPTO,
     T_OFF_PLATFORM,
 )
+# Sign group (dbt seed indicator_catalog.sign_group) each weak trait shows up in: signs of one
+# group come from one innocent habit, so "two weak signs" means two different groups.
+WEAK_GROUP: dict[int, str] = {
+    T_VPN: "network", T_LOW_RATE: "low_rate", T_VOIP: "phone", T_TEXT_INTERVIEW: "video",
+    T_ASIA_HOURS: "hours", T_HIGH_HOURS: "workload", T_CRYPTO: "payout",
+    T_OFF_PLATFORM: "off_platform", T_REMOTE_DESKTOP: "remote_desktop",
+}
 DEFINING_TRAIT: dict[str, int | None] = {
     "dprk_proxy_account": T_PROXY,
     "dprk_photo_swap": T_PHOTO_SWAP,
@@ -107,6 +140,15 @@ MAX_TRAITS = 6
 def has(traits: np.ndarray, bit: int) -> np.ndarray:
     """Boolean mask of accounts carrying trait `bit`."""
     return (traits >> np.uint32(bit)) & np.uint32(1) == 1
+
+
+def two_weak_traits(rng: np.random.Generator) -> int:
+    """Exactly two weak traits of two different sign groups."""
+    bits = list(WEAK_GROUP)
+    while True:
+        a, b = rng.choice(len(bits), size=2, replace=False)
+        if WEAK_GROUP[bits[a]] != WEAK_GROUP[bits[b]]:
+            return (1 << bits[a]) | (1 << bits[b])
 
 
 def dprk_traits(rng: np.random.Generator, scenario: str) -> int:

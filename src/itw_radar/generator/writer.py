@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from itw_radar.contract import CONTRACT_VERSION, CORE_TABLES, MANIFEST_NAME, TABLES
+from itw_radar.contract import CORE_TABLES, MANIFEST_NAME, TABLES
 from itw_radar.generator import encode
 
 PLATFORM = "itw-synthetic"
@@ -28,12 +28,25 @@ _ARROW = {
     "string": pa.string(), "enum": pa.string(), "timestamp": TS, "date": pa.date32(),
     "decimal": pa.float64(), "integer": pa.int64(), "boolean": pa.bool_(),
 }
-# The generator writes contract 1.0's tables and columns (the 1.1 additions are optional).
+# Contract versions the generator can write: 1.1 (default) or 1.0 (no 1.1 tables or columns).
+VERSIONS = ("1.1", "1.0")
+DEFAULT_VERSION = "1.1"
+# Batches are built with every 1.1 column; a 1.0 sink drops the optional ones.
 SCHEMAS: dict[str, pa.Schema] = {
+    name: pa.schema([pa.field(c.name, _ARROW[c.type], nullable=c.nullable)
+                     for c in TABLES[name].columns])
+    for name in TABLES
+}
+SCHEMAS_10: dict[str, pa.Schema] = {
     name: pa.schema([pa.field(c.name, _ARROW[c.type], nullable=c.nullable)
                      for c in TABLES[name].columns if not c.optional])
     for name in CORE_TABLES
 }
+
+
+def version_tables(version: str) -> tuple[str, ...]:
+    """The tables a night of `version` holds."""
+    return CORE_TABLES if version == "1.0" else tuple(TABLES)
 
 
 def _file_schema(schema: pa.Schema, fmt: str) -> pa.Schema:
@@ -49,7 +62,8 @@ def _file_schema(schema: pa.Schema, fmt: str) -> pa.Schema:
 
 def _encode_csv(col: pa.Array) -> pa.Array:
     if col.type == TS:
-        out = encode.iso_timestamps(col.cast(pa.int64()).to_numpy(zero_copy_only=False))
+        secs = col.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+        out = encode.iso_timestamps(secs)
     elif col.type == pa.date32():
         days = col.cast(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False)
         out = encode.iso_dates(days)
@@ -63,12 +77,13 @@ def _encode_csv(col: pa.Array) -> pa.Array:
 class TableSink:
     """One table's file in one night folder."""
 
-    def __init__(self, folder: Path, table: str, fmt: str) -> None:
+    def __init__(self, folder: Path, table: str, fmt: str, version: str = DEFAULT_VERSION
+                 ) -> None:
         self.table = table
         self.fmt = fmt
         self.file_name = f"{table}.{fmt}"
         self.path = folder / self.file_name
-        self.schema = SCHEMAS[table]
+        self.schema = SCHEMAS_10[table] if version == "1.0" else SCHEMAS[table]
         self.file_schema = _file_schema(self.schema, fmt)
         self.rows = 0
         if fmt == "parquet":
@@ -90,7 +105,10 @@ class TableSink:
     def write(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows == 0:
             return
-        if batch.schema != self.schema:
+        if len(batch.schema) != len(self.schema):  # a 1.0 file: drop the 1.1 columns
+            batch = pa.RecordBatch.from_arrays(
+                [batch.column(f.name) for f in self.schema], schema=self.schema)
+        elif batch.schema != self.schema:
             batch = batch.cast(self.schema)
         if self.fmt == "parquet":
             cols = [c.cast(f.type) for c, f in zip(batch.columns, self.file_schema, strict=True)]
@@ -116,11 +134,16 @@ class TableSink:
 
 
 class NightWriter:
-    """Writes one export folder: every contract table, then the manifest."""
+    """Writes one export folder: every table of the contract version, then the manifest."""
 
-    def __init__(self, out: Path, export_date: dt.date, fmt: str, mode: str, seed: int) -> None:
+    def __init__(self, out: Path, export_date: dt.date, fmt: str, mode: str, seed: int,
+                 version: str = DEFAULT_VERSION) -> None:
         if fmt not in FORMATS:
             raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
+        if version not in VERSIONS:
+            raise ValueError(f"unknown contract version {version!r}: use one of "
+                             f"{', '.join(VERSIONS)}")
+        self.version = version
         self.folder = out / export_date.isoformat()
         self.export_date = export_date
         self.mode = mode
@@ -132,10 +155,12 @@ class NightWriter:
             if old.is_file() and (old.name.split(".")[0] in TABLES
                                   or old.name == MANIFEST_NAME + ".tmp"):
                 old.unlink()
-        self.sinks = {t: TableSink(self.folder, t, fmt) for t in CORE_TABLES}
+        self.sinks = {t: TableSink(self.folder, t, fmt, version) for t in version_tables(version)}
 
     def write(self, table: str, batch: pa.RecordBatch) -> None:
-        self.sinks[table].write(batch)
+        sink = self.sinks.get(table)
+        if sink is not None:  # 1.0 nights have no 1.1 tables
+            sink.write(batch)
 
     def rows(self) -> dict[str, int]:
         return {t: s.rows for t, s in self.sinks.items()}
@@ -146,7 +171,7 @@ class NightWriter:
         generated = dt.datetime.combine(self.export_date + dt.timedelta(days=1), dt.time(1, 0),
                                         tzinfo=dt.UTC) + dt.timedelta(seconds=minute)
         manifest = {
-            "contract_version": CONTRACT_VERSION,
+            "contract_version": self.version,
             "platform": PLATFORM,
             "export_date": self.export_date.isoformat(),
             "mode": self.mode,
