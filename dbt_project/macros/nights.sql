@@ -112,6 +112,13 @@
                'dormant_reactivation']) }}
 {%- endmacro %}
 
+{#- Indicators whose model outputs a column sign_group: a hit that is the fact of another sign
+    group (a referral ring only through a shared line; a household's shared phone; two VPN users
+    meeting only on commercial exits) names that group, so that one fact counts as one sign. -#}
+{% macro indicators_with_sign_group() -%}
+    {{ return(['shared_ip', 'proxy_phone', 'reference_ring']) }}
+{%- endmacro %}
+
 {#- Risk tier of a 0-100 score (thresholds in vars tier_high / tier_medium / tier_low). -#}
 {% macro risk_tier(score) -%}
     case

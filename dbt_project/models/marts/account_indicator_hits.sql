@@ -1,5 +1,6 @@
 -- One row per account, indicator and night it fired (history; incremental by night).
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='as_of_date') }}
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='as_of_date',
+    on_schema_change='append_new_columns') }}
 
 select
     as_of_date,
@@ -7,5 +8,6 @@ select
     indicator_id,
     strength,
     points,
-    evidence
+    evidence,
+    sign_group
 from {{ ref('int_indicator_hits') }}

@@ -47,7 +47,10 @@ final as (
             case when is_voip then 'verification phone is a VoIP number' end,
             case when phone_accounts >= 2 then format('same verification phone on {} accounts', phone_accounts) end
         ) as evidence,
-        phone_accounts
+        phone_accounts,
+        -- one own mobile number shared by a few accounts (no VoIP) is a household's phone: the
+        -- same fact as a shared line or laptop (sign group co_location), not a second sign
+        case when not is_voip and phone_accounts >= 2 then 'co_location' end as sign_group
     from checked
     where is_voip or phone_accounts >= 2
 

@@ -196,10 +196,7 @@ infra_ties as (
     left join device_shared as dev on dev.night = ties.night and dev.a = ties.a and dev.b = ties.b
     left join fingerprint_shared as fp on fp.night = ties.night and fp.a = ties.a and fp.b = ties.b
     left join phone_shared as ph on ph.night = ties.night and ph.a = ties.a and ph.b = ties.b
-    -- a line alone (ip_only_strength 0): colleagues on an agency's office line and housemates
-    -- refer and review each other; the line itself is shared_ip's evidence, not a second sign
-    where dev.a is not null or fp.a is not null or ph.a is not null
-       or (ip.a is not null and {{ th(t, 'ip_only_strength') }} > 0)
+    where ip.a is not null or dev.a is not null or fp.a is not null or ph.a is not null
 
 ),
 
@@ -235,6 +232,7 @@ per_account as (
         d.account_id,
         count(*) as ties,
         max(d.base_strength) as base_strength,
+        bool_or(d.fingerprint is not null or d.device_id is not null or d.phone_hash is not null) as beyond_a_line,
         string_agg(d.partner_id, ', ' order by d.partner_id) as partners,
         -- the strongest tie for the evidence (ties by partner id: the same in every run)
         arg_max(
@@ -265,7 +263,11 @@ final as (
         format('{} referral/review tie(s) with accounts it shares infrastructure with ({}); {} such tie(s) in its ring; e.g. {}',
                p.ties, p.partners, r.ring_ties, p.example) as evidence,
         p.ties,
-        r.ring_ties
+        r.ring_ties,
+        -- ties through a shared line only: colleagues on an agency's office line and housemates
+        -- refer and review each other; the line is shared_ip's fact (sign group co_location),
+        -- so the two together are one sign, not two
+        case when not p.beyond_a_line then 'co_location' end as sign_group
     from per_account as p
     inner join ring as r on r.night = p.night and r.account_id = p.account_id
 

@@ -178,6 +178,9 @@ co_travel_pairs as (
         count(distinct a.ip_asn) as networks,
         count(distinct a.ip) filter (where a.ip_kind in ('vpn', 'hosting', 'tor')) as anonymised_ips,
         count(distinct a.login_day) as days,
+        -- addresses that are not a commercial VPN / Tor exit (or of unknown kind): a home line,
+        -- a mobile line, a rented server
+        count(distinct a.ip) filter (where coalesce(a.ip_kind, 'unknown') not in ('vpn', 'tor', 'unknown')) as own_ips,
         string_agg(distinct coalesce(a.ip_kind, 'unknown'), ', ' order by coalesce(a.ip_kind, 'unknown')) as kinds
     from co_pair_days as a
     semi join co_candidates as c
@@ -198,7 +201,10 @@ co_travel as (
         {{ th(t, 'co_travel_strength') }} as strength,
         format('shares {} IPs ({}; {} networks) with {} on {} days in {} days',
                ips, kinds, networks, other_account_id, days, {{ th(t, 'co_travel_lookback_days') }}) as evidence,
-        2 as accounts
+        2 as accounts,
+        -- met only on commercial VPN / Tor exits: strangers of one VPN provider meet there, and
+        -- it is the same habit as anonymised_ip (one sign group, not a second sign)
+        case when own_ips = 0 then 'network' end as sign_group
     from co_travel_pairs
     qualify row_number() over (
         partition by night, account_id order by ips desc, days desc, other_account_id
@@ -218,7 +224,8 @@ group_hits as (
         format('IP {} ({}) used by {} accounts ({} freelancers) on {}',
                ip, coalesce(ip_kind, 'unknown kind'), accounts, freelancers,
                strftime(login_day, '%Y-%m-%d')) as evidence,
-        accounts
+        accounts,
+        null::varchar as sign_group
     from member_groups
 
 ),
@@ -231,7 +238,8 @@ final as (
         '{{ t }}' as indicator_id,
         strength,
         evidence,
-        accounts
+        accounts,
+        sign_group
     from (
         select * from group_hits
         union all

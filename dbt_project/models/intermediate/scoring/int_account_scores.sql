@@ -100,11 +100,13 @@ reviewed_baseline as (
 counted as (
 
     select
-        history.*,
+        history.* exclude (sign_group),
         indicators.name,
         indicators.family,
         indicators.evidence_class,
-        indicators.sign_group,
+        -- a hit names its own group where its indicator tells habits apart (nights stored
+        -- before hits carried one: the catalog's)
+        coalesce(history.sign_group, indicators.sign_group) as sign_group,
         indicators.weight * history.strength
             * pow(0.5, date_diff('day', history.as_of_date, history.night) / {{ var('score_half_life_days') }}) as value
     from history
@@ -130,7 +132,7 @@ per_indicator as (
         min(name) as name,
         min(family) as family,
         min(evidence_class) as evidence_class,
-        min(sign_group) as sign_group,
+        arg_max(sign_group, (value, as_of_date)) as sign_group,
         max(value) as value,
         -- equal values: the latest night, so that every run picks the same hit
         arg_max(evidence, (value, as_of_date)) as evidence,
