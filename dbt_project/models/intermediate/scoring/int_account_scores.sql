@@ -103,7 +103,10 @@ counted as (
         history.* exclude (sign_group),
         indicators.name,
         indicators.family,
-        indicators.evidence_class,
+        -- a hit that is another group's fact (a ring only through a shared line) is as weak as
+        -- that fact
+        case when history.sign_group <> indicators.sign_group then 'weak'
+             else indicators.evidence_class end as evidence_class,
         -- a hit names its own group where its indicator tells habits apart (nights stored
         -- before hits carried one: the catalog's)
         coalesce(history.sign_group, indicators.sign_group) as sign_group,
