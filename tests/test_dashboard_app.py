@@ -37,6 +37,7 @@ PAGES = {
     "app_pages/account.py": "Account",
     "app_pages/networks.py": "Networks",
     "app_pages/reviews.py": "Reviews",
+    "app_pages/watchlists.py": "Watchlists",
     "app_pages/data_quality.py": "Data quality",
 }
 
