@@ -42,7 +42,7 @@ ORDINARY_SCENARIOS = frozenset({"legit_freelancer", "legit_client"})
 # weak signs make medium).
 TWO_SIGN_SCENARIOS = frozenset({"dprk_two_weak_signs", "dprk_low_signal"})
 # Look-alikes showing one weak sign, innocent alone (issue 27 target: at most 20% at medium+).
-# The generator's names (SPEC-27 section 2) and the holdout platform's (tests/holdout/README.md).
+# The generator's names (docs/generator.md) and the holdout platform's (tests/holdout/README.md).
 SINGLE_WEAK_SIGN_LOOKALIKES = frozenset({
     "legit_night_owl", "legit_heavy_worker", "legit_vpn_privacy", "legit_nomad",
     "legit_low_rate", "legit_audio_problem", "legit_telegram_bot_dev", "legit_new_laptop",
@@ -50,7 +50,7 @@ SINGLE_WEAK_SIGN_LOOKALIKES = frozenset({
     "legit_returning_user", "legit_referral_friends",
     # holdout platform "Kestrel Gigs"
     "legit_digital_nomad", "legit_privacy_vpn", "legit_honest_audio", "legit_bot_developer",
-    "legit_asia_declared", "legit_remote_admin", "legit_crypto_payout",
+    "legit_asia_declared", "legit_remote_admin", "legit_crypto_payout", "legit_boilerplate_text",
 })
 # Look-alikes that share infrastructure (may be medium, never high).
 SHARED_INFRA_LOOKALIKES = frozenset({
