@@ -103,7 +103,6 @@ candidates as (
         and b.until_night >= a.found_night
         and (b.available_night < a.available_night
              or (b.available_night = a.available_night and b.text_id < a.text_id))
-    where b.until_night > {{ processed_bound() }}
     group by a.found_night, a.text_id, b.text_id
     having count(*) >= {{ th(t, 'min_shared_shingles') }}
 

@@ -1,7 +1,7 @@
 -- Inverted index of template_text's texts: one row per text of int_texts and distinct shingle,
 -- stored on the text's available_night. A night adds only its new texts' shingles; a new text is
 -- looked up here by shingle (int_text_pairs). until_night (the last night a letter's window holds
--- it; 9999-12-31 for profile texts) lets a night skip the letters that can no longer count.
+-- it; 9999-12-31 for profile texts) drops the letters that can no longer count.
 {{ config(
     materialized='incremental',
     incremental_strategy='delete+insert',
@@ -18,6 +18,3 @@ select
 from {{ ref('int_texts') }}
 where available_night > {{ incremental_bound('available_night') }}
   and available_night <= {{ as_of() }}
--- letters first, in delivery order: row groups of letters whose window has passed are skipped
--- by their until_night statistics
-order by available_night, until_night, text_id
