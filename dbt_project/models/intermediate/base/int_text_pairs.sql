@@ -169,29 +169,39 @@ judged as (
 
 ),
 
+-- the two sides of the judged pairs, and those that count on the found night (equi-joins only:
+-- a correlated check per pair made DuckDB pick a plan of minutes)
+sides as (
+
+    select found_night, text_id, account_id, version_date from judged
+    union
+    select found_night, other_text_id, other_account_id, other_version_date from judged
+
+),
+
+counting_sides as (
+
+    select s.found_night, s.text_id
+    from sides as s
+    inner join current_profiles as p
+        on p.night = s.found_night and p.account_id = s.account_id
+        and p.export_date = s.version_date
+
+    union all
+
+    select s.found_night, s.text_id
+    from sides as s
+    inner join current_letters as l on l.night = s.found_night and l.text_id = s.text_id
+
+),
+
 counting as (
 
     select j.*
     from judged as j
+    semi join counting_sides as a on a.found_night = j.found_night and a.text_id = j.text_id
+    semi join counting_sides as b on b.found_night = j.found_night and b.text_id = j.other_text_id
     where j.similarity >= {{ th(t, 'min_similarity') }}
-      and case j.kind
-          when 'profile' then exists (
-              select 1 from current_profiles as p
-              where p.night = j.found_night and p.account_id = j.account_id
-                and p.export_date = j.version_date)
-          else exists (
-              select 1 from current_letters as l
-              where l.night = j.found_night and l.text_id = j.text_id)
-          end
-      and case j.other_kind
-          when 'profile' then exists (
-              select 1 from current_profiles as p
-              where p.night = j.found_night and p.account_id = j.other_account_id
-                and p.export_date = j.other_version_date)
-          else exists (
-              select 1 from current_letters as l
-              where l.night = j.found_night and l.text_id = j.other_text_id)
-          end
 
 )
 

@@ -58,24 +58,45 @@ current_profiles as (
 
 ),
 
--- stored pairs whose two texts count on the night
-counting as (
+stored as (
 
     select n.night, p.*
     from nights as n
     inner join {{ ref('int_text_pairs') }} as p on p.found_night <= n.night
-    left join current_profiles as pa
-        on p.kind = 'profile' and pa.night = n.night and pa.account_id = p.account_id
-        and pa.export_date = p.version_date
-    left join current_letters as la
-        on p.kind <> 'profile' and la.night = n.night and la.text_id = p.text_id
-    left join current_profiles as pb
-        on p.other_kind = 'profile' and pb.night = n.night and pb.account_id = p.other_account_id
-        and pb.export_date = p.other_version_date
-    left join current_letters as lb
-        on p.other_kind <> 'profile' and lb.night = n.night and lb.text_id = p.other_text_id
-    where (pa.account_id is not null or la.text_id is not null)
-      and (pb.account_id is not null or lb.text_id is not null)
+
+),
+
+-- the pairs' texts that count on the night (equi-joins only)
+sides as (
+
+    select night, text_id, account_id, version_date from stored
+    union
+    select night, other_text_id, other_account_id, other_version_date from stored
+
+),
+
+counting_sides as (
+
+    select s.night, s.text_id
+    from sides as s
+    inner join current_profiles as p
+        on p.night = s.night and p.account_id = s.account_id and p.export_date = s.version_date
+
+    union all
+
+    select s.night, s.text_id
+    from sides as s
+    inner join current_letters as l on l.night = s.night and l.text_id = s.text_id
+
+),
+
+-- stored pairs whose two texts count on the night
+counting as (
+
+    select p.*
+    from stored as p
+    semi join counting_sides as a on a.night = p.night and a.text_id = p.text_id
+    semi join counting_sides as b on b.night = p.night and b.text_id = p.other_text_id
 
 ),
 
