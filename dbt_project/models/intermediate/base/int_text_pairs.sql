@@ -8,8 +8,11 @@
 --
 -- Incremental: a night looks up only its new texts' shingles that are on 2 to
 -- max_accounts_per_shingle accounts (int_text_shingle_accounts) in the inverted index
--- (int_text_shingles): its cost follows the night's texts (and the few texts sharing a rare
--- shingle with them), not the number of accounts or the history. A full refresh finds each
+-- (int_text_shingles): it compares the night's texts with the few texts sharing a rare shingle
+-- with them, never all texts with all (the stored index is probed with hash joins, not
+-- recomputed). Its nights are int_nights' (from processed_bound(), not this table's latest
+-- found_night: a night without pairs stores nothing), the nights int_accounts__as_of holds to
+-- tell which profile version is current. A full refresh finds each
 -- pair on the same night with the same numbers, since everything a pair is judged on is known
 -- as of its found_night. The pair is not judged again later: int_indicator__template_text keeps
 -- the stored pairs whose two texts still count on its night.
