@@ -1,0 +1,95 @@
+-- How many accounts have used each shingle of template_text, as of each night: one row per
+-- shingle and account that used it, on the night the account's first text with it became
+-- available (first_night), numbered by (first_night, account_id) up to max_accounts_per_shingle
+-- + 1. Only that many are kept: rank 2 is the night a shingle was first on two accounts (it can
+-- join two accounts' texts from then on), rank max_accounts_per_shingle + 1 the night it became
+-- public boilerplate (ignored from then on). So a shingle's rows stay few however many accounts
+-- use it, and a night looks up its new texts' shingles in a small table.
+--
+-- Counted over every text ever delivered (profile versions, letters), not over the texts still
+-- current: a phrase once used by more accounts than an operation runs stays public. This is what
+-- makes the count incremental (it only grows); see int_indicator__template_text.
+--
+-- Incremental: tonight's (shingle, account) pairs not stored yet, numbered after the stored ones
+-- of their shingle; a full refresh numbers all of them at once and gives the same rows (a pair
+-- missing from a shingle already at the cap is one the cap left out, and stays out).
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key='first_night',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where first_night > {{ incremental_bound('first_night') }}{% endif %}"
+) }}
+{%- set keep = (th('template_text', 'max_accounts_per_shingle') | int) + 1 %}
+
+with
+
+new_uses as (
+
+    select shingle, account_id, min(available_night) as first_night
+    from {{ ref('int_text_shingles') }}
+    where available_night > {{ incremental_bound('first_night') }}
+      and available_night <= {{ as_of() }}
+    group by shingle, account_id
+
+),
+
+{%- if is_incremental() %}
+
+stored as (
+
+    select shingle, account_id
+    from {{ this }}
+    where first_night <= {{ incremental_bound('first_night') }}
+
+),
+
+fresh as (
+
+    select * from new_uses
+    anti join stored using (shingle, account_id)
+
+),
+
+stored_counts as (
+
+    select shingle, count(*) as stored
+    from stored
+    semi join fresh using (shingle)
+    group by shingle
+
+),
+
+{%- else %}
+
+fresh as (
+
+    select * from new_uses
+
+),
+
+stored_counts as (
+
+    select null::ubigint as shingle, 0 as stored
+    where false
+
+),
+
+{%- endif %}
+
+numbered as (
+
+    select
+        f.shingle,
+        f.account_id,
+        f.first_night,
+        coalesce(c.stored, 0) + row_number() over (
+            partition by f.shingle order by f.first_night, f.account_id
+        ) as account_rank
+    from fresh as f
+    left join stored_counts as c using (shingle)
+
+)
+
+select shingle, account_id, first_night, account_rank::utinyint as account_rank
+from numbered
+where account_rank <= {{ keep }}
