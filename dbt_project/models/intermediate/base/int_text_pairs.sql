@@ -1,7 +1,7 @@
 -- Near-identical pairs of template_text's texts (different accounts), each found once, on the
 -- first night computed at or after the later of its two texts became available (found_night):
--- Jaccard similarity >= min_similarity of the two texts' shingle sets without the shingles
--- public on that night, with >= min_shared_shingles in common; both texts counting on that night
+-- Jaccard similarity >= min_similarity of the two texts' whole shingle sets, counting as common
+-- only the shingles not public on that night, with >= min_shared_shingles of those; both texts counting on that night
 -- (the profile text version current on it; a letter in its window and among its account's latest
 -- distinct letters: macro template_text_current_letters). The later text is text_id, the earlier
 -- other_text_id (ties of a night: by text_id).
@@ -111,26 +111,6 @@ candidates as (
 
 ),
 
--- each text's set size on the found night: its shingles less those public by then
-sized as (
-
-    select found_night, text_id from candidates
-    union
-    select found_night, other_text_id from candidates
-
-),
-
-public_counts as (
-
-    select z.found_night, z.text_id, count(*) as public_shingles
-    from sized as z
-    inner join postings as s on s.text_id = z.text_id
-    inner join public_since as p
-        on p.shingle = s.shingle and p.public_night <= z.found_night
-    group by z.found_night, z.text_id
-
-),
-
 -- the texts that count on each found night
 current_letters as (
 
@@ -159,16 +139,16 @@ judged as (
         b.kind as other_kind,
         b.kind || ' ' || b.text_ref as other_text_label,
         c.shared::integer as shared,
-        c.shared / (a.size - coalesce(pa.public_shingles, 0)
-                    + b.size - coalesce(pb.public_shingles, 0) - c.shared)::double as similarity,
+        -- over the texts' whole shingle sets, with only non-public shingles counted as shared:
+        -- two texts assembled from common phrases share a few rare ones by chance (10 of 23
+        -- shingles), which a Jaccard over the rare shingles alone would call identical (0.9);
+        -- public phrases make texts less alike here, never more
+        c.shared / (a.size + b.size - c.shared)::double as similarity,
         a.version_date,
         b.version_date as other_version_date
     from candidates as c
     inner join texts as a on a.text_id = c.text_id
     inner join texts as b on b.text_id = c.other_text_id
-    left join public_counts as pa on pa.found_night = c.found_night and pa.text_id = c.text_id
-    left join public_counts as pb
-        on pb.found_night = c.found_night and pb.text_id = c.other_text_id
 
 ),
 
