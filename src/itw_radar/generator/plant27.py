@@ -2,8 +2,9 @@
 
 `plant()` runs at the end of `build_population` with its own random stream. It fills
 `Population.extras` (see `defaults`) and adjusts sign-up times, countries and home networks of
-the accounts concerned. Signatures follow the public reports behind each indicator (docs/generator.md), with varied strength: some DPRK
-accounts show every part of a signature, some only the minimum.
+the accounts concerned. Signatures follow the public reports behind each indicator
+(docs/generator.md), with varied strength: some DPRK accounts show every part of a signature,
+some only the minimum.
 """
 
 from __future__ import annotations
