@@ -13,25 +13,22 @@ for a few seconds when another process (the pipeline, another dashboard) holds t
 from __future__ import annotations
 
 import datetime as dt
-import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Literal, TypeVar, get_args
+from typing import Literal, get_args
 
 import duckdb
 import pandas as pd
 
 from itw_radar.paths import Home
+from itw_radar.store_locks import with_lock_retry
 
 Status = Literal["confirmed", "false_positive", "escalated", "watch"]
 STATUSES: tuple[str, ...] = get_args(Status)
 REVEAL_FIELDS = ("profile", "names", "contact", "documents", "payout", "messages")
 MAX_NOTE_CHARS = 4000
-LOCK_RETRY_SECONDS = 10.0
-
-T = TypeVar("T")
 
 DDL = (
     """CREATE TABLE IF NOT EXISTS decisions (
@@ -56,30 +53,12 @@ class ReviewError(ValueError):
     """A decision or reveal that cannot be recorded as given (the message says why)."""
 
 
-def _is_lock_error(exc: duckdb.Error) -> bool:
-    text = str(exc).lower()
-    return "lock" in text or "conflicting" in text or "being used" in text
-
-
-def _with_retry(fn: Callable[[], T]) -> T:
-    deadline = time.monotonic() + LOCK_RETRY_SECONDS
-    delay = 0.05
-    while True:
-        try:
-            return fn()
-        except duckdb.IOException as exc:
-            if not _is_lock_error(exc) or time.monotonic() > deadline:
-                raise
-        time.sleep(delay)
-        delay = min(delay * 2, 0.5)
-
-
 @contextmanager
 def _connect(home: Home) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short-lived read-write connection to the reviews file, created with its tables."""
     path = home.reviews
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = _with_retry(lambda: duckdb.connect(str(path)))
+    con = with_lock_retry(lambda: duckdb.connect(str(path)))
     try:
         con.execute("SET TimeZone = 'UTC'")
         for ddl in DDL:

@@ -37,12 +37,12 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
 
 import duckdb
 import pandas as pd
 
 from itw_radar.paths import Home
+from itw_radar.store_locks import with_lock_retry
 
 LIST_TYPES: dict[str, str] = {
     "ip_cidr": "IPv4 or IPv6 network in CIDR notation (a single address is a /32 or /128); "
@@ -66,7 +66,6 @@ DEFAULT_LISTS_DIR = Path(__file__).resolve().parents[2] / "watchlists"
 MAX_SOURCE = 1000
 MAX_REASON = 2000
 MAX_VALUE = 200
-LOCK_RETRY_SECONDS = 10.0
 ENTRY_COLUMNS = ["entry_id", "list_type", "value", "source", "reason", "added_by", "added_at",
                  "expires_at", "removed_at", "removed_by"]
 PERSONAL_TYPES = ("email_hash", "phone_hash", "payment_fingerprint", "wallet_address", "device_id")
@@ -91,7 +90,6 @@ WAREHOUSE_DDL = """CREATE TABLE IF NOT EXISTS raw.watchlist_entries (
     entry_id VARCHAR, list_type VARCHAR, value VARCHAR, source VARCHAR, reason VARCHAR,
     added_by VARCHAR, added_at TIMESTAMPTZ, expires_at TIMESTAMPTZ)"""
 
-T = TypeVar("T")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _DOMAIN = re.compile(r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+"
                      r"(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})")
@@ -244,24 +242,6 @@ def make_entry(list_type: str, value: object, source: object, reason: object, ad
 # the store
 
 
-def _is_lock_error(exc: duckdb.Error) -> bool:
-    text = str(exc).lower()
-    return "lock" in text or "conflicting" in text or "being used" in text
-
-
-def _with_retry(fn: Callable[[], T]) -> T:
-    deadline = time.monotonic() + LOCK_RETRY_SECONDS
-    delay = 0.05
-    while True:
-        try:
-            return fn()
-        except duckdb.IOException as exc:
-            if not _is_lock_error(exc) or time.monotonic() > deadline:
-                raise
-        time.sleep(delay)
-        delay = min(delay * 2, 0.5)
-
-
 @contextmanager
 def _connect(home: Home, defaults: Path | None = DEFAULT_LISTS_DIR
              ) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -269,7 +249,7 @@ def _connect(home: Home, defaults: Path | None = DEFAULT_LISTS_DIR
     path = store_path(home)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.parent.chmod(0o700)
-    con = _with_retry(lambda: duckdb.connect(str(path)))
+    con = with_lock_retry(lambda: duckdb.connect(str(path)))
     try:
         con.execute("SET TimeZone = 'UTC'")
         new = not con.execute("SELECT count(*) FROM information_schema.tables "
