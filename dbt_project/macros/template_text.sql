@@ -25,3 +25,23 @@
         partition by night, account_id order by written_at desc, text_ref
     ) <= {{ th(t, 'max_letters_per_account') }}
 {%- endmacro %}
+
+{#- template_text: which texts of `sides` (a relation or CTE with columns `night_col`, text_id,
+    account_id, version_date) count on their night: a profile text that is the account's
+    version current on it (`profiles`: night, account_id, export_date, as int_accounts__as_of),
+    or a letter among the night's current letters (`letters`: template_text_current_letters).
+    One rule for int_text_pairs (judging a pair on its found night) and the indicator (keeping
+    it on later nights), so that the two cannot drift apart. -#}
+{% macro template_text_counting_texts(sides, profiles, letters, night_col='night') -%}
+    select s.{{ night_col }}, s.text_id
+    from {{ sides }} as s
+    inner join {{ profiles }} as p
+        on p.night = s.{{ night_col }} and p.account_id = s.account_id
+        and p.export_date = s.version_date
+
+    union all
+
+    select s.{{ night_col }}, s.text_id
+    from {{ sides }} as s
+    inner join {{ letters }} as l on l.night = s.{{ night_col }} and l.text_id = s.text_id
+{%- endmacro %}

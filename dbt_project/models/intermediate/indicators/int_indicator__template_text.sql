@@ -83,16 +83,7 @@ sides as (
 
 counting_sides as (
 
-    select s.night, s.text_id
-    from sides as s
-    inner join current_profiles as p
-        on p.night = s.night and p.account_id = s.account_id and p.export_date = s.version_date
-
-    union all
-
-    select s.night, s.text_id
-    from sides as s
-    inner join current_letters as l on l.night = s.night and l.text_id = s.text_id
+    {{ template_text_counting_texts('sides', 'current_profiles', 'current_letters') }}
 
 ),
 
