@@ -137,7 +137,9 @@ median_hours as (
             logins.account_id,
             logins.phase,
             grid.h,
-            sum(least(abs(logins.utc_hour - grid.h), 24 - abs(logins.utc_hour - grid.h))) as spread
+            -- rounded: a parallel sum of doubles differs in the last bit from run to run, and
+            -- the hours of a plateau (equal spreads) must tie exactly to fall to the earliest
+            round(sum(least(abs(logins.utc_hour - grid.h), 24 - abs(logins.utc_hour - grid.h))), 6) as spread
         from logins
         cross join (select unnest(range(24)) as h) as grid
         group by all
