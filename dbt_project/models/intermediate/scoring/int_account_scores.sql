@@ -8,7 +8,8 @@
 -- Weak and strong signs (catalog evidence_class, sign_group): signs that are innocent alone
 -- (night-owl hours, long weeks, a VPN, a low rate) decide nothing alone, and two independent
 -- ones are what an analyst should look at. An account whose signs of at least
--- two_sign_min_value come from two sign groups or more scores at least tier_medium; one whose
+-- two_sign_min_value (decayed, or undecayed on one of the last two_sign_window_days nights)
+-- come from two sign groups or more scores at least tier_medium; one whose
 -- only such sign is a single weak group (and no strong sign of that size) scores at most
 -- single_weak_sign_max_score, below medium. score_rule says which applied.
 -- A decision counts for the nights first processed after it was made (stg_night_clock), not by
@@ -111,7 +112,13 @@ counted as (
         -- before hits carried one: the catalog's)
         coalesce(history.sign_group, indicators.sign_group) as sign_group,
         indicators.weight * history.strength
-            * pow(0.5, date_diff('day', history.as_of_date, history.night) / {{ var('score_half_life_days') }}) as value
+            * pow(0.5, date_diff('day', history.as_of_date, history.night) / {{ var('score_half_life_days') }}) as value,
+        -- large enough to count as one of two signs: decayed, or undecayed within the window
+        indicators.weight * history.strength
+            * pow(0.5, date_diff('day', history.as_of_date, history.night) / {{ var('score_half_life_days') }})
+            >= {{ var('two_sign_min_value') }}
+            or (history.as_of_date > history.night - {{ var('two_sign_window_days') }}
+                and indicators.weight * history.strength >= {{ var('two_sign_min_value') }}) as is_sign
     from history
     inner join indicators on indicators.indicator_id = history.indicator_id
     left join reviews
@@ -145,6 +152,35 @@ per_indicator as (
 
 ),
 
+-- the indicators with a sign large enough to count as one of two, each in the group of its
+-- largest such hit (a hit names its own group)
+sign_indicators as (
+
+    select
+        night,
+        account_id,
+        indicator_id,
+        min(evidence_class) as evidence_class,
+        arg_max(sign_group, (value, as_of_date)) as sign_group
+    from counted
+    where is_sign
+    group by night, account_id, indicator_id
+
+),
+
+signs as (
+
+    select
+        night,
+        account_id,
+        count(*) filter (where evidence_class = 'strong') as strong_signs,
+        count(distinct sign_group) as independent_signs,
+        string_agg(distinct sign_group, ', ' order by sign_group) as sign_groups
+    from sign_indicators
+    group by night, account_id
+
+),
+
 combined as (
 
     select
@@ -152,12 +188,6 @@ combined as (
         account_id,
         count(*) as indicators_fired,
         count(distinct family) as families,
-        -- signs large enough to count as one of two (decayed weight * strength)
-        count(*) filter (where evidence_class = 'strong'
-                          and value >= {{ var('two_sign_min_value') }}) as strong_signs,
-        count(distinct sign_group) filter (where value >= {{ var('two_sign_min_value') }}) as independent_signs,
-        string_agg(distinct sign_group, ', ' order by sign_group)
-            filter (where value >= {{ var('two_sign_min_value') }}) as sign_groups,
         -- summed in one fixed order: a parallel sum of doubles can differ in the last bit
         100 * (1 - exp(list_sum(list(ln(1 - least(value, 0.99)) order by indicator_id)))) as noisy_or,
         array_to_string(list(
@@ -171,20 +201,32 @@ combined as (
 
 ),
 
-scored as (
+with_signs as (
 
     select
         combined.*,
-        case when combined.noisy_or is null then 0.0
-             else least(100.0, combined.noisy_or + least({{ var('family_bonus_max') }},
-                        {{ var('family_bonus_points') }} * (combined.families - 1)))
+        coalesce(signs.strong_signs, 0) as strong_signs,
+        coalesce(signs.independent_signs, 0) as independent_signs,
+        signs.sign_groups
+    from combined
+    left join signs using (night, account_id)
+
+),
+
+scored as (
+
+    select
+        with_signs.*,
+        case when with_signs.noisy_or is null then 0.0
+             else least(100.0, with_signs.noisy_or + least({{ var('family_bonus_max') }},
+                        {{ var('family_bonus_points') }} * (with_signs.families - 1)))
         end as base_score,
         case
-            when combined.noisy_or is null then null
-            when combined.independent_signs >= 2 then 'two_signs'
-            when combined.strong_signs = 0 then 'one_weak_sign'
+            when with_signs.noisy_or is null then null
+            when with_signs.independent_signs >= 2 then 'two_signs'
+            when with_signs.strong_signs = 0 then 'one_weak_sign'
         end as score_rule
-    from combined
+    from with_signs
 
 ),
 
