@@ -668,3 +668,31 @@ def test_bad_arguments_explain_what_to_do(tmp_path: Path) -> None:
         generate(tmp_path, START, 1, fmt="xlsx")
     with pytest.raises(ValueError, match="days"):
         generate(tmp_path, START, 0)
+
+
+@pytest.mark.parametrize("seed", [42, 7])
+def test_planted_weak_traits_show_in_the_data(seed: int) -> None:
+    """A weak trait the labels claim is one the data shows, not one the honest spread hides:
+    a low rate is far under its market (the category's rate scaled by the claimed country),
+    and high hours are thousands of hours on an account old enough to have worked them."""
+    import numpy as np
+
+    from itw_radar.generator import network as net
+    from itw_radar.generator import reference as ref
+    from itw_radar.generator import scenarios as sc
+    from itw_radar.generator.population import build_population
+
+    start_day = (START - dt.date(1970, 1, 1)).days
+    p = build_population(seed, 2000, 800, start_day, 30)
+    mult = np.array([c.rate_mult for c in ref.COUNTRIES] + [0.8] * len(net.EXTRA_COUNTRIES))
+    work = np.where(p.extras["new_category"] >= 0, p.extras["new_category"], p.category)
+    market = np.array(ref.CATEGORY_BASE_RATE)[work] * mult[p.country]
+    low = np.flatnonzero(p.has(sc.T_LOW_RATE))
+    assert len(low) >= 5
+    assert (p.rate[low] <= np.maximum(0.45 * market[low] + 0.5, 3.0)).all(), (
+        p.rate[low] / market[low])
+    hi = np.flatnonzero(p.has(sc.T_HIGH_HOURS)[: p.n_freelancers])
+    assert len(hi) >= 3
+    weeks = (start_day * 86400 - p.created[hi]) / (7 * 86400)
+    assert (weeks >= 4).all(), weeks  # the lifetime rate is judged on accounts of 4 weeks+
+    assert (p.lifetime[hi] / weeks >= 60).all(), p.lifetime[hi] / weeks

@@ -81,11 +81,23 @@ def _rehome(p: popm.Population, rng: np.random.Generator, acc: np.ndarray,
     p.v6[acc] = False
 
 
+def _rate_mult(country: np.ndarray) -> np.ndarray:
+    mult = np.array([c.rate_mult for c in ref.COUNTRIES] + [0.8] * len(net.EXTRA_COUNTRIES))
+    return mult[country.astype(np.int64)]
+
+
+def _move_claim(p: popm.Population, acc: np.ndarray, country: np.ndarray) -> None:
+    """Claim `country` for `acc`, the rate following its market (a low rate stays as far under
+    the new market as it was under the old one)."""
+    p.rate[acc] = np.round(p.rate[acc] * _rate_mult(country) / _rate_mult(p.country[acc]), 0)
+    p.country[acc] = country
+
+
 def _reclaim(p: popm.Population, rng: np.random.Generator, acc: np.ndarray,
              choices: np.ndarray) -> None:
     """A new claimed country (zone, names, home network, document and payout follow)."""
     c = choices[rng.integers(0, len(choices), size=len(acc))]
-    p.country[acc] = c
+    _move_claim(p, acc, c)
     c64 = c.astype(np.int64)
     p.tz[acc] = (net.COUNTRY_TZ_FIRST[c64] + (rng.random(len(acc)) * net.COUNTRY_TZ_COUNT[c64])
                  .astype(np.int16))
@@ -257,7 +269,7 @@ def plant(p: popm.Population, seed: int, op_group: np.ndarray) -> None:
         b = homes[rng.integers(0, len(homes), size=k)]
         a = origin[rng.integers(0, len(origin), size=k)]
         a = np.where(a == b, origin[(np.searchsorted(origin, a) + 1) % len(origin)], a)
-        p.country[acc] = b
+        _move_claim(p, acc, b)
         e["pay_country"][acc] = b
         e["doc_country"][acc] = a
         _rehome(p, rng, acc, b)
@@ -303,7 +315,22 @@ def plant(p: popm.Population, seed: int, op_group: np.ndarray) -> None:
                                                               "translation", "video")])
         p.category[acc] = old_cat[rng.integers(0, len(old_cat), size=k)]
         e["new_category"][acc] = dprk_cat[rng.integers(0, len(dprk_cat), size=k)]
+    _low_rates_show(p, seed)
     _referrals_in_order(p)
+
+
+def _low_rates_show(p: popm.Population, seed: int) -> None:
+    """A low-rate trait given above (weak extras), or carried into a new claimed country or
+    line of work, is a rate far under the market the account works in (a quarter to 45%), not
+    the ordinary rate it was drawn with. Its own random stream: the draws above stay as they
+    were."""
+    rng = np.random.default_rng([seed, 27, 1])
+    work = np.where(p.extras["new_category"] >= 0, p.extras["new_category"], p.category)
+    market = np.array(ref.CATEGORY_BASE_RATE)[work] * _rate_mult(p.country)
+    low = np.flatnonzero(p.has(sc.T_LOW_RATE))
+    shown = low[p.rate[low] > 0.42 * market[low]]
+    p.rate[shown] = np.maximum(np.round(market[shown] * rng.uniform(0.25, 0.42, len(shown)), 0),
+                               3.0)
 
 
 def _referrals_in_order(p: popm.Population) -> None:

@@ -450,8 +450,12 @@ def build_population(
     base = np.array(ref.CATEGORY_BASE_RATE)[category]
     mult = np.array([c.rate_mult for c in countries] + [0.8] * len(net.EXTRA_COUNTRIES))[country]
     rate = base * mult * rng.lognormal(0.0, 0.33, size=n)
-    rate[sc.has(traits, sc.T_LOW_RATE)] *= rng.uniform(0.3, 0.5, size=int(
-        sc.has(traits, sc.T_LOW_RATE).sum()))
+    # A low rate is far under its market (a quarter to 45% of the category's rate where the
+    # profile says it lives), not an ordinary rate that honest noise also reaches: with the
+    # spread above on top, a third of the planted "low" rates were within the honest range.
+    low_rate = sc.has(traits, sc.T_LOW_RATE)
+    rate[low_rate] = base[low_rate] * mult[low_rate] * rng.uniform(0.25, 0.42, size=int(
+        low_rate.sum()))
     rate[low] *= rng.uniform(0.45, 0.7, size=len(low))
     rate = np.maximum(np.round(rate, 0), 3.0)
     rate[is_client] = np.nan
@@ -463,12 +467,17 @@ def build_population(
     tenure_days[dprk & ~proxy] = rng.exponential(260, size=int((dprk & ~proxy).sum()))
     tenure_days[proxy] = rng.uniform(500, 2600, size=int(proxy.sum()))  # the lender's account
     tenure_days = np.maximum(tenure_days, 2.0 + 3.0 * rng.random(n))
+    # Thousands of cumulative hours are worked on an established account (its hours below are
+    # those of at least 0.6 years), not on one that signed up last week.
+    tenure_days[sc.has(traits, sc.T_HIGH_HOURS)] = np.maximum(
+        tenure_days[sc.has(traits, sc.T_HIGH_HOURS)], 0.6 * 365)
     created = (start_sec - tenure_days * DAY).astype(np.int64)
     # Some accounts sign up during the generated window.
     p_new = min(0.15, 0.003 * days)
     new = (rng.random(n) < p_new) & ~has_co & (site < 0) & (linked < 0) & (scenario <= 1)
     new_dprk = dprk & ~proxy & (rng.random(n) < min(0.3, 0.01 * days)) & ~is_client
     new_dprk &= ~sc.has(traits, sc.T_PHOTO_SWAP)  # forged documents were on file already
+    new_dprk &= ~sc.has(traits, sc.T_HIGH_HOURS)  # thousands of hours take an older account
     new |= new_dprk
     created[new] = start_sec + (rng.integers(0, max(days, 1), size=int(new.sum())) * DAY
                                 + rng.integers(6 * 3600, 22 * 3600, size=int(new.sum())))
