@@ -1,7 +1,9 @@
--- low_rate: the freelancer's hourly rate (median of its recent hourly contracts, else its
--- profile's asking rate) far under the market rate for its work where it says it lives: the
--- median rate of its main category (over freelancers with recent hourly contracts in that
--- category; the profile-rate median of all freelancers when it has no category yet), scaled by
+-- low_rate: the freelancer's hourly rate (median of its recent hourly contracts in its main
+-- category, else its profile's asking rate) far under the market rate for its work where it
+-- says it lives: the median rate of its main category (the category of most of its recent
+-- contracts, fixed-price ones too: a developer paid by milestone asks a developer's hourly rate;
+-- the median over freelancers with recent hourly contracts in that category; the profile-rate
+-- median of all freelancers when it has no contract yet or too few peers), scaled by
 -- the claimed country's price level (median profile rate of the freelancers of that country /
 -- median of all; 1 for countries with fewer than min_country_peers freelancers). A developer
 -- in a low-cost market asking its market's rate is not low; a "US" profile at $17/h is.
@@ -12,8 +14,7 @@ with
 contracts as (
 
     select * from {{ ref('int_contracts__as_of') }}
-    where contract_type = 'hourly'
-      and created_at::date >= night - {{ th(t, 'lookback_days') }}
+    where created_at::date >= night - {{ th(t, 'lookback_days') }}
 
 ),
 
@@ -31,7 +32,7 @@ freelancer_category_rates as (
         night,
         freelancer_account_id as account_id,
         category,
-        median(rate_usd) as rate,
+        median(rate_usd) filter (where contract_type = 'hourly') as rate,
         count(*) as contracts
     from contracts
     group by night, freelancer_account_id, category
@@ -46,6 +47,7 @@ category_medians as (
         median(rate) as median_rate,
         count(*) as peers
     from freelancer_category_rates
+    where rate is not null
     group by night, category
     having count(*) >= {{ th(t, 'min_category_peers') }}
 
@@ -89,12 +91,11 @@ compared as (
     select
         freelancers.night,
         freelancers.account_id,
-        coalesce(main_category.category, 'all categories') as category,
+        coalesce(category_medians.category, 'all categories') as category,
         coalesce(main_category.rate, freelancers.hourly_rate_usd) as rate,
         freelancers.country,
         coalesce(country_index.price_index, 1.0) as price_index,
-        case when main_category.category is not null then category_medians.median_rate
-             else profile_medians.median_rate end
+        coalesce(category_medians.median_rate, profile_medians.median_rate)
             * coalesce(country_index.price_index, 1.0) as median_rate
     from freelancers
     left join main_category
