@@ -51,12 +51,6 @@ new_texts as (
 
 ),
 
-postings as (
-
-    select * from {{ ref('int_text_shingles') }}
-
-),
-
 -- the nights a shingle was first on two accounts and on more than max_accounts_per_shingle
 shingle_accounts as (
 
@@ -81,10 +75,12 @@ public_since as (
 ),
 
 -- the new texts' shingles that can join them to another account's text on their found night
+-- (the index is read directly, not through a CTE: DuckDB materialises a CTE used twice, which
+-- read the whole index every night)
 rare_new as (
 
     select n.found_night, n.text_id, n.account_id, n.available_night, s.shingle
-    from postings as s
+    from {{ ref('int_text_shingles') }} as s
     inner join new_texts as n on n.text_id = s.text_id
     inner join shared_since as r
         on r.shingle = s.shingle and r.shared_night <= n.found_night
@@ -100,7 +96,7 @@ candidates as (
 
     select a.found_night, a.text_id, b.text_id as other_text_id, count(*) as shared
     from rare_new as a
-    inner join postings as b
+    inner join {{ ref('int_text_shingles') }} as b
         on b.shingle = a.shingle
         and b.account_id <> a.account_id
         and b.until_night >= a.found_night

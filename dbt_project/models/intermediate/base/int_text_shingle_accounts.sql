@@ -8,7 +8,9 @@
 --
 -- Counted over every text ever delivered (profile versions, letters), not over the texts still
 -- current: a phrase once used by more accounts than an operation runs stays public. This is what
--- makes the count incremental (it only grows); see int_indicator__template_text.
+-- makes the count incremental (it only grows); see int_indicator__template_text. Read from
+-- int_texts' shingle lists: the inverted index (int_text_shingles) leaves out the shingles this
+-- model finds public.
 --
 -- Incremental: tonight's (shingle, account) pairs not stored yet, numbered after the stored ones
 -- of their shingle; a full refresh numbers all of them at once and gives the same rows (a pair
@@ -23,13 +25,13 @@
 
 with
 
-new_uses as (
+-- tonight's texts' shingles (int_texts keeps each text's distinct shingles)
+uses as (
 
-    select shingle, account_id, min(available_night) as first_night
-    from {{ ref('int_text_shingles') }}
+    select available_night, account_id, unnest(shingles) as shingle
+    from {{ ref('int_texts') }}
     where available_night > {{ incremental_bound('first_night') }}
       and available_night <= {{ as_of() }}
-    group by shingle, account_id
 
 ),
 
@@ -37,16 +39,27 @@ new_uses as (
 
 stored as (
 
-    select shingle, account_id
+    select shingle, account_id, account_rank
     from {{ this }}
     where first_night <= {{ incremental_bound('first_night') }}
 
 ),
 
+-- a shingle already public gains no row (the cap keeps none): most of a night's shingles are
+-- common phrases, dropped here before they are grouped
+new_uses as (
+
+    select shingle, account_id, min(available_night) as first_night
+    from uses
+    anti join (select shingle from stored where account_rank = {{ keep }}) as public using (shingle)
+    group by shingle, account_id
+
+),
+
 fresh as (
 
-    select * from new_uses
-    anti join stored using (shingle, account_id)
+    select n.* from new_uses as n
+    anti join stored as s on s.shingle = n.shingle and s.account_id = n.account_id
 
 ),
 
@@ -60,6 +73,14 @@ stored_counts as (
 ),
 
 {%- else %}
+
+new_uses as (
+
+    select shingle, account_id, min(available_night) as first_night
+    from uses
+    group by shingle, account_id
+
+),
 
 fresh as (
 
