@@ -147,10 +147,12 @@ final as (
         '{{ t }}' as indicator_id,
         method_strength as strength,
         concat_ws('; ',
-            case when name_mismatch then format('payout account held by "{}", identity documents say "{}"', holder_name, identity_name) end,
+            -- no names in evidence: reasons reach every page and export, names only the
+            -- Account page's masked profile (revealed with a log entry)
+            case when name_mismatch then format('payout account {} held under a name the identity documents do not carry (both names on the Account page)', payment_method_id) end,
             case when country_mismatch then format('payout account in {} (claimed {})', payout_country, claimed_country) end,
             case when sharing_freelancers > 0 then format('payout account shared by {} freelancers', sharing_freelancers) end,
-            case when agency_payout then format('company account "{}" in {}, the country of the identity (an agency, counted weakly)', holder_name, payout_country)
+            case when agency_payout then format('company payout account {} in {}, the country of the identity (an agency, counted weakly)', payment_method_id, payout_country)
                  when own_name and sharing_freelancers > 0 then 'in the account''s own name (counted weakly)' end
         ) as evidence
     from best
