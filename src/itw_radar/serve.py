@@ -7,7 +7,6 @@ environment so tests can start the same thing in the background.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -59,7 +58,8 @@ def streamlit_command(home: Home, port: int = 8501, demo: bool = False,
 
 
 def serve(home: Home, port: int = 8501, demo: bool = False) -> None:
-    """Run the dashboard in the foreground until interrupted (Ctrl-C)."""
+    """Run the dashboard in the foreground until interrupted (Ctrl-C) or terminated; this
+    process becomes the Streamlit server (exec), so it never returns."""
     cmd, env = streamlit_command(home, port, demo)
     if not home.serving.exists():
         print(f"Note: no serving database yet at {home.serving}; the dashboard will say so "
@@ -71,9 +71,9 @@ def serve(home: Home, port: int = 8501, demo: bool = False) -> None:
         print(f"No {USERS_ENV} set: log in works only through single sign-on ([auth] in "
               ".streamlit/secrets.toml); set ITW_RADAR_USERS=name:hash or use --demo.",
               file=sys.stderr)
-    try:
-        code = subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        return
-    if code not in (0, -2, 130):
-        raise SystemExit(f"streamlit exited with status {code}; see its output above.")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Streamlit replaces this process (same pid): a SIGTERM from a script or a service manager
+    # reaches the server itself. A child started with subprocess.call kept serving on the port
+    # after its parent was terminated.
+    os.execve(cmd[0], cmd, env)
