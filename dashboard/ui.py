@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
+import unicodedata
 
 import pandas as pd
 import streamlit as st
@@ -23,9 +25,26 @@ ACCOUNT_PAGE = "app_pages/account.py"
 WORD_JOINER = "\u2060"
 
 
+def visible(text: object) -> str:
+    """`text` with every invisible or direction-changing character shown as `⟦U+202E⟧`.
+
+    Names and texts come from the platform's users: a right-to-left override (U+202E) makes
+    "evil" read as "live", zero-width characters make two names that differ look equal. Format
+    characters (Unicode category Cf: bidi controls, zero-width joiners, the BOM) and control
+    characters other than newline and tab are replaced; ordinary text in any script is kept.
+    """
+    value = "" if text is None else str(text)
+    if value.isprintable():
+        return value
+    return "".join(
+        f"⟦U+{ord(ch):04X}⟧" if unicodedata.category(ch) in ("Cf", "Cc", "Co", "Cs")
+        and ch not in "\n\t" else ch
+        for ch in value)
+
+
 def md_escape(text: object) -> str:
     """Markdown text that shows `text` literally (no links, HTML, emphasis, LaTeX, directives)."""
-    value = "" if text is None else str(text)
+    value = visible("" if text is None else str(text))
     value = value.replace("\r", " ").replace("\n", " ")
     # a word joiner between repeated dashes/dots keeps Markdown typography from turning
     # `--` into a dash or `...` into an ellipsis; the exact text is shown with st.text elsewhere
@@ -60,7 +79,16 @@ def mask_name(value: object) -> str:
     for name in str(value).split(","):
         words = [w[:1] + "*" * max(len(w) - 1, 2) for w in name.split()]
         parts.append(" ".join(words))
-    return ", ".join(p for p in parts if p)
+    return visible(", ".join(p for p in parts if p))
+
+
+def visible_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with `visible` applied to its text columns (names, evidence, messages)."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(lambda v: visible(v) if isinstance(v, str) else v)
+    return out
 
 
 def mask_hash(value: object) -> str:
@@ -169,3 +197,44 @@ def account_picker(label: str, options: list[str], key: str, help: str | None = 
                  placeholder="Choose an account", help=help)
     if goto := st.session_state.pop(_GOTO_KEY, None):
         open_account(str(goto))
+
+
+def run_details(summary: object) -> dict[str, object]:
+    """A pipeline run's JSON summary as readable fields: accounts per tier and new high-risk
+    accounts for a published night, rows per file for a night that stopped after loading."""
+    if not isinstance(summary, str) or not summary.strip():
+        return {}
+    try:
+        parsed = json.loads(summary)
+    except ValueError:
+        return {"details": visible(summary)}
+    if not isinstance(parsed, dict):
+        return {"details": visible(summary)}
+    if "accounts_per_tier" in parsed:
+        tiers = parsed.get("accounts_per_tier") or {}
+        out: dict[str, object] = {t: int(tiers.get(t, 0) or 0) for t in TIER_ORDER}
+        out["new high-risk"] = int(parsed.get("new_high_risk_accounts", 0) or 0)
+        sample = parsed.get("new_high_risk_sample") or []
+        out["details"] = ("new high-risk: " + ", ".join(visible(a) for a in sample[:5])
+                          + (", ..." if out["new high-risk"] > len(sample[:5]) else "")
+                          if sample else "")
+        return out
+    files = []
+    for name, value in parsed.items():
+        if isinstance(value, list | tuple) and len(value) == 2:
+            files.append(f"{visible(name)}: {int(value[0] or 0):,} rows, "
+                         f"{int(value[1] or 0):,} quarantined")
+        else:
+            files.append(f"{visible(name)}: {visible(value)}")
+    return {"details": "; ".join(files)}
+
+
+def runs_for_display(runs: pd.DataFrame) -> pd.DataFrame:
+    """pipeline_runs with its `summary` JSON spread into columns (tiers, new high-risk, details)."""
+    if runs.empty or "summary" not in runs.columns:
+        return runs
+    details = pd.DataFrame([run_details(v) for v in runs["summary"]], index=runs.index)
+    for col in [*TIER_ORDER, "new high-risk"]:
+        if col in details.columns:
+            details[col] = details[col].astype("Int64")
+    return pd.concat([runs.drop(columns=["summary"]), details], axis=1)

@@ -27,6 +27,8 @@ HOSTILE_NAMES = (
     '=HYPERLINK("http://x")',
     ":red[boom] **bold** $x^2$",
     "@SUM(1+1)",
+    "evil\u202e eman",  # a right-to-left override: "evil name" would read "live name"
+    "Ad\u200bmin Us\u2066er",  # zero-width space, left-to-right isolate
 )
 
 INDICATORS = (
@@ -374,7 +376,11 @@ def _build(con: duckdb.DuckDBPyConnection, n: int, nights: int, seed: int) -> No
             + to_seconds(CAST(300 + r(hash(export_date), 'dur') * 600 AS BIGINT)) AS finished_at,
           sum(rows_loaded) AS rows_loaded, sum(rows_quarantined) AS rows_quarantined,
           CAST(NULL AS VARCHAR) AS error,
-          to_json({{'tables': count(*), 'rows_loaded': sum(rows_loaded)}})::VARCHAR AS summary
+          to_json({{'accounts_per_tier': {{'high': 3, 'medium': 5, 'low': 7, 'none': 100}},
+                    'export_date': export_date, 'new_high_risk_accounts': 2,
+                    'new_high_risk_sample': ['A000001', 'A000002'],
+                    'rows_loaded': sum(rows_loaded),
+                    'rows_quarantined': sum(rows_quarantined)}})::VARCHAR AS summary
         FROM load_files GROUP BY export_date
         UNION ALL
         SELECT DATE '{START.isoformat()}' - 1, 'failed',

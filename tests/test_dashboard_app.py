@@ -349,6 +349,23 @@ def test_review_is_saved_and_read_back(home: Home, logged_in: AppTest) -> None:
     assert "A000003" in current["account_id"].tolist()
 
 
+def test_a_decision_has_no_default_and_save_without_one_saves_nothing(
+        home: Home, logged_in: AppTest) -> None:
+    at = logged_in
+    at.query_params["account_id"] = "A000004"
+    at.switch_page("app_pages/account.py").run()
+    assert at.radio(key="rv_status").value is None
+    at.button(key="FormSubmitter:review_form-Save decision").click().run()
+    assert any("Choose a decision first" in e.value for e in at.error)
+    assert reviews.history(home, "A000004").empty
+    at.switch_page("app_pages/reviews.py").run()
+    assert at.radio(key="rp_status").value is None
+    at.text_input(key="rp_account").input("A000004")
+    at.button(key="FormSubmitter:reviews_form-Save decision").click().run()
+    assert any("Choose a decision first" in e.value for e in at.error)
+    assert reviews.history(home, "A000004").empty
+
+
 def test_reviews_page_records_a_decision(home: Home, logged_in: AppTest) -> None:
     at = logged_in.switch_page("app_pages/reviews.py").run()
     at.text_input(key="rp_account").input("A000005")
@@ -357,6 +374,7 @@ def test_reviews_page_records_a_decision(home: Home, logged_in: AppTest) -> None
     no_errors(at)
     assert reviews.latest_decisions(home, ["A000005"])["status"].tolist() == ["false_positive"]
     at.text_input(key="rp_account").input("NO-SUCH-ACCOUNT")
+    at.radio(key="rp_status").set_value("false_positive")  # the form cleared it
     at.button(key="FormSubmitter:reviews_form-Save decision").click().run()
     assert any("No scored account" in e.value for e in at.error)
     assert reviews.history(home, "NO-SUCH-ACCOUNT").empty
@@ -377,6 +395,58 @@ def test_profile_is_masked_until_revealed_and_the_reveal_is_logged(
     assert profile["display_name"] == "<script>alert(1)</script>"  # shown as text in a table
     log = reviews.reveals(home, "A000002")
     assert len(log) == before + 1 and log["author"].tolist()[0] == auth.DEMO_USER
+
+
+def test_invisible_and_direction_changing_characters_are_shown(
+        home: Home, logged_in: AppTest) -> None:
+    """A right-to-left override in a name would reverse it on screen, masked or revealed."""
+    at = logged_in
+    for account_id, shown in (("A000007", "evil⟦U+202E⟧ eman"),
+                              ("A000008", "Ad⟦U+200B⟧min Us⟦U+2066⟧er")):
+        at.query_params["account_id"] = account_id
+        at.switch_page("app_pages/account.py").run()
+        no_errors(at)
+        masked = frame(at, "field", "value").set_index("field")["value"]["display_name"]
+        assert "\u202e" not in masked and "\u200b" not in masked and "*" in masked
+        at.button(key="reveal").click().run()
+        profile = frame(at, "field", "value").set_index("field")["value"]
+        assert profile["display_name"] == shown
+
+
+def test_visible_marks_only_invisible_characters() -> None:
+    assert ui.visible("Jin Park") == "Jin Park"
+    assert ui.visible("日本語 عربي Ελληνικά") == "日本語 عربي Ελληνικά"
+    assert ui.visible("evil\u202e eman") == "evil⟦U+202E⟧ eman"
+    assert ui.visible("a\ufeffb\u200dc\x07") == "a⟦U+FEFF⟧b⟦U+200D⟧c⟦U+0007⟧"
+    assert ui.visible("two\nlines") == "two\nlines"
+    assert "⟦U\\+202E⟧" in ui.md_escape("x\u202e")  # shown as ⟦U+202E⟧
+    assert ui.mask_name("\u202eevil name").startswith("⟦U+202E⟧")
+    assert "\u202e" not in ui.visible_frame(pd.DataFrame({"n": ["a\u202eb"]}))["n"][0]
+
+
+def test_data_quality_shows_each_nights_summary_as_fields(logged_in: AppTest) -> None:
+    at = logged_in.switch_page("app_pages/data_quality.py").run()
+    no_errors(at)
+    runs = next(df.value for df in at.dataframe if "status" in df.value.columns)
+    assert "summary" not in runs.columns
+    ok = runs[runs["status"] == "success"]
+    assert ok["high"].tolist()[0] == 3 and ok["new high-risk"].tolist()[0] == 2
+    assert "A000001" in ok["details"].tolist()[0]
+    assert not any(str(v).startswith("{") for v in runs["details"].fillna(""))
+
+
+def test_daily_hits_chart_gives_every_indicator_a_labelled_row() -> None:
+    from dashboard import charts
+
+    trend = pd.DataFrame({"as_of_date": pd.to_datetime(["2026-11-01", "2026-11-02"] * 17),
+                          "name": [f"indicator {i // 2:02d}" for i in range(34)],
+                          "accounts": [None if i == 3 else i for i in range(34)]})
+    spec = charts.indicator_heatmap(trend).to_dict()
+    assert spec["mark"]["type"] == "rect"
+    assert spec["encoding"]["y"]["field"] == "name"
+    assert spec["encoding"]["y"]["title"] is None and "axis" in spec["encoding"]["y"]
+    assert spec["height"] >= 17 * charts.ROW_PX  # 17 rows, none squeezed by a legend
+    assert spec["encoding"]["color"]["legend"]["orient"] == "bottom"
 
 
 def test_account_messages_are_escaped_and_highlighted(logged_in: AppTest) -> None:

@@ -61,7 +61,7 @@ for key, value in base.items():
     shown = value if is_revealed or key not in masked_fields else masked_fields[key](value)
     rows.append({"field": key, "value": "" if shown is None or (not isinstance(shown, str)
                                                                and pd.isna(shown))
-                 else str(shown)})
+                 else ui.visible(shown)})
 rows.append({"field": "account_age_days", "value": str(acct.get("account_age_days"))})
 rows.append({"field": "categories", "value": str(acct.get("categories") or "")})
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="profile_table",
@@ -98,11 +98,11 @@ else:
             st.markdown(f"**{ui.md_escape(row.name)}** · {float(row.points):.1f} points · "
                         f"strength {float(row.strength):.2f} · last fired "
                         f"{pd.Timestamp(row.as_of_date):%Y-%m-%d}")
-            st.text(f"Evidence: {row.evidence}")
+            st.text(f"Evidence: {ui.visible(row.evidence)}")
             if isinstance(row.source, str):
                 st.caption("Source: " + ui.md_escape(row.source))
     with st.expander(f"Every hit, night by night ({len(hits)})"):
-        st.dataframe(hits, hide_index=True, width="stretch")
+        st.dataframe(ui.visible_frame(hits), hide_index=True, width="stretch")
 
 # --- evidence rows -------------------------------------------------------------------------
 tab_logins, tab_links, tab_messages = st.tabs(["Logins and IPs", "Linked accounts",
@@ -122,7 +122,7 @@ with tab_links:
     if lk.empty:
         st.info("No account shares an identifier with this one.")
     else:
-        st.dataframe(lk, hide_index=True, width="stretch", column_config={
+        st.dataframe(ui.visible_frame(lk), hide_index=True, width="stretch", column_config={
             "linked_account_id": st.column_config.TextColumn("linked account"),
             "link_type": st.column_config.TextColumn("shared identifier"),
             "link_value": st.column_config.TextColumn("value"),
@@ -144,25 +144,29 @@ with tab_messages:
             st.markdown(ui.highlight_markdown(row.body, row.match_start, row.match_end))
             before, match, after = ui.split_match(row.body, row.match_start, row.match_end)
             with st.expander("Exact text"):
-                st.text(f"before: {before}")
-                st.text(f"match:  {match}")
-                st.text(f"after:  {after}")
+                st.text(f"before: {ui.visible(before)}")
+                st.text(f"match:  {ui.visible(match)}")
+                st.text(f"after:  {ui.visible(after)}")
 
 # --- review --------------------------------------------------------------------------------
 st.subheader("Review")
 with st.form("review_form", clear_on_submit=True):
+    # no default: one click on Save must not record a decision nobody chose
     new_status = st.radio("Decision", list(reviews.STATUSES), horizontal=True, key="rv_status",
-                          format_func=lambda s: s.replace("_", " "))
+                          index=None, format_func=lambda s: s.replace("_", " "))
     note = st.text_area("Note", key="rv_note", max_chars=reviews.MAX_NOTE_CHARS,
                         placeholder="What you checked and why")
     if st.form_submit_button("Save decision", type="primary"):
-        try:
-            reviews.record_decision(data.home(), account_id, new_status, note, user)
-        except reviews.ReviewError as exc:
-            st.error(str(exc))
+        if new_status is None:
+            st.error("Choose a decision first: nothing was saved.")
         else:
-            st.session_state["_account_flash"] = f"Saved: {new_status.replace('_', ' ')}."
-            st.rerun()
+            try:
+                reviews.record_decision(data.home(), account_id, new_status, note, user)
+            except reviews.ReviewError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state["_account_flash"] = f"Saved: {new_status.replace('_', ' ')}."
+                st.rerun()
 if flash := st.session_state.pop("_account_flash", None):
     st.success(flash)
 past = reviews.history(data.home(), account_id)

@@ -21,7 +21,7 @@ else:
     c1.metric("Nights processed", len(runs))
     c2.metric("Succeeded", ok)
     c3.metric("Failed", len(runs) - ok)
-    st.dataframe(runs, hide_index=True, width="stretch", key="dq_runs")
+    st.dataframe(ui.runs_for_display(runs), hide_index=True, width="stretch", key="dq_runs")
 
 nights = sorted({str(d)[:10] for d in runs["export_date"]}, reverse=True) if len(runs) else []
 night = st.selectbox("Night", ["all nights", *nights], key="dq_night")

@@ -64,8 +64,8 @@ rows = data.flagged_page(snap, filters, live, sort=sort, direction=direction, pa
 if rows.empty:
     st.info("No account matches these filters.")
 else:
-    shown = rows.assign(name=rows["display_name"].map(ui.mask_name)).drop(
-        columns=["display_name"])
+    shown = ui.visible_frame(rows.assign(name=rows["display_name"].map(ui.mask_name)).drop(
+        columns=["display_name"]))
     event = st.dataframe(
         shown, hide_index=True, width="stretch", key="flagged_table",
         height=min(36 * (len(shown) + 1) + 3, 900),

@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, ui
+from dashboard import charts, data, ui
 from itw_radar import reviews
 
 snap = ui.page_header("Overview")
@@ -74,14 +74,7 @@ with right:
     if ind.empty:
         st.info("No indicator has fired yet.")
     else:
-        chart = alt.Chart(ind).mark_line(point=True).encode(
-            x=alt.X("as_of_date:T", title="night"),
-            y=alt.Y("accounts:Q", title="accounts with a hit"),
-            color=alt.Color("name:N", title="indicator", legend=alt.Legend(orient="bottom",
-                                                                         columns=2)),
-            tooltip=["as_of_date:T", "name:N", "accounts:Q"],
-        )
-        st.altair_chart(chart, width="stretch")
+        st.altair_chart(charts.indicator_heatmap(ind), width="stretch")
     catalog = data.indicators(snap)
     no_data = catalog[catalog["data_status"] != "ok"]
     if len(no_data):

@@ -16,12 +16,14 @@ with st.form("reviews_form", clear_on_submit=True):
     c1, c2 = st.columns([1, 2])
     account_id = c1.text_input("Account id", key="rp_account", max_chars=200)
     status = c2.radio("Decision", list(reviews.STATUSES), horizontal=True, key="rp_status",
-                      format_func=lambda s: s.replace("_", " "))
+                      index=None, format_func=lambda s: s.replace("_", " "))
     note = st.text_area("Note", key="rp_note", max_chars=reviews.MAX_NOTE_CHARS)
     submitted = st.form_submit_button("Save decision", type="primary")
 if submitted:
     account_id = (account_id or "").strip()
-    if not data.account_exists(snap, account_id):
+    if status is None:
+        st.error("Choose a decision first: nothing was saved.")
+    elif not data.account_exists(snap, account_id):
         st.error(f"No scored account with id {ui.md_escape(account_id)} in the night shown; "
                  "check the id on the Flagged accounts page.")
     else:
