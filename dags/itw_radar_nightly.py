@@ -2,7 +2,7 @@
 
 wait_for_manifest -> verify_manifest -> load_raw -> validate -> sync_reviews
     -> dbt_build (astronomer-cosmos: a task per dbt model, then the data tests)
-    -> publish -> summarise
+    -> publish -> summarise -> alert
 
 The run for logical date D processes the export folder `<exports>/D/`; the schedule's data
 interval is the export day, so the run starts after that day ends (02:00 UTC by default). A run
@@ -207,6 +207,15 @@ def itw_radar_nightly() -> None:
     if SETTINGS.inline_run and SETTINGS.dbt_execution == "watcher":
         watch_after_producer(dbt_build)
 
+    @task(retries=2)
+    def alert(summary: Json, params: Params = None, ds: str | None = None) -> Json:
+        """Send the night's digest to the risk team: new high-risk accounts, tier escalations and
+        new watchlist hits (ids, scores, reasons, dashboard links; no personal data), through
+        Airflow's Apprise notifier. Nothing is sent when alerts are not set up."""
+        from itw_radar import pipeline
+
+        return pipeline.send_digest(_cfg(params, ds))
+
     found = wait_for_manifest()
     verified = verify_manifest()
     loaded = load_raw()
@@ -214,8 +223,10 @@ def itw_radar_nightly() -> None:
     synced = sync_reviews()
     published = publish(loaded, synced)
     done = summarise(loaded, published)
+    alerted = alert(done)
 
     found >> verified >> loaded >> validated >> synced >> dbt_build >> published >> done
+    done >> alerted
 
 
 itw_radar_nightly()

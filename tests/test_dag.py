@@ -116,9 +116,10 @@ def test_the_flow_chart_is_the_dependency_chain(parsed: dict[str, Any]) -> None:
     # (load_raw and sync_reviews hand publish their results through XCom)
     assert set(tasks["publish"]["upstream"]) <= dbt | {"load_raw", "sync_reviews"}
     assert set(tasks["summarise"]["upstream"]) == {"publish", "load_raw"}
-    assert tasks["summarise"]["downstream"] == []
+    assert tasks["summarise"]["downstream"] == ["alert"]
+    assert tasks["alert"]["upstream"] == ["summarise"] and tasks["alert"]["downstream"] == []
     assert tasks["wait_for_manifest"]["upstream"] == []
-    assert set(tasks) == set(MAIN_CHAIN) | dbt | {"publish", "summarise"}
+    assert set(tasks) == set(MAIN_CHAIN) | dbt | {"publish", "summarise", "alert"}
 
 
 def test_one_task_per_mart_and_its_tests(parsed: dict[str, Any]) -> None:
@@ -173,7 +174,7 @@ def test_sensor_retries_assets_and_callbacks(parsed: dict[str, Any]) -> None:
     # data failures are not retried, transient steps are
     for t in ("verify_manifest", "validate"):
         assert tasks[t]["retries"] == 0
-    for t in ("load_raw", "sync_reviews", "publish", "summarise"):
+    for t in ("load_raw", "sync_reviews", "publish", "summarise", "alert"):
         assert tasks[t]["retries"] >= 1
     assert tasks["publish"]["outlets"] == ["itw_radar_serving"]
     assert all(t["callback"] for t in tasks.values())

@@ -90,13 +90,41 @@ def exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def _display_names(path: Path) -> set[str]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {n for (n,) in con.execute("SELECT display_name FROM account_profile "
+                                          "WHERE display_name IS NOT NULL").fetchall()}
+    finally:
+        con.close()
+
+
 def test_nights_through_the_dag(exports: Path, tmp_path: Path,
                                 monkeypatch: pytest.MonkeyPatch) -> None:
     home = Home.resolve(tmp_path / "home")
+    # Alerts go to a real local HTTP receiver through Airflow's Apprise notifier.
+    from alert_receiver import Receiver
+
+    from itw_radar import alerts
+
+    receiver = Receiver()
+    monkeypatch.setenv(alerts.ALERT_URLS_ENV, receiver.url)
+    monkeypatch.setenv(alerts.DASHBOARD_URL_ENV, "https://radar.example")
 
     # Two good nights.
     results = _run(home, exports, N1, N2)
     assert [(r.export_date, r.status) for r in results] == [(N1, "success"), (N2, "success")]
+    # one digest per published night, with ids, scores, reasons and links, no personal data
+    digests = [p for p in receiver.posts if p["type"] == "info"]
+    assert [p["title"].split(":")[0] for p in digests] == [f"ITW Radar {N1}", f"ITW Radar {N2}"]
+    new_high = alerts.night_digest(home.serving).counts["new_high"]
+    assert f"{new_high} new high-risk" in digests[1]["title"]
+    if new_high:
+        assert "https://radar.example/account?account_id=" in digests[1]["message"]
+    names = _display_names(home.serving)
+    assert names
+    for post in receiver.posts:
+        assert not [n for n in names if n in post["message"] or n in post["title"]]
     assert results[-1].summary["rows_loaded"] > 0
     assert set(results[-1].summary["accounts_per_tier"]) == {"high", "medium", "low", "none"}
     assert check_serving(home.serving) == []
@@ -128,6 +156,11 @@ def test_nights_through_the_dag(exports: Path, tmp_path: Path,
     finally:
         manifest.write_text(good)
     assert [(r.export_date, r.status) for r in results] == [(N3, "failed")]
+    failed = [p for p in receiver.posts if p["type"] == "failure"]
+    assert [p["title"] for p in failed] == [f"ITW Radar {N3}: night FAILED at verify_manifest"]
+    assert corrupt in failed[0]["message"]
+    assert len([p for p in receiver.posts if p["type"] == "info"]) == 2  # no digest for it
+    receiver.close()
     error = results[0].error or ""
     assert "2026-11-03" in error and corrupt in error
     assert "\n" not in error

@@ -447,7 +447,39 @@ def on_task_failure(ti: Any, ds: str, params: Mapping[str, Any] | None,
         verified = ti.xcom_pull(task_ids="verify_manifest")
         attempt = (verified or {}).get("attempt_started_at")
     message = failure_text(ti.task_id, error, cfg, ds, attempt)
-    record_failure(cfg.home, failed_night(message, cfg), ti.task_id, message, attempt)
+    night = failed_night(message, cfg)
+    record_failure(cfg.home, night, ti.task_id, message, attempt)
+    alert_failure(night, ti.task_id, message)
+
+
+def alert_failure(night: date, task_id: str, message: str) -> None:
+    """Tell the risk team a night failed (itw_radar.alerts; nothing when alerts are not set up).
+    A failed send is logged: it must never hide the night's own failure."""
+    from itw_radar import alerts
+
+    try:
+        title, body = alerts.failure_text(night.isoformat(), task_id, message)
+        alerts.send(title, body, failure=True)
+    except Exception as exc:  # noqa: BLE001 (any delivery problem)
+        log.error("%s night=%s: the failure alert was not sent: %s", PAGER_PREFIX, night, exc)
+
+
+def send_digest(cfg: NightConfig) -> dict[str, Any]:
+    """After a published night: send its alert digest (new high-risk accounts, tier escalations,
+    new watchlist hits; ids, scores, reasons and links, no personal data). Nothing is sent when
+    alerts are not set up (ITW_RADAR_ALERT_URLS or the Airflow connection itw_radar_alerts)."""
+    from itw_radar import alerts
+
+    digest = alerts.night_digest(cfg.home.serving, cfg.last)
+    title, body = alerts.format_digest(digest)
+    try:
+        sent = alerts.send(title, body)
+    except Exception as exc:  # noqa: BLE001 (the night is published; say so and go on)
+        log.error("ITW-RADAR ALERT NOT SENT night=%s: %s", cfg.last, exc)
+        sent = False
+    log.info("night %s: alert digest %s (%s)", cfg.last,
+             "sent" if sent else "not sent (alerts not configured)", title)
+    return {"sent": sent, **digest.counts}
 
 
 def failed_night(message: str, cfg: NightConfig) -> date:
