@@ -11,8 +11,8 @@
 Roles: a local user's entry may end in `:<role>[+<role>...]` (`alice:<hash>:lead`), and
 `ITW_RADAR_ROLES="bob@corp.example=admin,carol=lead+admin"` gives roles to any user (single
 sign-on users too). PERMISSIONS says which roles may do what (`can(user, "watchlists.edit")`);
-a user without a role reads only. The demo user is a `lead` unless ITW_RADAR_ROLES says
-otherwise.
+a user without a role is a viewer: masked data only, no decisions. The demo user is an analyst
+and a lead unless ITW_RADAR_ROLES says otherwise.
 
 Wrong passwords are refused; after MAX_FAILURES failures for a user name or a browser session,
 further attempts are refused for a lockout that doubles with each failure (30 s up to 15 min).
@@ -37,9 +37,13 @@ import streamlit as st
 
 USERS_ENV = "ITW_RADAR_USERS"
 ROLES_ENV = "ITW_RADAR_ROLES"
-ROLES = ("analyst", "lead", "admin")
-# permission -> roles that hold it (issue 28 adds more); anything not listed is open to every user
+ROLES = ("viewer", "analyst", "lead", "admin")
+# permission -> roles that hold it; anything not listed is open to every logged-in user. A viewer
+# (or a user without a role) reads masked data only; an analyst reveals personal data (logged)
+# and records decisions; a lead is an analyst who also keeps the watchlists; an admin may do all.
 PERMISSIONS: dict[str, frozenset[str]] = {
+    "personal_data.reveal": frozenset({"analyst", "lead", "admin"}),
+    "reviews.decide": frozenset({"analyst", "lead", "admin"}),
     "watchlists.edit": frozenset({"lead", "admin"}),
 }
 DEMO_ENV = "ITW_RADAR_DEMO"
@@ -112,11 +116,12 @@ def _role_set(text: str) -> frozenset[str]:
 
 def load_roles(env: Mapping[str, str] | None = None) -> dict[str, frozenset[str]]:
     """user name -> roles: from `name:hash:role+role` entries of ITW_RADAR_USERS, then
-    ITW_RADAR_ROLES (`name=role+role`, which wins); the demo user is a lead by default."""
+    ITW_RADAR_ROLES (`name=role+role`, which wins); the demo user is an analyst and a lead
+    by default."""
     env = env if env is not None else os.environ
     roles: dict[str, frozenset[str]] = {}
     if demo_mode(env):
-        roles[DEMO_USER] = frozenset({"lead"})
+        roles[DEMO_USER] = frozenset({"analyst", "lead"})
     for entry in _entries(env.get(USERS_ENV, "")):
         parts = entry.split(":")
         if len(parts) >= 3 and parts[0].strip():

@@ -578,3 +578,60 @@ def test_serve_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert env["ITW_RADAR_DEMO"] == "1"
     with pytest.raises(ValueError):
         streamlit_command(h, 0)
+
+
+# --- roles on every page and action ------------------------------------------------------------
+
+ROLE_USERS = {"vera": "", "anil": "analyst", "ada": "admin"}  # vera: no role, a viewer
+
+
+@pytest.mark.parametrize("user", sorted(ROLE_USERS))
+def test_each_role_on_each_page_and_action(home: Home, monkeypatch: pytest.MonkeyPatch,
+                                           user: str) -> None:
+    monkeypatch.delenv("ITW_RADAR_DEMO", raising=False)
+    password = f"pw of {user} 123"
+    monkeypatch.setenv("ITW_RADAR_USERS", ",".join(
+        f"{u}:{auth.hash_password(f'pw of {u} 123', iterations=1000)}" for u in ROLE_USERS))
+    monkeypatch.setenv(auth.ROLES_ENV, ",".join(f"{u}={r}" for u, r in ROLE_USERS.items() if r))
+    role = ROLE_USERS[user] or "viewer"
+    may_act = role in ("analyst", "admin")
+    at = login(user, password)
+    no_errors(at)
+    # every page opens for every role, with the night shown
+    for page in PAGES:
+        if page == "app_pages/account.py":
+            at.query_params["account_id"] = "A000002"
+        at.switch_page(page).run()
+        no_errors(at)
+        assert titles(at) == [PAGES[page]], (role, page)
+    # Account: reveal and decide only for analysts and admins; a viewer sees masked data
+    at.query_params["account_id"] = "A000002"
+    at.switch_page("app_pages/account.py").run()
+    keys = {b.key for b in at.button}
+    assert ("reveal" in keys) is may_act, role
+    assert ("FormSubmitter:review_form-Save decision" in keys) is may_act, role
+    assert frame(at, "field", "value").set_index("field")["value"]["display_name"] != \
+        "<script>alert(1)</script>"
+    if may_act:
+        at.button(key="reveal").click().run()
+        shown = frame(at, "field", "value").set_index("field")["value"]["display_name"]
+        assert shown == "<script>alert(1)</script>"
+        assert reviews.reveals(home, "A000002")["author"].tolist()[0] == user
+    else:
+        assert any("masked for your role" in c.value for c in at.caption)
+    # Reviews: the record form only for analysts and admins
+    at.switch_page("app_pages/reviews.py").run()
+    keys = {b.key for b in at.button}
+    assert ("FormSubmitter:reviews_form-Save decision" in keys) is may_act, role
+    # Watchlists: editing for admins (and leads) only
+    at.switch_page("app_pages/watchlists.py").run()
+    no_errors(at)
+    assert ("wl_reveal" in {b.key for b in at.button}) is (role == "admin"), role
+
+
+def test_the_demo_user_is_an_analyst_and_a_lead(monkeypatch: pytest.MonkeyPatch) -> None:
+    env = {auth.DEMO_ENV: "1"}
+    assert auth.user_roles(auth.DEMO_USER, env) == {"analyst", "lead"}
+    assert auth.can(auth.DEMO_USER, "personal_data.reveal", env)
+    assert auth.can("nobody", "reviews.decide", env) is False
+    assert auth.can("nobody", "some.unlisted.action", env)  # reading is open to every user

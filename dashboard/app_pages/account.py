@@ -46,7 +46,7 @@ st.markdown("**Why:** " + ui.md_escape(acct["reasons"]))
 # --- profile -----------------------------------------------------------------------------
 st.subheader("Profile")
 revealed: set[str] = st.session_state.setdefault("revealed_accounts", set())
-is_revealed = account_id in revealed
+is_revealed = account_id in revealed and auth.can(user, "personal_data.reveal")
 prof = data.profile(snap, account_id)
 base = prof.iloc[0].to_dict() if len(prof) else {}
 for key in ("account_type", "country", "timezone", "created_at", "display_name"):
@@ -66,8 +66,11 @@ rows.append({"field": "account_age_days", "value": str(acct.get("account_age_day
 rows.append({"field": "categories", "value": str(acct.get("categories") or "")})
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="profile_table",
              height=36 * (len(rows) + 1) + 3)
-if is_revealed:
+may_reveal = auth.can(user, "personal_data.reveal")
+if is_revealed and may_reveal:
     st.caption("Personal data revealed; the reveal was logged with your name and the time.")
+elif not may_reveal:
+    st.caption("Personal data stays masked for your role (viewer); an analyst can reveal it.")
 elif st.button("Reveal personal data", key="reveal",
                help="Shows names, e-mail/phone hashes and document fields. Logged."):
     reviews.log_reveal(data.home(), account_id, "profile", user)
@@ -150,23 +153,26 @@ with tab_messages:
 
 # --- review --------------------------------------------------------------------------------
 st.subheader("Review")
-with st.form("review_form", clear_on_submit=True):
-    # no default: one click on Save must not record a decision nobody chose
-    new_status = st.radio("Decision", list(reviews.STATUSES), horizontal=True, key="rv_status",
-                          index=None, format_func=lambda s: s.replace("_", " "))
-    note = st.text_area("Note", key="rv_note", max_chars=reviews.MAX_NOTE_CHARS,
-                        placeholder="What you checked and why")
-    if st.form_submit_button("Save decision", type="primary"):
-        if new_status is None:
-            st.error("Choose a decision first: nothing was saved.")
-        else:
-            try:
-                reviews.record_decision(data.home(), account_id, new_status, note, user)
-            except reviews.ReviewError as exc:
-                st.error(str(exc))
+if not auth.can(user, "reviews.decide"):
+    st.caption("Your role (viewer) reads decisions; an analyst records them.")
+else:
+    with st.form("review_form", clear_on_submit=True):
+        # no default: one click on Save must not record a decision nobody chose
+        new_status = st.radio("Decision", list(reviews.STATUSES), horizontal=True, key="rv_status",
+                              index=None, format_func=lambda s: s.replace("_", " "))
+        note = st.text_area("Note", key="rv_note", max_chars=reviews.MAX_NOTE_CHARS,
+                            placeholder="What you checked and why")
+        if st.form_submit_button("Save decision", type="primary"):
+            if new_status is None:
+                st.error("Choose a decision first: nothing was saved.")
             else:
-                st.session_state["_account_flash"] = f"Saved: {new_status.replace('_', ' ')}."
-                st.rerun()
+                try:
+                    reviews.record_decision(data.home(), account_id, new_status, note, user)
+                except reviews.ReviewError as exc:
+                    st.error(str(exc))
+                else:
+                    st.session_state["_account_flash"] = f"Saved: {new_status.replace('_', ' ')}."
+                    st.rerun()
 if flash := st.session_state.pop("_account_flash", None):
     st.success(flash)
 past = reviews.history(data.home(), account_id)

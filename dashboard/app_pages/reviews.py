@@ -12,27 +12,30 @@ user = auth.current_user() or ""
 home = data.home()
 
 st.subheader("Record a decision")
-with st.form("reviews_form", clear_on_submit=True):
-    c1, c2 = st.columns([1, 2])
-    account_id = c1.text_input("Account id", key="rp_account", max_chars=200)
-    status = c2.radio("Decision", list(reviews.STATUSES), horizontal=True, key="rp_status",
-                      index=None, format_func=lambda s: s.replace("_", " "))
-    note = st.text_area("Note", key="rp_note", max_chars=reviews.MAX_NOTE_CHARS)
-    submitted = st.form_submit_button("Save decision", type="primary")
-if submitted:
-    account_id = (account_id or "").strip()
-    if status is None:
-        st.error("Choose a decision first: nothing was saved.")
-    elif not data.account_exists(snap, account_id):
-        st.error(f"No scored account with id {ui.md_escape(account_id)} in the night shown; "
-                 "check the id on the Flagged accounts page.")
-    else:
-        try:
-            reviews.record_decision(home, account_id, status, note, user)
-        except reviews.ReviewError as exc:
-            st.error(str(exc))
+if not auth.can(user, "reviews.decide"):
+    st.caption("Your role (viewer) reads decisions; an analyst records them.")
+else:
+    with st.form("reviews_form", clear_on_submit=True):
+        c1, c2 = st.columns([1, 2])
+        account_id = c1.text_input("Account id", key="rp_account", max_chars=200)
+        status = c2.radio("Decision", list(reviews.STATUSES), horizontal=True, key="rp_status",
+                          index=None, format_func=lambda s: s.replace("_", " "))
+        note = st.text_area("Note", key="rp_note", max_chars=reviews.MAX_NOTE_CHARS)
+        submitted = st.form_submit_button("Save decision", type="primary")
+    if submitted:
+        account_id = (account_id or "").strip()
+        if status is None:
+            st.error("Choose a decision first: nothing was saved.")
+        elif not data.account_exists(snap, account_id):
+            st.error(f"No scored account with id {ui.md_escape(account_id)} in the night shown; "
+                     "check the id on the Flagged accounts page.")
         else:
-            st.success(f"Saved {status.replace('_', ' ')} for {ui.md_escape(account_id)}.")
+            try:
+                reviews.record_decision(home, account_id, status, note, user)
+            except reviews.ReviewError as exc:
+                st.error(str(exc))
+            else:
+                st.success(f"Saved {status.replace('_', ' ')} for {ui.md_escape(account_id)}.")
 
 st.subheader("Current decisions")
 current = reviews.latest_decisions(home)
