@@ -305,6 +305,32 @@ def serve(
 
 
 @app.command()
+def backtest(
+    vars_file: Annotated[Path, typer.Option(
+        "--vars", help="Change file (YAML) with any of weights:, thresholds:, tiers:.")],
+    nights: Annotated[int, typer.Option(min=1, help="Compare the last N loaded nights.")] = 30,
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Try a weight, threshold or tier change on past nights before it ships.
+
+    Rebuilds every loaded night with the change in a scratch copy (<home>/backtest/<stamp>/;
+    the warehouse and the serving database are only read) and prints, per night and tier, the
+    accounts that would enter or leave it (with reasons for the last night), and precision and
+    recall against the analysts' decisions before and after.
+    """
+    from itw_radar import backtest as bt
+    from itw_radar.dbt_runner import DbtError
+
+    h = Home.resolve(home)
+    try:
+        change = bt.load_change(vars_file)
+        result = bt.run_backtest(h, change, nights)
+    except (bt.BacktestError, DbtError) as exc:
+        _fail(str(exc))
+    out.print(bt.format_result(result), highlight=False, soft_wrap=True)
+
+
+@app.command()
 def rebuild(
     date_to: Annotated[str | None, typer.Option(
         "--to", help="Last night to rebuild, YYYY-MM-DD (default: the latest loaded).")] = None,

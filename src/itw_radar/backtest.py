@@ -1,0 +1,263 @@
+"""Backtest a rule change: rebuild past nights with changed weights, thresholds or tiers in a
+scratch copy and say what would have changed, before anyone's score does.
+
+`itw-radar backtest --vars change.yml --nights 30` reads a change file
+
+    weights:            {indicator_id: weight}
+    thresholds:         {indicator_id: {threshold name: value}}
+    tiers:              {high|medium|low: lowest score}
+
+checks every indicator and name against the seed catalog and `dbt_project.yml`, copies the
+warehouse and the dbt project into `<home>/backtest/<stamp>/`, rebuilds every loaded night there
+(the same batched rebuild as `itw-radar rebuild`) and compares the last N nights with the
+warehouse as it is: per night and tier, the accounts that would enter or leave it, and against
+the analysts' decisions, precision and recall of confirmed and false-positive accounts before and
+after. The warehouse and the serving database are only read.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import yaml
+
+from itw_radar.dbt_runner import PROJECT_DIR, loaded_nights, rebuild
+from itw_radar.paths import Home
+
+TIER_VARS = {"high": "tier_high", "medium": "tier_medium", "low": "tier_low"}
+FLAGGED = ("high", "medium")  # what the precision and recall below count as flagged
+
+
+class BacktestError(ValueError):
+    """A change file or a home that cannot be backtested; the message says what to fix."""
+
+
+@dataclass
+class Change:
+    weights: dict[str, float] = field(default_factory=dict)
+    thresholds: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tiers: dict[str, float] = field(default_factory=dict)
+
+
+def project_vars(project: Path = PROJECT_DIR) -> dict[str, Any]:
+    return yaml.safe_load((project / "dbt_project.yml").read_text())["vars"]
+
+
+def catalog_weights(project: Path = PROJECT_DIR) -> dict[str, float]:
+    with (project / "seeds" / "indicator_catalog.csv").open(newline="") as f:
+        return {r["indicator_id"]: float(r["weight"]) for r in csv.DictReader(f)}
+
+
+def _number(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BacktestError(f"{where}: {value!r} is not a number")
+    return float(value)
+
+
+def load_change(path: Path, project: Path = PROJECT_DIR) -> Change:
+    """Parse and check a change file; an unknown indicator, threshold or tier says which."""
+    try:
+        doc = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise BacktestError(f"{path}: cannot read the change file ({exc})") from exc
+    if not isinstance(doc, dict):
+        raise BacktestError(f"{path}: expected a mapping with weights:, thresholds:, tiers:")
+    unknown = set(doc) - {"weights", "thresholds", "tiers"}
+    if unknown:
+        raise BacktestError(f"{path}: unknown section(s) {sorted(unknown)}; use weights:, "
+                            "thresholds: and tiers:")
+    known = catalog_weights(project)
+    limits = project_vars(project)["indicator_thresholds"]
+    change = Change()
+    for ind, weight in (doc.get("weights") or {}).items():
+        if ind not in known:
+            raise BacktestError(f"{path}: weights: unknown indicator {ind!r} (known: "
+                                f"{', '.join(sorted(known))})")
+        w = _number(weight, f"{path}: weights: {ind}")
+        if not 0 <= w <= 1:
+            raise BacktestError(f"{path}: weights: {ind}: {w} is not between 0 and 1")
+        change.weights[ind] = w
+    for ind, names in (doc.get("thresholds") or {}).items():
+        if ind not in limits:
+            raise BacktestError(f"{path}: thresholds: unknown indicator {ind!r} (with "
+                                f"thresholds: {', '.join(sorted(limits))})")
+        if not isinstance(names, dict):
+            raise BacktestError(f"{path}: thresholds: {ind}: expected name: value pairs")
+        for name, value in names.items():
+            if name not in limits[ind]:
+                raise BacktestError(f"{path}: thresholds: {ind}: unknown threshold {name!r} "
+                                    f"(known: {', '.join(sorted(limits[ind]))})")
+            change.thresholds.setdefault(ind, {})[name] = _number(
+                value, f"{path}: thresholds: {ind}.{name}")
+    for tier, low in (doc.get("tiers") or {}).items():
+        if tier not in TIER_VARS:
+            raise BacktestError(f"{path}: tiers: unknown tier {tier!r} (high, medium, low)")
+        change.tiers[tier] = _number(low, f"{path}: tiers: {tier}")
+    return change
+
+
+def dbt_vars(change: Change, project: Path = PROJECT_DIR) -> dict[str, Any]:
+    """--vars for the change: the whole indicator_thresholds (dbt replaces a var, not merges)."""
+    out: dict[str, Any] = {TIER_VARS[t]: v for t, v in change.tiers.items()}
+    if change.thresholds:
+        merged = {k: dict(v) for k, v in project_vars(project)["indicator_thresholds"].items()}
+        for ind, names in change.thresholds.items():
+            merged[ind].update(names)
+        out["indicator_thresholds"] = merged
+    return out
+
+
+def scratch_project(change: Change, dest: Path, project: Path = PROJECT_DIR) -> Path:
+    """A copy of the dbt project with the changed weights in its seed catalog."""
+    shutil.copytree(project, dest, ignore=shutil.ignore_patterns(
+        "target", "logs", "dbt_packages", ".user.yml"))
+    seed = dest / "seeds" / "indicator_catalog.csv"
+    with seed.open(newline="") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+        fields = reader.fieldnames or []
+    for row in rows:
+        if row["indicator_id"] in change.weights:
+            row["weight"] = f"{change.weights[row['indicator_id']]:g}"
+    with seed.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    return dest
+
+
+def _tiers(db: Path, nights: list[dt.date]) -> dict[tuple[dt.date, str], str]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute("""
+            SELECT as_of_date, account_id, risk_tier FROM main.account_score_history
+            WHERE as_of_date >= ? AND as_of_date <= ?""", [nights[0], nights[-1]]).fetchall()
+    finally:
+        con.close()
+    return {(d, a): t for d, a, t in rows}
+
+
+def _reasons(db: Path) -> dict[str, str]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {a: r or "" for a, r in con.execute(
+            "SELECT account_id, reasons FROM main.account_risk").fetchall()}
+    finally:
+        con.close()
+
+
+@dataclass
+class Movement:
+    night: dt.date
+    tier: str
+    entered: list[str]
+    left: list[str]
+
+
+@dataclass
+class Quality:
+    flagged_confirmed: int
+    flagged_false_positive: int
+    confirmed: int
+    false_positive: int
+
+    @property
+    def precision(self) -> float | None:
+        n = self.flagged_confirmed + self.flagged_false_positive
+        return self.flagged_confirmed / n if n else None
+
+    @property
+    def recall(self) -> float | None:
+        return self.flagged_confirmed / self.confirmed if self.confirmed else None
+
+
+@dataclass
+class BacktestResult:
+    scratch: Path
+    nights: list[dt.date]
+    movements: list[Movement]
+    before: Quality
+    after: Quality
+    reasons_after: dict[str, str]
+    reasons_before: dict[str, str]
+
+
+def _quality(tiers: dict[tuple[dt.date, str], str], night: dt.date,
+             decisions: dict[str, str]) -> Quality:
+    flagged = {a for (d, a), t in tiers.items() if d == night and t in FLAGGED}
+    conf = {a for a, s in decisions.items() if s == "confirmed"}
+    fp = {a for a, s in decisions.items() if s == "false_positive"}
+    return Quality(len(flagged & conf), len(flagged & fp), len(conf), len(fp))
+
+
+def compare(before_db: Path, after_db: Path, nights: list[dt.date],
+            decisions: dict[str, str]) -> tuple[list[Movement], Quality, Quality]:
+    before, after = _tiers(before_db, nights), _tiers(after_db, nights)
+    moves = []
+    for night in nights:
+        for tier in ("high", "medium", "low"):
+            was = {a for (d, a), t in before.items() if d == night and t == tier}
+            now = {a for (d, a), t in after.items() if d == night and t == tier}
+            moves.append(Movement(night, tier, sorted(now - was), sorted(was - now)))
+    return moves, _quality(before, nights[-1], decisions), _quality(after, nights[-1], decisions)
+
+
+def run_backtest(home: Home, change: Change, nights: int, scratch: Path | None = None
+                 ) -> BacktestResult:
+    """Rebuild every loaded night in a scratch copy with `change`; compare the last `nights`."""
+    from itw_radar import reviews
+
+    if nights < 1:
+        raise BacktestError("--nights must be at least 1")
+    if not home.warehouse.exists():
+        raise BacktestError(f"no warehouse at {home.warehouse}: run `itw-radar run` first")
+    loaded = loaded_nights(home.warehouse)
+    if not loaded:
+        raise BacktestError(f"no night loaded in {home.warehouse}: run `itw-radar run` first")
+    scratch = scratch or home.root / "backtest" / dt.datetime.now(dt.UTC).strftime(
+        "%Y%m%dT%H%M%SZ")
+    scratch.mkdir(parents=True, exist_ok=False)
+    warehouse = scratch / "warehouse.duckdb"
+    shutil.copy2(home.warehouse, warehouse)
+    project = scratch_project(change, scratch / "dbt_project")
+    rebuild("build --exclude resource_type:unit_test", warehouse=warehouse, nights=loaded,
+            extra_vars=dbt_vars(change) or None, project_dir=project,
+            target_path=scratch / "target", log_path=scratch / "logs")
+    window = loaded[-nights:]
+    current = reviews.latest_decisions(home)
+    decisions = dict(zip(current["account_id"], current["status"], strict=True))
+    moves, before, after = compare(home.warehouse, warehouse, window, decisions)
+    return BacktestResult(scratch, window, moves, before, after, _reasons(warehouse),
+                          _reasons(home.warehouse))
+
+
+def format_result(result: BacktestResult, listed: int = 10) -> str:
+    def pct(v: float | None) -> str:
+        return "n/a" if v is None else f"{v:.3f}"
+
+    lines = [f"Backtest of {len(result.nights)} nights ({result.nights[0]} to "
+             f"{result.nights[-1]}); scratch copy {result.scratch}", "",
+             "| night | tier | enter | leave |", "|---|---|---:|---:|"]
+    for m in result.movements:
+        lines.append(f"| {m.night} | {m.tier} | {len(m.entered)} | {len(m.left)} |")
+    last = [m for m in result.movements if m.night == result.nights[-1]]
+    for m in last:
+        for label, ids, reasons in (("enter", m.entered, result.reasons_after),
+                                    ("leave", m.left, result.reasons_before)):
+            for a in ids[:listed]:
+                lines.append(f"- {result.nights[-1]} {m.tier} {label}: {a}: {reasons.get(a, '')}")
+    b, a = result.before, result.after
+    lines += ["", "Against the analysts' decisions on the last night (flagged = high or medium):",
+              "| | precision | recall | confirmed flagged | false positives flagged |",
+              "|---|---:|---:|---:|---:|",
+              f"| before | {pct(b.precision)} | {pct(b.recall)} | {b.flagged_confirmed} of "
+              f"{b.confirmed} | {b.flagged_false_positive} of {b.false_positive} |",
+              f"| after | {pct(a.precision)} | {pct(a.recall)} | {a.flagged_confirmed} of "
+              f"{a.confirmed} | {a.flagged_false_positive} of {a.false_positive} |"]
+    return "\n".join(lines)

@@ -1,0 +1,137 @@
+"""`itw-radar backtest`: a rule change rebuilt in a scratch copy, its numbers checked against a
+direct rebuild with the same change, the warehouse untouched, bad change files named."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from itw_radar import backtest, reviews
+from itw_radar.dbt_runner import loaded_nights, rebuild
+from itw_radar.paths import Home
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+
+START, NIGHTS = date(2030, 1, 6), 4
+CHANGE = """
+weights:
+  foreign_hours: 0.7
+  anonymised_ip: 0.5
+thresholds:
+  low_rate: {max_ratio: 0.6}
+tiers:
+  medium: 25
+  high: 60
+"""
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _build(home: Home, **kwargs: object) -> None:
+    rebuild("build --exclude resource_type:unit_test", warehouse=home.warehouse,
+            nights=loaded_nights(home.warehouse), **kwargs)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Home:
+    from itw_radar.generator import generate
+    from itw_radar.ingestion import load_night
+
+    root = tmp_path_factory.mktemp("backtest")
+    exports = root / "exports"
+    generate(exports, START, NIGHTS, freelancers=200, clients=80, seed=5)
+    h = Home.resolve(root / "home")
+    for i in range(NIGHTS):
+        load_night(h, exports, START + timedelta(days=i))
+    _build(h, target_path=root / "target", log_path=root / "logs")
+    return h
+
+
+def _tiers(db: Path, night: date) -> dict[str, str]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return dict(con.execute("SELECT account_id, risk_tier FROM account_score_history "
+                                "WHERE as_of_date = ?", [night]).fetchall())
+    finally:
+        con.close()
+
+
+def test_backtest_equals_a_direct_rebuild_and_touches_nothing(home: Home, tmp_path: Path
+                                                              ) -> None:
+    change_file = tmp_path / "change.yml"
+    change_file.write_text(CHANGE)
+    change = backtest.load_change(change_file)
+    last = START + timedelta(days=NIGHTS - 1)
+    before = _tiers(home.warehouse, last)
+    flagged = sorted(a for a, t in before.items() if t in ("high", "medium"))
+    assert len(flagged) >= 2
+    reviews.record_decision(home, flagged[0], "confirmed", "seen", "tester")
+    reviews.record_decision(home, flagged[1], "false_positive", "agency", "tester")
+    warehouse_sha = _sha(home.warehouse)
+
+    result = backtest.run_backtest(home, change, nights=2, scratch=tmp_path / "scratch")
+    assert _sha(home.warehouse) == warehouse_sha  # only read
+    assert not home.serving.exists()
+    assert result.nights == [last - timedelta(days=1), last]
+
+    # the same change applied by hand: a copy of the project and warehouse, rebuilt directly
+    direct = Home.resolve(tmp_path / "direct")
+    direct.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(home.warehouse, direct.warehouse)
+    project = backtest.scratch_project(change, tmp_path / "direct_project")
+    _build(direct, extra_vars=backtest.dbt_vars(change), project_dir=project,
+           target_path=tmp_path / "direct_target", log_path=tmp_path / "direct_logs")
+    for night in result.nights:
+        was, now = _tiers(home.warehouse, night), _tiers(direct.warehouse, night)
+        for m in (m for m in result.movements if m.night == night):
+            assert m.entered == sorted(a for a, t in now.items()
+                                       if t == m.tier and was.get(a) != m.tier), (night, m.tier)
+            assert m.left == sorted(a for a, t in was.items()
+                                    if t == m.tier and now.get(a) != m.tier), (night, m.tier)
+    # the change lowers medium to 25 and raises weights: accounts enter medium or high
+    assert any(m.entered for m in result.movements)
+    # precision and recall against the two decisions, before and after
+    assert (result.before.flagged_confirmed, result.before.flagged_false_positive) == (1, 1)
+    assert result.before.precision == 0.5 and result.before.recall == 1.0
+    now = _tiers(direct.warehouse, last)
+    assert result.after.flagged_confirmed == int(now.get(flagged[0]) in ("high", "medium"))
+    text = backtest.format_result(result)
+    assert "| before | 0.500 | 1.000 |" in text
+    assert f"| {last} | medium |" in text
+
+
+@pytest.mark.parametrize(("doc", "says"), [
+    ("weights: {no_such_indicator: 0.5}", "weights: unknown indicator 'no_such_indicator'"),
+    ("thresholds: {low_rate: {max_ration: 0.5}}",
+     "thresholds: low_rate: unknown threshold 'max_ration'"),
+    ("thresholds: {nope: {x: 1}}", "thresholds: unknown indicator 'nope'"),
+    ("tiers: {critical: 90}", "tiers: unknown tier 'critical'"),
+    ("weights: {low_rate: 3}", "weights: low_rate: 3.0 is not between 0 and 1"),
+    ("weights: {low_rate: high}", "is not a number"),
+    ("scores: {}", "unknown section(s) ['scores']"),
+])
+def test_a_bad_change_file_says_which_entry(tmp_path: Path, doc: str, says: str) -> None:
+    path = tmp_path / "change.yml"
+    path.write_text(doc)
+    with pytest.raises(backtest.BacktestError, match=None) as err:
+        backtest.load_change(path)
+    assert says in str(err.value), str(err.value)
+    assert str(path) in str(err.value)
+
+
+def test_thresholds_merge_into_the_project_defaults() -> None:
+    change = backtest.Change(thresholds={"low_rate": {"max_ratio": 0.6}}, tiers={"medium": 25})
+    out = backtest.dbt_vars(change)
+    assert out["tier_medium"] == 25
+    assert out["indicator_thresholds"]["low_rate"]["max_ratio"] == 0.6
+    defaults = backtest.project_vars()["indicator_thresholds"]
+    assert out["indicator_thresholds"]["low_rate"]["full_ratio"] == \
+        defaults["low_rate"]["full_ratio"]
+    assert set(out["indicator_thresholds"]) == set(defaults)
