@@ -31,6 +31,8 @@ PAGES = [
             url_path="networks"),
     st.Page("app_pages/reviews.py", title="Reviews", icon=":material/rate_review:",
             url_path="reviews"),
+    st.Page("app_pages/cases.py", title="Cases", icon=":material/work:",
+            url_path="cases"),
     st.Page("app_pages/watchlists.py", title="Watchlists", icon=":material/playlist_add_check:",
             url_path="watchlists"),
     st.Page("app_pages/data_quality.py", title="Data quality", icon=":material/fact_check:",

@@ -44,6 +44,7 @@ ROLES = ("viewer", "analyst", "lead", "admin")
 PERMISSIONS: dict[str, frozenset[str]] = {
     "personal_data.reveal": frozenset({"analyst", "lead", "admin"}),
     "reviews.decide": frozenset({"analyst", "lead", "admin"}),
+    "cases.edit": frozenset({"analyst", "lead", "admin"}),
     "watchlists.edit": frozenset({"lead", "admin"}),
 }
 DEMO_ENV = "ITW_RADAR_DEMO"

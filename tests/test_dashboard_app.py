@@ -37,6 +37,7 @@ PAGES = {
     "app_pages/account.py": "Account",
     "app_pages/networks.py": "Networks",
     "app_pages/reviews.py": "Reviews",
+    "app_pages/cases.py": "Cases",
     "app_pages/watchlists.py": "Watchlists",
     "app_pages/data_quality.py": "Data quality",
 }
@@ -623,6 +624,10 @@ def test_each_role_on_each_page_and_action(home: Home, monkeypatch: pytest.Monke
     at.switch_page("app_pages/reviews.py").run()
     keys = {b.key for b in at.button}
     assert ("FormSubmitter:reviews_form-Save decision" in keys) is may_act, role
+    # Cases: opening and working cases for analysts and admins; export for all, masked for viewers
+    at.switch_page("app_pages/cases.py").run()
+    no_errors(at)
+    assert ("FormSubmitter:case_new-Open case" in {b.key for b in at.button}) is may_act, role
     # Watchlists: editing for admins (and leads) only
     at.switch_page("app_pages/watchlists.py").run()
     no_errors(at)
@@ -635,3 +640,30 @@ def test_the_demo_user_is_an_analyst_and_a_lead(monkeypatch: pytest.MonkeyPatch)
     assert auth.can(auth.DEMO_USER, "personal_data.reveal", env)
     assert auth.can("nobody", "reviews.decide", env) is False
     assert auth.can("nobody", "some.unlisted.action", env)  # reading is open to every user
+
+
+def test_cases_page_opens_a_cluster_as_a_case_and_closes_it(home: Home,
+                                                            logged_in: AppTest) -> None:
+    from itw_radar import cases
+
+    cluster = serving(home, "SELECT cluster_id, count(*) n FROM account_risk WHERE cluster_id "
+                            "IS NOT NULL GROUP BY 1 ORDER BY n DESC, 1 LIMIT 1")[0]
+    at = logged_in.switch_page("app_pages/cases.py").run()
+    no_errors(at)
+    at.text_input(key="cn_title").input("whole cluster")
+    at.text_input(key="cn_cluster").input(cluster[0])
+    at.text_input(key="cn_assignee").input(auth.DEMO_USER)
+    at.button(key="FormSubmitter:case_new-Open case").click().run()
+    no_errors(at)
+    opened = cases.queue(home, "mine", auth.DEMO_USER)
+    cid = opened["case_id"].tolist()[-1]
+    assert opened.set_index("case_id").loc[cid, "accounts"] >= cluster[1]
+    at.selectbox(key="case_pick").set_value(cid).run()
+    at.selectbox(key="cu_decision").set_value("no_action")
+    at.text_area(key="cu_note").input("an agency, known to the platform")
+    at.button(key="FormSubmitter:case_update-Save").click().run()
+    no_errors(at)
+    case, _, trail = cases.detail(home, cid)
+    assert (case["status"], case["decision"]) == ("closed", "no_action")
+    assert trail["action"].tolist() == ["created", "status", "note"]
+    assert set(trail["author"]) == {auth.DEMO_USER}
