@@ -107,3 +107,32 @@ def test_export_bundle_masks_personal_data_unless_revealed(home: Home) -> None:
     # the fixture's name is a script tag: a spreadsheet-safe copy, otherwise in clear
     assert revealed["accounts.csv"][0]["display_name"].lstrip("'") == name
     assert revealed["case.json"][0]["personal_data"] == "revealed"
+
+
+def test_the_case_cli(home: Home, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from itw_radar.cli import app
+
+    run = CliRunner().invoke
+    base = ["--home", str(home.root), "--by", "carol"]
+    opened = run(app, ["case", "open", "--title", "two accounts", "A000001", "A000005",
+                       "--assignee", "carol", "--due", "2020-01-01", *base])
+    assert opened.exit_code == 0, opened.output
+    cid = opened.output.strip()
+    listed = run(app, ["case", "list", "--queue", "overdue", *base])
+    assert cid in listed.output
+    bad = run(app, ["case", "close", cid, "--decision", "maybe", *base])
+    assert bad.exit_code != 0 and "not one of" in bad.output
+    closed = run(app, ["case", "close", cid, "--decision", "false_positive", "--note", "agency",
+                       *base])
+    assert closed.exit_code == 0, closed.output
+    assert set(reviews.latest_decisions(home, ["A000001", "A000005"])["status"]) == \
+        {"false_positive"}
+    out = tmp_path / "bundle.zip"
+    exported = run(app, ["case", "export", cid, "-o", str(out), *base])
+    assert exported.exit_code == 0, exported.output
+    bundle = _bundle(out.read_bytes())
+    assert bundle["case.json"][0]["decision"] == "false_positive"
+    assert bundle["case.json"][0]["personal_data"] == "masked"
+    assert [r["action"] for r in bundle["trail.csv"]] == ["created", "note", "status"]

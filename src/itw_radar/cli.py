@@ -561,3 +561,95 @@ def main() -> None:  # pragma: no cover - console entry point
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+case_app = typer.Typer(
+    help="Cases: accounts worked to a decision, with an audit trail and an evidence bundle "
+    "(docs/dashboard.md, Cases).", no_args_is_help=True)
+app.add_typer(case_app, name="case")
+
+
+@case_app.command("list")
+def case_list(
+    queue: Annotated[str, typer.Option(help="mine, unassigned, overdue, open, closed or all.")]
+    = "open",
+    by: ByOpt = "",
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Print a queue of cases (`mine` is the cases assigned to --by)."""
+    from itw_radar import cases
+
+    try:
+        frame = cases.queue(Home.resolve(home), queue, by)
+    except cases.CaseError as exc:
+        _fail(str(exc))
+    if frame.empty:
+        out.print(f"no case in queue {queue}")
+        return
+    out.print(frame.to_string(index=False, max_colwidth=60), highlight=False, soft_wrap=True)
+
+
+@case_app.command("open")
+def case_open(
+    title: Annotated[str, typer.Option(help="What the case is about.")],
+    accounts: Annotated[list[str], typer.Argument(help="Account ids.")],
+    assignee: Annotated[str | None, typer.Option(help="Who works it.")] = None,
+    due: Annotated[str | None, typer.Option(help="Due date, YYYY-MM-DD.")] = None,
+    by: ByOpt = "",
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Open a case on the accounts given; prints its id."""
+    from itw_radar import cases
+
+    try:
+        due_date = date.fromisoformat(due) if due else None
+        cid = cases.create_case(Home.resolve(home), title, accounts, by, assignee, due_date)
+    except ValueError as exc:  # CaseError, or a due date that is not YYYY-MM-DD
+        _fail(str(exc))
+    out.print(cid)
+
+
+@case_app.command("close")
+def case_close(
+    case_id: Annotated[str, typer.Argument(help="The case, e.g. CASE-000001.")],
+    decision: Annotated[str, typer.Option(help="confirmed, false_positive or no_action.")],
+    note: Annotated[str | None, typer.Option(help="Why.")] = None,
+    by: ByOpt = "",
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Close a case with its decision (confirmed / false_positive reach every account's review)."""
+    from itw_radar import cases, reviews
+
+    h = Home.resolve(home)
+    try:
+        if note:
+            cases.add_note(h, case_id, by, note)
+        cases.update_case(h, case_id, by, status="closed", decision=decision)
+    except (cases.CaseError, reviews.ReviewError) as exc:
+        _fail(str(exc))
+    out.print(f"{case_id} closed: {decision}")
+
+
+@case_app.command("export")
+def case_export(
+    case_id: Annotated[str, typer.Argument(help="The case, e.g. CASE-000001.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The zip to write.")],
+    reveal: Annotated[bool, typer.Option(help="Personal data in clear (logged per account); "
+                                               "masked by default.")] = False,
+    by: ByOpt = "",
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Write a case's evidence bundle (accounts, hits, links, logins, decisions, trail)."""
+    from itw_radar import cases, reviews
+
+    h = Home.resolve(home)
+    if not h.serving.exists():
+        _fail(f"no serving database at {h.serving}: `itw-radar run` publishes one")
+    try:
+        if reveal:
+            for account in cases.detail(h, case_id)[1]:
+                reviews.log_reveal(h, account, "profile", by or "cli")
+        output.write_bytes(cases.export_bundle(h, case_id, h.serving, reveal))
+    except cases.CaseError as exc:
+        _fail(str(exc))
+    out.print(f"wrote {output}")
