@@ -26,7 +26,7 @@ import pandas as pd
 
 from itw_radar import reviews
 from itw_radar.paths import Home
-from itw_radar.store_locks import with_lock_retry
+from itw_radar.store_locks import store_connection
 
 STATUSES = ("open", "investigating", "waiting", "closed")
 DECISIONS = ("confirmed", "false_positive", "no_action")
@@ -56,16 +56,8 @@ def cases_path(home: Home) -> Path:
 
 @contextmanager
 def _connect(home: Home) -> Iterator[duckdb.DuckDBPyConnection]:
-    path = cases_path(home)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = with_lock_retry(lambda: duckdb.connect(str(path)))
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        for ddl in DDL:
-            con.execute(ddl)
+    with store_connection(cases_path(home), DDL) as con:
         yield con
-    finally:
-        con.close()
 
 
 def _text(value: str | None, what: str, required: bool = False) -> str:

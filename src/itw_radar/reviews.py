@@ -23,7 +23,7 @@ import duckdb
 import pandas as pd
 
 from itw_radar.paths import Home
-from itw_radar.store_locks import with_lock_retry
+from itw_radar.store_locks import store_connection
 
 Status = Literal["confirmed", "false_positive", "escalated", "watch"]
 STATUSES: tuple[str, ...] = get_args(Status)
@@ -56,16 +56,8 @@ class ReviewError(ValueError):
 @contextmanager
 def _connect(home: Home) -> Iterator[duckdb.DuckDBPyConnection]:
     """A short-lived read-write connection to the reviews file, created with its tables."""
-    path = home.reviews
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = with_lock_retry(lambda: duckdb.connect(str(path)))
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        for ddl in DDL:
-            con.execute(ddl)
+    with store_connection(home.reviews, DDL) as con:
         yield con
-    finally:
-        con.close()
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: list[object] | None = None

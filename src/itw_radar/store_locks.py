@@ -5,7 +5,9 @@ that reads the store wait for each other briefly instead of failing."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TypeVar
 
 import duckdb
@@ -33,3 +35,18 @@ def with_lock_retry(fn: Callable[[], T], seconds: float = LOCK_RETRY_SECONDS) ->
                 raise
         time.sleep(delay)
         delay = min(delay * 2, 0.5)
+
+
+@contextmanager
+def store_connection(path: Path, ddl: Sequence[str]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived read-write connection to a small store file (UTC, its tables created),
+    waiting out another process's lock; closed on leaving."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = with_lock_retry(lambda: duckdb.connect(str(path)))
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        for statement in ddl:
+            con.execute(statement)
+        yield con
+    finally:
+        con.close()
