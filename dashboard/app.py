@@ -37,6 +37,8 @@ PAGES = [
             url_path="watchlists"),
     st.Page("app_pages/data_quality.py", title="Data quality", icon=":material/fact_check:",
             url_path="data-quality"),
+    st.Page("app_pages/backtest.py", title="Backtest", icon=":material/science:",
+            url_path="backtest"),
 ]
 
 

@@ -46,6 +46,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reviews.decide": frozenset({"analyst", "lead", "admin"}),
     "cases.edit": frozenset({"analyst", "lead", "admin"}),
     "watchlists.edit": frozenset({"lead", "admin"}),
+    "rules.backtest": frozenset({"admin"}),
 }
 DEMO_ENV = "ITW_RADAR_DEMO"
 DEMO_USER = "analyst"

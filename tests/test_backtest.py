@@ -75,10 +75,11 @@ def test_backtest_equals_a_direct_rebuild_and_touches_nothing(home: Home, tmp_pa
     reviews.record_decision(home, flagged[0], "confirmed", "seen", "tester")
     reviews.record_decision(home, flagged[1], "false_positive", "agency", "tester")
     warehouse_sha = _sha(home.warehouse)
+    serving_sha = _sha(home.serving) if home.serving.exists() else None
 
     result = backtest.run_backtest(home, change, nights=2, scratch=tmp_path / "scratch")
     assert _sha(home.warehouse) == warehouse_sha  # only read
-    assert not home.serving.exists()
+    assert (_sha(home.serving) if home.serving.exists() else None) == serving_sha
     assert result.nights == [last - timedelta(days=1), last]
 
     # the same change applied by hand: a copy of the project and warehouse, rebuilt directly
@@ -135,3 +136,47 @@ def test_thresholds_merge_into_the_project_defaults() -> None:
     assert out["indicator_thresholds"]["low_rate"]["full_ratio"] == \
         defaults["low_rate"]["full_ratio"]
     assert set(out["indicator_thresholds"]) == set(defaults)
+
+
+def test_the_backtest_page_for_admins(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The admin page runs the same backtest and shows its numbers."""
+    import sys
+
+    from streamlit.testing.v1 import AppTest
+
+    from itw_radar.publishing import publish
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from dashboard import auth
+
+    publish(home, START + timedelta(days=NIGHTS - 1), incremental=False)
+    monkeypatch.setenv("ITW_RADAR_HOME", str(home.root))
+    monkeypatch.setenv(auth.DEMO_ENV, "1")
+    monkeypatch.setenv(auth.ROLES_ENV, f"{auth.DEMO_USER}=admin")
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py"),
+                           default_timeout=600).run()
+    at.text_input(key="login_user").input(auth.DEMO_USER)
+    at.text_input(key="login_password").input(auth.DEMO_PASSWORD)
+    at.button[0].click().run()
+    at.switch_page("app_pages/backtest.py").run()
+    assert not at.exception and not at.error
+    at.text_area(key="bt_change").input("weights: {nope: 1}")
+    at.button(key="FormSubmitter:backtest_form-Run backtest").click().run()
+    assert any("unknown indicator 'nope'" in e.value for e in at.error)
+    at.text_area(key="bt_change").input("tiers: {medium: 20}")
+    at.number_input(key="bt_nights").set_value(1)
+    at.button(key="FormSubmitter:backtest_form-Run backtest").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    moves = next(d.value for d in at.dataframe if "enter" in d.value.columns)
+    assert set(moves["tier"]) == {"high", "medium", "low"}
+    # only the medium bound moved, to 20: the accounts scored 20 to 35 move from low to medium
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    between = con.execute("SELECT count(*) FROM account_score_history WHERE as_of_date = ? "
+                          "AND risk_score >= 20 AND risk_score < 35",
+                          [START + timedelta(days=NIGHTS - 1)]).fetchone()[0]
+    con.close()
+    assert between > 0
+    by_tier = moves.set_index("tier")
+    assert by_tier.loc["medium", "enter"] == between == by_tier.loc["low", "leave"]
+    assert by_tier.loc["high", "enter"] == by_tier.loc["high", "leave"] == 0
+    assert any("precision" in d.value.columns for d in at.dataframe)

@@ -40,6 +40,7 @@ PAGES = {
     "app_pages/cases.py": "Cases",
     "app_pages/watchlists.py": "Watchlists",
     "app_pages/data_quality.py": "Data quality",
+    "app_pages/backtest.py": "Backtest",
 }
 
 
@@ -628,6 +629,11 @@ def test_each_role_on_each_page_and_action(home: Home, monkeypatch: pytest.Monke
     at.switch_page("app_pages/cases.py").run()
     no_errors(at)
     assert ("FormSubmitter:case_new-Open case" in {b.key for b in at.button}) is may_act, role
+    # Backtest: admins only
+    at.switch_page("app_pages/backtest.py").run()
+    no_errors(at)
+    assert ("FormSubmitter:backtest_form-Run backtest" in {b.key for b in at.button}) is \
+        (role == "admin"), role
     # Watchlists: editing for admins (and leads) only
     at.switch_page("app_pages/watchlists.py").run()
     no_errors(at)
