@@ -16,10 +16,11 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
+from itw_radar import masking
+from itw_radar.masking import FORMULA_PREFIXES, csv_safe  # noqa: F401 (the pages' names)
 
 TIER_COLORS = {"high": "#c62828", "medium": "#ef6c00", "low": "#f9a825", "none": "#9e9e9e"}
 TIER_ORDER = ["high", "medium", "low", "none"]
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~=:$&\"'^%/])")
 ACCOUNT_PAGE = "app_pages/account.py"
 WORD_JOINER = "\u2060"
@@ -72,14 +73,8 @@ def split_match(body: str, start: int | None, end: int | None) -> tuple[str, str
 
 
 def mask_name(value: object) -> str:
-    """`Jin Park` -> `J** P***`; commas between names are kept."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    parts = []
-    for name in str(value).split(","):
-        words = [w[:1] + "*" * max(len(w) - 1, 2) for w in name.split()]
-        parts.append(" ".join(words))
-    return visible(", ".join(p for p in parts if p))
+    """`Jin Park` -> `J** P***`; commas between names are kept; invisible characters shown."""
+    return visible(masking.mask_name(value))
 
 
 def visible_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -96,13 +91,6 @@ def mask_hash(value: object) -> str:
         return ""
     text = str(value)
     return text[:4] + "…" if len(text) > 4 else "…"
-
-
-def csv_safe(value: object) -> object:
-    """Neutralise spreadsheet formulas: text starting with = + - @ (or tab/CR) gets a `'`."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:

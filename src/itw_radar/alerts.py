@@ -166,10 +166,8 @@ def alert_urls() -> list[str]:
 
 
 def _connection_configured() -> bool:
-    try:
-        from airflow.sdk import BaseHook
-    except ImportError:  # Airflow < 3 layout
-        from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
+    from airflow.sdk import BaseHook
+
     try:
         BaseHook.get_connection(ALERT_CONN_ID)
     except Exception:  # AirflowNotFoundException and its SDK twin

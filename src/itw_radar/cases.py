@@ -25,6 +25,7 @@ import duckdb
 import pandas as pd
 
 from itw_radar import reviews
+from itw_radar.masking import csv_safe, mask_name
 from itw_radar.paths import Home
 from itw_radar.store_locks import store_connection
 
@@ -218,23 +219,10 @@ def detail(home: Home, case_id: str) -> tuple[dict[str, Any], list[str], pd.Data
     return case, accounts, events
 
 
-def _mask(value: object) -> object:
-    if not isinstance(value, str) or not value:
-        return value
-    return " ".join(w[:1] + "*" * max(len(w) - 1, 2) for w in value.split())
-
-
-PERSONAL = {"display_name": _mask, "document_holder_names": _mask,
-            "payout_holder_names": _mask, "email_hash": lambda v: "…" if v else v,
+PERSONAL = {"display_name": mask_name, "document_holder_names": mask_name,
+            "payout_holder_names": mask_name, "email_hash": lambda v: "…" if v else v,
             "phone_hash": lambda v: "…" if v else v, "ip": lambda v: "…" if v else v,
             "user_agent": lambda v: "…" if v else v}
-
-
-def _csv_safe(value: object) -> object:
-    """A spreadsheet must not run a cell as a formula (= + - @ at the start get a ')."""
-    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
-        return "'" + value
-    return value
 
 
 def export_bundle(home: Home, case_id: str, serving: Path, reveal: bool) -> bytes:
@@ -284,5 +272,5 @@ def export_bundle(home: Home, case_id: str, serving: Path, reveal: bool) -> byte
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("case.json", json.dumps(meta, indent=2, default=str))
         for name, frame in tables.items():
-            z.writestr(name, frame.map(_csv_safe).to_csv(index=False))
+            z.writestr(name, frame.map(csv_safe).to_csv(index=False))
     return buf.getvalue()

@@ -476,7 +476,7 @@ def send_digest(cfg: NightConfig) -> dict[str, Any]:
         sent = alerts.send(title, body)
     except Exception as exc:  # noqa: BLE001 (the night is published; say so and go on)
         log.error("ITW-RADAR ALERT NOT SENT night=%s: %s", cfg.last, exc)
-        sent = False
+        return {"sent": False, **digest.counts}
     log.info("night %s: alert digest %s (%s)", cfg.last,
              "sent" if sent else "not sent (alerts not configured)", title)
     return {"sent": sent, **digest.counts}
