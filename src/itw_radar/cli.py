@@ -281,7 +281,8 @@ def eval_(
         report = evaluate_home(exports, Home.resolve(home))
     except (EvaluationError, FileNotFoundError) as exc:
         _fail(str(exc))
-    out.print(format_report(report), highlight=False, soft_wrap=True)  # tables stay whole
+    # plain text: tables stay whole and a met target's "[x]" is not read as Rich markup
+    out.print(format_report(report), highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -327,7 +328,7 @@ def backtest(
         result = bt.run_backtest(h, change, nights)
     except (bt.BacktestError, DbtError) as exc:
         _fail(str(exc))
-    out.print(bt.format_result(result), highlight=False, soft_wrap=True)
+    out.print(bt.format_result(result), highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
