@@ -1,6 +1,6 @@
 -- Running aggregate of activity for foreign_hours: one row per account, UTC day and
 -- delivery night, counting the successful logins and work-session starts of that day that the
--- night delivered, and how many of them fall in 00:00-10:00 UTC (the working day of UTC+8/+9;
+-- night delivered, and how many of them fall in 23:00-10:00 UTC (the working day of UTC+8..+10;
 -- bounds in var indicator_thresholds.foreign_hours). foreign_hours sums 14 days of these rows
 -- to find the accounts worth reading whole: about a third as many rows as the window's events.
 -- Incremental: a night adds the rows of its own delivery (a re-run replaces them).

@@ -1,5 +1,6 @@
 -- foreign_hours: activity (successful logins and work-session starts) concentrated in
--- 00:00-10:00 UTC, the working day of UTC+8/+9 (08-18 / 09-19 local), with a large share of it
+-- 23:00-10:00 UTC, the 09-18 working day anywhere from UTC+8 (PRC) to UTC+10 (Russia's Far
+-- East; the 2022 advisory places DPRK IT workers mainly in the PRC and Russia), with a large share of it
 -- in the late evening and night (21:00-06:00) of the claimed time zone: the Americas' evening
 -- and night, Europe's small hours; daytime (no hit) for East / South-East Asian or Australian
 -- profiles. Early risers (a European working 05-13 local) stay under the night share.
@@ -24,7 +25,7 @@ accounts as (
 
 ),
 
--- The accounts that can fire on a night: enough events, and the share of them in the UTC+8/+9
+-- The accounts that can fire on a night: enough events, and the share of them in the UTC+8..+10
 -- working day (the UTC hour alone: no time zone, no join), summed from the window's rows of the
 -- running per-account-day counts (int_account_day_activity: about a third as many rows as the
 -- events, 15M against 48M in 14 days of the 1M-account platform). The same counts as below, so
@@ -168,7 +169,7 @@ final as (
         '{{ t }}' as indicator_id,
         round((0.4 + 0.6 * {{ ramp('local_night_share', th(t, 'min_local_night_share'), th(t, 'full_local_night_share')) }})
             * (1 - abroad_share), 4) as strength,
-        format('{:.0f}% of {} logins/sessions in {:02d}-{:02d} UTC (UTC+8/+9 working day); {:.0f}% fall in {:02d}-{:02d} {}',
+        format('{:.0f}% of {} logins/sessions in {:02d}-{:02d} UTC (UTC+8..+10 working day); {:.0f}% fall in {:02d}-{:02d} {}',
                100 * asia_share, events, {{ th(t, 'asia_day_start_utc') }}, {{ th(t, 'asia_day_end_utc') }},
                100 * local_night_share, {{ th(t, 'local_night_start') }}, {{ th(t, 'local_night_end') }},
                timezone) as evidence,
