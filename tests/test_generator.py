@@ -696,3 +696,26 @@ def test_planted_weak_traits_show_in_the_data(seed: int) -> None:
     weeks = (start_day * 86400 - p.created[hi]) / (7 * 86400)
     assert (weeks >= 4).all(), weeks  # the lifetime rate is judged on accounts of 4 weeks+
     assert (p.lifetime[hi] / weeks >= 60).all(), p.lifetime[hi] / weeks
+
+
+def test_weak_only_accounts_keep_their_signs_in_the_data(tmp_path: Path) -> None:
+    """An account planted with only weak signs stays active (the platform's suspensions hit
+    loud operations), and its interview habit is two interviews held without video: one
+    camera-off call is what honest people have too, so a single one could not be detected."""
+    out = tmp_path / "exports"
+    generate(out, START, 14, seed=7, freelancers=2000, clients=800)
+    con = _views(out)
+    con.execute(f"create view traits as select * from read_csv('{out}/_truth/dprk_traits.csv')")
+    quiet = "('dprk_two_weak_signs', 'dprk_low_signal')"
+    suspended = con.execute(
+        f"select account_id from accounts join labels using (account_id) "
+        f"where scenario in {quiet} and status <> 'active'").fetchall()
+    assert not suspended
+    habits = con.execute(f"""
+        select t.account_id, count(i.interview_id) filter (
+            where i.requested_mode = 'video' and (i.held_mode <> 'video' or not i.camera_on))
+        from traits t left join interviews i on i.freelancer_account_id = t.account_id
+        where t.scenario in {quiet} and t.traits like '%text_interview%'
+        group by 1""").fetchall()
+    assert len(habits) >= 3
+    assert all(n >= 2 for _, n in habits), habits

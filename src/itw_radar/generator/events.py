@@ -421,7 +421,10 @@ class DayEvents:
         alive = ((p.status == 0) & (p.created_day <= self.day) & ~p.is_client
                  & awake(p, self.day))
         p_int = np.where(p.has(sc.T_TEXT_INTERVIEW), 0.08, np.where(p.is_dprk, 0.04, 0.01))
-        due = p.has(sc.T_TEXT_INTERVIEW) & (p.special_day == self.day)
+        # A planted habit shows as two interviews held without video, 3-12 days apart (one
+        # camera-off call is something honest people have too; video_avoidance needs two).
+        second = np.minimum(p.special_day + 3 + np.arange(p.n) % 10, p.days - 1)
+        due = p.has(sc.T_TEXT_INTERVIEW) & ((p.special_day == self.day) | (second == self.day))
         extra = np.flatnonzero(alive & ((rng.random(p.n) < p_int) | due))
         audio = np.flatnonzero(alive & p.scenario_is("legit_audio_problem")
                                & (p.special_day == self.day))

@@ -479,7 +479,13 @@ def build_population(
     new_dprk &= ~sc.has(traits, sc.T_PHOTO_SWAP)  # forged documents were on file already
     new_dprk &= ~sc.has(traits, sc.T_HIGH_HOURS)  # thousands of hours take an older account
     new |= new_dprk
-    created[new] = start_sec + (rng.integers(0, max(days, 1), size=int(new.sum())) * DAY
+    # An account planted with only weak signs (hours, VPN, an interview habit) needs about two
+    # weeks of activity before any of them can show: those sign up at least 14 days before the
+    # window ends (an account of one night is labelled with signs no data could hold).
+    weak_only = np.isin(scenario, [sc.SCENARIO_INDEX["dprk_two_weak_signs"],
+                                   sc.SCENARIO_INDEX["dprk_low_signal"]])
+    sign_up_span = np.where(weak_only[new], max(days - 14, 1), max(days, 1))
+    created[new] = start_sec + (rng.integers(0, sign_up_span) * DAY
                                 + rng.integers(6 * 3600, 22 * 3600, size=int(new.sum())))
     created_day = np.floor_divide(created - start_sec, DAY).astype(np.int32)
     years = np.maximum(tenure_days, 1.0) / 365.0
@@ -521,6 +527,11 @@ def build_population(
     special_day = rng.integers(0, max(days, 1), size=n).astype(np.int16)
     # An audio mishap has to fall after sign-up.
     special_day = np.maximum(special_day, np.minimum(created_day, days - 1)).astype(np.int16)
+    # A planted interview habit is two interviews (events.interviews: special_day and a few days
+    # later): the first leaves room for the second inside the window.
+    habit = sc.has(traits, sc.T_TEXT_INTERVIEW)
+    special_day[habit] = np.maximum(np.minimum(special_day[habit], max(days - 4, 0)),
+                                    np.clip(created_day[habit], 0, days - 1)).astype(np.int16)
 
     pop = Population(
         n_freelancers=nf, n_clients=nc, start_day=start_day, days=days,
