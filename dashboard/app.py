@@ -17,6 +17,8 @@ import streamlit as st  # noqa: E402
 from dashboard import auth, data  # noqa: E402
 
 _RETRIES_KEY = "_itw_replaced_retries"
+# url_path -> the permission a user needs to see the page in the navigation at all
+PAGE_PERMISSIONS = {"users": "users.manage"}
 
 st.set_page_config(page_title="ITW Radar", page_icon=":material/radar:", layout="wide")
 
@@ -39,15 +41,20 @@ PAGES = [
             url_path="data-quality"),
     st.Page("app_pages/backtest.py", title="Backtest", icon=":material/science:",
             url_path="backtest"),
+    st.Page("app_pages/users.py", title="Users", icon=":material/manage_accounts:",
+            url_path="users"),
 ]
 
 
 def main() -> None:
-    if not auth.current_user():
+    user = auth.gate()
+    if not user:
         st.navigation([st.Page(auth.login_page, title="Log in", icon=":material/login:",
                                url_path="login")], position="hidden").run()
         return
-    page = st.navigation(PAGES)
+    # a page behind a permission is not even registered for a user without it
+    page = st.navigation([p for p in PAGES
+                          if auth.can(user, PAGE_PERMISSIONS.get(p.url_path, "page.open"))])
     auth.logout_button()
     snap = data.begin_run()
     if st.sidebar.button("Refresh data", key="refresh", help="Show the latest published night"):
