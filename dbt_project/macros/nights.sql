@@ -87,13 +87,15 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Threshold of an indicator from var indicator_thresholds. -#}
+{#- Threshold of an indicator from var indicator_thresholds, or the approved one (macro
+    rule_overrides). -#}
 {% macro th(indicator_id, name) -%}
     {%- set all = var('indicator_thresholds') -%}
     {%- if indicator_id not in all or name not in all[indicator_id] -%}
         {{ exceptions.raise_compiler_error("var indicator_thresholds has no " ~ indicator_id ~ "." ~ name ~ ": add it to dbt_project.yml") }}
     {%- endif -%}
-    {{- all[indicator_id][name] -}}
+    {%- set changed = rule_overrides().get('thresholds', {}).get(indicator_id, {}) -%}
+    {{- changed[name] if name in changed else all[indicator_id][name] -}}
 {%- endmacro %}
 
 {#- Linear ramp from 0 at `lo` to 1 at `hi`, clamped (hi may be below lo for "smaller is worse"). -#}
@@ -119,12 +121,13 @@
     {{ return(['shared_ip', 'proxy_phone', 'reference_ring']) }}
 {%- endmacro %}
 
-{#- Risk tier of a 0-100 score (thresholds in vars tier_high / tier_medium / tier_low). -#}
+{#- Risk tier of a 0-100 score (thresholds in vars tier_high / tier_medium / tier_low, or the
+    approved ones: macro tier_bound). -#}
 {% macro risk_tier(score) -%}
     case
-        when {{ score }} >= {{ var('tier_high') }} then 'high'
-        when {{ score }} >= {{ var('tier_medium') }} then 'medium'
-        when {{ score }} >= {{ var('tier_low') }} then 'low'
+        when {{ score }} >= {{ tier_bound('high') }} then 'high'
+        when {{ score }} >= {{ tier_bound('medium') }} then 'medium'
+        when {{ score }} >= {{ tier_bound('low') }} then 'low'
         else 'none'
     end
 {%- endmacro %}

@@ -1,5 +1,6 @@
--- One row per indicator: the seed's metadata plus its thresholds (var indicator_thresholds)
--- and, as of the latest night, whether the platform sends the data it needs.
+-- One row per indicator: the seed's metadata plus its weight and thresholds (var
+-- indicator_thresholds), with approved rule changes applied (macros/rules.sql), and, as of
+-- the latest night, whether the platform sends the data it needs.
 
 with
 
@@ -12,7 +13,7 @@ seed as (
 thresholds as (
 
     select * from (values
-    {%- for indicator_id, values in var('indicator_thresholds').items() %}
+    {%- for indicator_id, values in rule_thresholds().items() %}
         ('{{ indicator_id }}', '{{ tojson(values) }}'){% if not loop.last %},{% endif %}
     {%- endfor %}
     ) as t(indicator_id, thresholds)
@@ -35,7 +36,7 @@ final as (
         seed.family,
         seed.description,
         seed.source,
-        seed.weight::double as weight,
+        {{ rule_weight('seed.weight', 'seed.indicator_id') }}::double as weight,
         coalesce(thresholds.thresholds, '{}') as thresholds,
         seed.evidence_class,
         seed.sign_group,

@@ -45,7 +45,7 @@ accounts as (
 indicators as (
 
     select
-        indicator_id, name, family, weight,
+        indicator_id, name, family, {{ rule_weight('weight', alias='weight') }},
         -- a catalog without the columns scores every sign by its weight alone
         coalesce(evidence_class, 'strong') as evidence_class,
         coalesce(sign_group, indicator_id) as sign_group
@@ -240,7 +240,7 @@ final as (
         coalesce(scored.families, 0) as families,
         coalesce(scored.independent_signs, 0) as independent_signs,
         round(case scored.score_rule
-            when 'two_signs' then greatest(scored.base_score, {{ var('tier_medium') }})
+            when 'two_signs' then greatest(scored.base_score, {{ tier_bound('medium') }})
             when 'one_weak_sign' then least(scored.base_score, {{ var('single_weak_sign_max_score') }})
             else coalesce(scored.base_score, 0.0)
         end, 4) as own_score,
@@ -248,7 +248,7 @@ final as (
         nullif(concat_ws('; ',
             scored.reasons,
             case
-                when scored.score_rule = 'two_signs' and scored.base_score < {{ var('tier_medium') }}
+                when scored.score_rule = 'two_signs' and scored.base_score < {{ tier_bound('medium') }}
                     then format('Two independent signs ({}): raised to tier medium', scored.sign_groups)
                 when scored.score_rule = 'one_weak_sign' and scored.base_score >= {{ var('single_weak_sign_max_score') }} + 0.5
                     then format('One weak sign ({}) alone, innocent on its own: held below medium',
