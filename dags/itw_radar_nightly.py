@@ -81,6 +81,14 @@ def _last_night(params: Params, ds: str) -> str:
     return pipeline.last_night(params, ds)
 
 
+def _rules(params: Params, dag_run: Any = None) -> str:
+    """Template macro `itw_radar_rules(params, dag_run)`: the approved rule changes active when
+    the run started (JSON for dbt's ITW_RADAR_RULES; empty: the project's defaults)."""
+    from itw_radar import pipeline, rules
+
+    return rules.for_run(pipeline.night_home(params), getattr(dag_run, "start_date", None))
+
+
 @dag(
     dag_id="itw_radar_nightly",
     description="Verify, load, validate, score and publish one night of platform exports",
@@ -102,7 +110,8 @@ def _last_night(params: Params, ds: str) -> str:
     tags=["itw-radar"],
     doc_md=__doc__,
     user_defined_macros={"itw_radar_dbt_paths": _dbt_paths,
-                         "itw_radar_last_night": _last_night},
+                         "itw_radar_last_night": _last_night,
+                         "itw_radar_rules": _rules},
     params={
         "exports": Param(SETTINGS.exports, type="string",
                          description="Export root; empty: ITW_RADAR_EXPORTS"),
@@ -121,11 +130,17 @@ def itw_radar_nightly() -> None:
                  retries=0)
     def wait_for_manifest(params: Params = None, ds: str | None = None) -> PokeReturnValue:
         """Done when `<exports>/<night>/manifest.json` exists for every night of the run (the
-        platform writes it last)."""
+        platform writes it last); an export root in object storage is asked through fsspec,
+        with the Airflow connection itw_radar_exports."""
         from itw_radar import pipeline
+        from itw_radar.ingestion import ExportError
 
         cfg = _cfg(params, ds)
-        if pipeline.manifest_ready(cfg):
+        try:
+            ready = pipeline.manifest_ready(cfg)
+        except ExportError as exc:  # e.g. gs:// without gcsfs installed: waiting cannot help
+            raise _fail_fast(exc) from exc
+        if ready:
             return PokeReturnValue(is_done=True, xcom_value=str(cfg.manifest))
         if not (params or {}).get("wait_for_export", True):
             raise AirflowFailException(pipeline.missing_export_message(cfg))

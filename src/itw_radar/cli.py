@@ -329,6 +329,144 @@ def backtest(
     except (bt.BacktestError, DbtError) as exc:
         _fail(str(exc))
     out.print(bt.format_result(result), highlight=False, markup=False, soft_wrap=True)
+    out.print(f"\nTo propose it: itw-radar rules propose --vars {vars_file} --backtest "
+              f"{result.scratch} --reason \"...\"", highlight=False, markup=False,
+              soft_wrap=True)
+
+
+rules_app = typer.Typer(
+    help="Weights, thresholds and tiers: the active configuration, its history, and changes "
+    "proposed, reviewed by a second admin and applied from the next night (docs/dashboard.md, "
+    "Backtest).", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+UserOpt = Annotated[str, typer.Option("--user", envvar="USER", help="Who proposes or decides "
+                                      "(recorded; default: $USER).")]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded).")]
+
+
+@rules_app.command("show")
+def rules_show(
+    all_: Annotated[bool, typer.Option("--all", help="Every setting, not only the changed "
+                                       "ones.")] = False,
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """The active configuration: each value and where it came from (a default, or the
+    approved change that set it)."""
+    from itw_radar import rules
+
+    h = Home.resolve(home)
+    act = rules.active(h)
+    pending = [p for p in rules.history(h) if p.status == "pending"]
+    out.print(f"rules version {act.version} ({act.version} approved change(s)); "
+              f"{len(pending)} pending", highlight=False, markup=False)
+    rows = [r for r in rules.settings(h) if all_ or r["changed"] or "#" in r["source"]]
+    if not rows:
+        out.print("every weight, threshold and tier is the project's default (--all lists "
+                  "them)", highlight=False, markup=False)
+    for r in rows:
+        out.print(f"{r['setting']} = {r['value']:g} (default {r['default']:g}): {r['source']}",
+                  highlight=False, markup=False, soft_wrap=True)
+    for key in act.ignored:
+        out.print(f"ignored: {key}: the project no longer has this setting", highlight=False,
+                  markup=False)
+
+
+@rules_app.command("history")
+def rules_history(home: HomeOpt = Path(DEFAULT_HOME)) -> None:
+    """Every proposal, oldest first: the change, who proposed it, when and why, its backtest,
+    and who approved or rejected it, when and why."""
+    from itw_radar import rules
+
+    proposals = rules.history(Home.resolve(home))
+    if not proposals:
+        out.print("no rule change proposed yet")
+    for p in proposals:
+        lines = [f"#{p.proposal_id} {p.status}: {rules.describe(p.change)}",
+                 f"  proposed by {p.proposed_by} {p.proposed_at:%Y-%m-%d %H:%M} UTC on version "
+                 f"{p.based_on_version}: {p.reason}",
+                 f"  backtest: {p.backtest_dir or 'none'}"]
+        if p.decision:
+            lines.append(f"  {p.decision} by {p.decided_by} {p.decided_at:%Y-%m-%d %H:%M} UTC: "
+                         f"{p.decision_reason}")
+        out.print("\n".join(lines), highlight=False, markup=False, soft_wrap=True)
+
+
+@rules_app.command("propose")
+def rules_propose(
+    reason: ReasonOpt,
+    vars_file: Annotated[Path | None, typer.Option(
+        "--vars", help="Change file (YAML: weights:, thresholds:, tiers:), as for backtest.")]
+    = None,
+    revert: Annotated[int | None, typer.Option(
+        "--revert", help="Propose putting back what approved change ID changed.")] = None,
+    backtest_dir: Annotated[Path | None, typer.Option(
+        "--backtest", help="The scratch folder of the backtest that tried this change.")]
+    = None,
+    user: UserOpt = "",
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Propose a change; it applies once another admin approves it."""
+    from itw_radar import rules
+
+    h = Home.resolve(home)
+    if (vars_file is None) == (revert is None):
+        _fail("give the change: --vars change.yml, or --revert ID")
+    try:
+        if vars_file is not None:
+            try:
+                text = vars_file.read_text()
+            except OSError as exc:
+                _fail(f"{vars_file}: cannot read the change file ({exc})")
+            where = str(vars_file)
+        else:
+            text = rules.revert_change(h, int(revert or 0)).to_yaml()
+            where = f"the revert of #{revert}"
+        pid = rules.propose(h, text, reason, user, backtest_dir, where=where)
+    except (rules.RulesError, rules.BacktestError) as exc:
+        _fail(str(exc))
+    note = "" if backtest_dir else " (no backtest given: `itw-radar backtest` first is advised)"
+    out.print(f"proposed #{pid}{note}; another admin approves it with `itw-radar rules approve "
+              f"{pid} --reason ...`", highlight=False, markup=False, soft_wrap=True)
+
+
+def _decide(proposal_id: int, decision: str, reason: str, user: str, home: Path,
+            stale_ok: bool = False) -> None:
+    from itw_radar import rules
+
+    try:
+        p = rules.decide(Home.resolve(home), proposal_id, decision, reason, user, stale_ok)
+    except rules.RulesError as exc:
+        _fail(str(exc))
+    tail = (": it scores from the next night; `itw-radar rebuild` re-scores the history"
+            if decision == "approved" else "")
+    out.print(f"#{p.proposal_id} {decision} by {p.decided_by}{tail}", highlight=False,
+              markup=False, soft_wrap=True)
+
+
+@rules_app.command("approve")
+def rules_approve(
+    proposal_id: Annotated[int, typer.Argument(help="The proposal (rules history).")],
+    reason: ReasonOpt,
+    stale_ok: Annotated[bool, typer.Option(
+        "--stale-ok", help="Approve although another change was approved since it was "
+        "proposed.")] = False,
+    user: UserOpt = "",
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Approve a pending proposal (not your own): it becomes part of the active
+    configuration."""
+    _decide(proposal_id, "approved", reason, user, home, stale_ok)
+
+
+@rules_app.command("reject")
+def rules_reject(
+    proposal_id: Annotated[int, typer.Argument(help="The proposal (rules history).")],
+    reason: ReasonOpt,
+    user: UserOpt = "",
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Reject a pending proposal (your own: withdraw it)."""
+    _decide(proposal_id, "rejected", reason, user, home)
 
 
 @app.command()
@@ -344,10 +482,12 @@ def rebuild(
 ) -> None:
     """Recompute every result from the loaded raw rows (full refresh), a batch of nights a build.
 
-    Use after changing a threshold or a model. Each batch is one `dbt build` (models and data
+    Use after changing a threshold or a model, or after a rule change was approved (it scores
+    with the active rules, `itw-radar rules show`). Each batch is one `dbt build` (models and data
     tests): `--full-refresh` for the first, incremental for the rest, so months of history fit
     in memory. Stop the nightly DAG first: the warehouse takes one writer.
     """
+    from itw_radar import rules
     from itw_radar.dbt_runner import DbtError, loaded_nights, rebuild_batch_size
     from itw_radar.dbt_runner import rebuild as rebuild_nights
     from itw_radar.pipeline import dbt_target
@@ -369,9 +509,14 @@ def rebuild(
         def report(i: int, n: int, result: object) -> None:
             out.print(f"batch {i}/{n} built (as of {getattr(result, 'as_of', '?')})")
 
-        rebuild_nights("build --exclude resource_type:unit_test", warehouse=h.warehouse,
-                       nights=nights, batch_nights=batch_nights, on_batch=report,
-                       target_path=target, log_path=target / "logs")
+        active = rules.active(h)
+        out.print(f"scoring with rules version {active.version}" + (
+            f" ({rules.describe(active.overrides)})" if active.overrides
+            else " (the project's defaults)"), highlight=False, markup=False, soft_wrap=True)
+        with rules.applied(active.overrides):
+            rebuild_nights("build --exclude resource_type:unit_test", warehouse=h.warehouse,
+                           nights=nights, batch_nights=batch_nights, on_batch=report,
+                           target_path=target, log_path=target / "logs")
         if publish and nights:
             out.print(f"published {publish_serving(h, nights[-1], incremental=False)}")
     except (DbtError, PublishError, ValueError) as exc:

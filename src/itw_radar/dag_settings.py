@@ -256,6 +256,9 @@ def dbt_env() -> dict[str, str]:
       whole project when its vars change, and reuses its saved parse when only the night does
       (docs/benchmark-findings.md, finding 16). A catch-up run's night is the last of its
       batch (param `through`).
+    - The approved rule changes (itw_radar.rules, macros/rules.sql): the configuration active
+      when the run started, read by dbt only while it executes, as the night is: a new
+      configuration does not make the next night's parse a full one.
     - run_results.json where the failure callback can name the failing node, and dbt's saved
       parse, which the next night's build reuses.
     - dbt's debug file log would go to cosmos' temporary project copy, deleted when the task
@@ -264,6 +267,7 @@ def dbt_env() -> dict[str, str]:
     return {
         "ITW_RADAR_WAREHOUSE": "{{ itw_radar_dbt_paths(params)['warehouse'] }}",
         "ITW_RADAR_AS_OF_DATE": "{{ itw_radar_last_night(params, ds) }}",
+        "ITW_RADAR_RULES": "{{ itw_radar_rules(params, dag_run) }}",
         "DBT_TARGET_PATH": "{{ itw_radar_dbt_paths(params)['dbt_target'] }}",
         "DBT_PARTIAL_PARSE": "true",
         "DBT_LOG_LEVEL_FILE": "none",

@@ -559,6 +559,7 @@ def rescore(home: Home, *, whole_night: bool = False,
     itw_radar.publishing.publish). Stop the nightly DAG first: the warehouse takes one writer.
     Raises WatchlistError, DbtError or PublishError.
     """
+    from itw_radar import rules
     from itw_radar.dbt_runner import run_dbt
     from itw_radar.pipeline import dbt_target
     from itw_radar.publishing import publish, published_night
@@ -587,16 +588,17 @@ def rescore(home: Home, *, whole_night: bool = False,
     dbt_started = dt.datetime.now(dt.UTC)
     target = dbt_target(home)
     command = "build --exclude resource_type:unit_test"
-    result = run_dbt(command, warehouse=home.warehouse, as_of=night,
-                     select=RESCORE_SELECT if partial else None, target_path=target,
-                     log_path=target / "logs", check=not partial)
-    if not result.success:
-        # e.g. a model the selection reads was added by a code update and never built here
-        say(f"the partial build failed ({'; '.join(result.failures[:2]) or 'see the dbt log'});"
-            " building every model of the night")
-        scope = "whole night"
-        run_dbt(command, warehouse=home.warehouse, as_of=night, target_path=target,
-                log_path=target / "logs")
+    with rules.applied(rules.active(home).overrides):  # the approved weights, thresholds, tiers
+        result = run_dbt(command, warehouse=home.warehouse, as_of=night,
+                         select=RESCORE_SELECT if partial else None, target_path=target,
+                         log_path=target / "logs", check=not partial)
+        if not result.success:
+            # e.g. a model the selection reads was added by a code update and never built here
+            failed = "; ".join(result.failures[:2]) or "see the dbt log"
+            say(f"the partial build failed ({failed}); building every model of the night")
+            scope = "whole night"
+            run_dbt(command, warehouse=home.warehouse, as_of=night, target_path=target,
+                    log_path=target / "logs")
     dbt_done = time.monotonic()
     path = publish(home, night, load_id=load_id, dbt_started_at=dbt_started)
     done = time.monotonic()
