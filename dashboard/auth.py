@@ -65,6 +65,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "cases.edit": frozenset({"analyst", "lead", "admin"}),
     "watchlists.edit": frozenset({"lead", "admin"}),
     "rules.backtest": frozenset({"admin"}),
+    "rules.apply": frozenset({"admin"}),
     "users.manage": frozenset({"admin"}),
 }
 DEMO_ENV = "ITW_RADAR_DEMO"
