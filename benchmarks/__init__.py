@@ -16,6 +16,7 @@ Modules:
   history     3:  nightly cost as history grows, and a full refresh
   tiny        4:  fixed overhead of a 100-account night
   dashboard   5:  the dashboard's queries on the large night's serving database
+  dashboard_seed  5: its own home, the analyst stores (cases, reviews, watchlists) seeded
   plot        docs/benchmarks.png from the saved results
 
 How the figures were reached (and earlier runs): docs/benchmark-findings.md.

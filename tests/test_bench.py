@@ -127,7 +127,12 @@ def test_floor_and_dashboard_sections(quick_run: tuple[Path, Path]) -> None:
     dash = json.loads((work / "bench-results.json").read_text())["dashboard"]
     assert not dash["errors"], dash["errors"]
     pages = {key.split(":")[0] for key in dash["times"]}
-    assert pages == {"overview", "flagged", "account", "networks", "data quality"}
+    assert pages == {"overview", "flagged", "account", "networks", "reviews", "cases",
+                     "watchlists", "data quality", "backtest"}
+    # the analyst stores were seeded before the pages were timed
+    assert dash["seed"]["cases"] > 0 and dash["seed"]["decisions"] > 0, dash["seed"]
+    assert any("live reviews" in key and "(0 live" not in key for key in dash["times"])
+    assert "seeded first" in _section(doc, "dashboard")
     assert "Worst p95" in _section(doc, "dashboard")
     assert "<!-- bench:large -->" in doc.read_text()  # the other sections stay
 
