@@ -1,5 +1,6 @@
-"""`itw-radar backtest`: a rule change rebuilt in a scratch copy, its numbers checked against a
-direct rebuild with the same change, the warehouse untouched, bad change files named."""
+"""`itw-radar backtest`: a rule change rebuilt in a scratch copy (through ITW_RADAR_RULES, as the
+nightly runs get approved changes), its numbers checked against a direct rebuild with the same
+change written into a copy of the project, the warehouse untouched, bad change files named."""
 
 from __future__ import annotations
 
@@ -79,6 +80,10 @@ def test_backtest_equals_a_direct_rebuild_and_touches_nothing(home: Home, tmp_pa
 
     result = backtest.run_backtest(home, change, nights=2, scratch=tmp_path / "scratch")
     assert _sha(home.warehouse) == warehouse_sha  # only read
+    # no approved rule change: laid over the defaults, recorded for `rules propose --backtest`
+    record = backtest.read_record(result.scratch)
+    assert result.base_version == record["base_version"] == 0
+    assert record["change"] == change.as_dict() and record["rules"] == result.rules
     assert (_sha(home.serving) if home.serving.exists() else None) == serving_sha
     assert result.nights == [last - timedelta(days=1), last]
 
