@@ -4,13 +4,17 @@
 is imported and tested without Airflow's scheduler. Every setting is an environment variable
 (the paths can also be given per run as the DAG params `exports` and `home`):
 
-    ITW_RADAR_EXPORTS              export root (folders YYYY-MM-DD)
+    ITW_RADAR_EXPORTS              export root (folders YYYY-MM-DD): a local folder, or an
+                                   s3://, gs:// or az:// URL read with the Airflow connection
+                                   itw_radar_exports (itw_radar.export_source)
     ITW_RADAR_HOME                 warehouse, serving database, logs (default ./var)
     ITW_RADAR_SCHEDULE             cron, default "0 2 * * *" (UTC)
     ITW_RADAR_START_DATE           first night the scheduler runs; default: the earliest night
-                                   folder under ITW_RADAR_EXPORTS; with neither, the DAG has no
-                                   start date: the scheduler waits for one, and runs triggered
-                                   by hand (or `itw-radar run`) take any night
+                                   folder under ITW_RADAR_EXPORTS (a local one: object
+                                   storage is not listed while the DAG is parsed); with
+                                   neither, the DAG has no start date: the scheduler waits for
+                                   one, and runs triggered by hand (or `itw-radar run`) take
+                                   any night
     ITW_RADAR_END_DATE             last night (optional)
     ITW_RADAR_MANIFEST_TIMEOUT     seconds to wait for an export, default 21600 (6 h)
     ITW_RADAR_MANIFEST_POKE        seconds between looks for the manifest, default 300
@@ -105,7 +109,9 @@ class DagSettings:
                         or project / "target" / "airflow" / "manifest.json").resolve()
         exports = env.get("ITW_RADAR_EXPORTS", "").strip()
         start = _night(env, "ITW_RADAR_START_DATE")
-        if start is None and exports:
+        # The earliest night of a local export root. An object-storage root is not listed here:
+        # parsing the DAG would call the store (and look up its credentials) at every parse.
+        if start is None and exports and "://" not in exports:
             found = night_folders(Path(exports).expanduser())
             start = found[0] if found else None
         end = _night(env, "ITW_RADAR_END_DATE")

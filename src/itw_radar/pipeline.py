@@ -43,16 +43,25 @@ class NightConfig:
     batch: every night in between, in one dbt build), or that one night."""
 
     home: Home
-    exports: Path
+    exports: Path | str  # a local folder, or an object-storage URL (itw_radar.export_source)
     export_date: date
     through: date | None = None
 
     @property
-    def folder(self) -> Path:
+    def remote(self) -> bool:
+        """Whether the exports are read from object storage (s3://, gs://, az://)."""
+        return isinstance(self.exports, str)
+
+    @property
+    def folder(self) -> Path | str:
+        if self.remote:
+            return f"{self.exports}/{self.export_date.isoformat()}"
         return self.exports / self.export_date.isoformat()
 
     @property
-    def manifest(self) -> Path:
+    def manifest(self) -> Path | str:
+        if self.remote:
+            return f"{self.folder}/{MANIFEST_NAME}"
         return self.folder / MANIFEST_NAME
 
     @property
@@ -83,7 +92,16 @@ def night_config(params: Mapping[str, Any] | None, ds: str) -> NightConfig:
     if not exports:
         raise ConfigError(f"night {ds}: no exports folder; set the DAG param 'exports' or the "
                           f"environment variable {EXPORTS_ENV} to the platform's export root")
-    return NightConfig(home=night_home(params), exports=Path(exports).expanduser().resolve(),
+    if "://" in str(exports):  # object storage (s3://, gs://, az://)
+        from itw_radar.export_source import ExportSourceError, parse_root
+
+        try:
+            root: Path | str = parse_root(str(exports))
+        except ExportSourceError as exc:
+            raise ConfigError(f"night {ds}: {exc}") from None
+    else:  # a local folder, exactly as before
+        root = Path(exports).expanduser().resolve()
+    return NightConfig(home=night_home(params), exports=root,
                        export_date=date.fromisoformat(ds), through=_through(params, ds))
 
 
@@ -154,18 +172,37 @@ def _with_warehouse(home: Home, fn: Callable[[duckdb.DuckDBPyConnection], T],
 def manifest_ready(cfg: NightConfig) -> bool:
     """The platform writes manifest.json last: its presence means the folder is complete.
 
-    A catch-up run is ready when every one of its nights is."""
+    A catch-up run is ready when every one of its nights is. Exports in object storage: the
+    store is asked (itw_radar.export_source.manifest_missing)."""
     return _first_missing(cfg) is None
 
 
-def _first_missing(cfg: NightConfig) -> date | None:
-    """The run's first night whose manifest is not there yet."""
-    return next((n for n in cfg.nights if not cfg.night(n).manifest.is_file()), None)
+_ABSENT = "does not exist"
+
+
+def _first_missing(cfg: NightConfig) -> tuple[date, str] | None:
+    """The run's first night whose manifest is not there yet, and why (`does not exist`, or
+    the object store's error)."""
+    if not cfg.remote:
+        night = next((n for n in cfg.nights if not cfg.night(n).manifest.is_file()), None)
+        return None if night is None else (night, _ABSENT)
+    from itw_radar.export_source import manifest_missing, open_root
+
+    remote = open_root(str(cfg.exports))
+    for night in cfg.nights:
+        why = manifest_missing(remote, night)
+        if why is not None:
+            return night, why
+    return None
 
 
 def missing_export_message(cfg: NightConfig, waited: str | None = None) -> str:
-    cfg = cfg.night(_first_missing(cfg) or cfg.export_date)
+    night, why = _first_missing(cfg) or (cfg.export_date, _ABSENT)
+    cfg = cfg.night(night)
     after = f" after waiting {waited}" if waited else ""
+    if why != _ABSENT:
+        return (f"night {cfg.export_date}: the export could not be looked for{after}: "
+                f"{cfg.manifest} {why}; then re-run the night")
     return (f"night {cfg.export_date}: the export never arrived{after}: {cfg.manifest} does not "
             "exist; check the platform's export job for that night, then re-run the night")
 
@@ -176,13 +213,11 @@ def verify(cfg: NightConfig) -> dict[str, Any]:
     Raises itw_radar.ingestion.ExportError (one sentence: night, file, what is wrong) at the
     first night that does not verify; nothing is loaded before every night verified.
     """
-    from itw_radar.ingestion import verify_night
-
     started = _now()
     refuse_older_night(cfg)
     nights: dict[str, Any] = {}
     for night in cfg.nights:
-        manifest = verify_night(cfg.exports, night)
+        manifest = _verify_night(cfg, night)
         rows = sum(f.rows for f in manifest.files)
         info = {"mode": manifest.mode, "files": len(manifest.files), "rows": rows,
                 "attempt_started_at": started.isoformat()}
@@ -194,6 +229,50 @@ def verify(cfg: NightConfig) -> dict[str, Any]:
                  len(manifest.files), rows)
     last = nights[cfg.last.isoformat()]
     return {**last, "rows": sum(i["rows"] for i in nights.values()), "nights": nights}
+
+
+def _verify_night(cfg: NightConfig, night: date) -> Any:  # itw_radar.ingestion.Manifest
+    """verify_night on the export folder; for exports in object storage, on a copy of the night
+    under the home, streamed from the store and checked against the manifest on the way
+    (itw_radar.export_source.copy_night). Errors name the file by its URL."""
+    from itw_radar.ingestion import ExportError, verify_night
+
+    if not cfg.remote:
+        return verify_night(cfg.exports, night)
+    from itw_radar import export_source
+
+    remote = export_source.open_root(str(cfg.exports))
+    copies = export_source.copies_root(cfg.home.ensure().root)
+    export_source.copy_night(remote, night, copies)
+    try:
+        with export_source.remote_errors(remote, night, copies):
+            return verify_night(copies, night)
+    except ExportError:
+        export_source.drop_copy(night, copies)
+        raise
+
+
+def _load_night(cfg: NightConfig, night: date) -> Any:  # itw_radar.ingestion.LoadResult
+    """load_night from the export folder; for exports in object storage, from the copy verify
+    made (copied again if it is gone or the manifest in the store changed), deleted once the
+    night is loaded or refused."""
+    from itw_radar.ingestion import ExportError, load_night
+
+    if not cfg.remote:
+        return load_night(cfg.home, cfg.exports, night)
+    from itw_radar import export_source
+
+    remote = export_source.open_root(str(cfg.exports))
+    copies = export_source.copies_root(cfg.home.ensure().root)
+    try:
+        export_source.local_copy(remote, night, copies)
+        with export_source.remote_errors(remote, night, copies):
+            res = load_night(cfg.home, copies, night)
+    except ExportError:
+        export_source.drop_copy(night, copies)
+        raise
+    export_source.drop_copy(night, copies)  # a failure of another kind keeps it for the retry
+    return res
 
 
 def refuse_older_night(cfg: NightConfig) -> None:
@@ -221,13 +300,11 @@ def refuse_older_night(cfg: NightConfig) -> None:
 
 def load(cfg: NightConfig) -> dict[str, Any]:
     """Load each night into the raw layer (replacing that night's rows). Raises ExportError."""
-    from itw_radar.ingestion import load_night
-
     loads: dict[str, str] = {}
     files: dict[str, list[int]] = {}
     rows_loaded = rows_quarantined = 0
     for night in cfg.nights:
-        res = load_night(cfg.home, cfg.exports, night)
+        res = _load_night(cfg, night)
         log.info("night %s: loaded %d rows, quarantined %d (load %s)", night,
                  res.rows_loaded, res.rows_quarantined, res.load_id)
         loads[night.isoformat()] = res.load_id
