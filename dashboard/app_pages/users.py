@@ -56,7 +56,7 @@ for name, roles in sorted(overrides.items()):
         rows.append({"user": name, "source": "single sign-on", "roles": _roles_text(roles),
                      "roles from": auth.ROLES_ENV, "status": "", "changed": "",
                      "changed by": ""})
-st.subheader("Users")
+st.subheader("All users")
 if rows:
     st.dataframe(ui.visible_frame(pd.DataFrame(rows)), hide_index=True, width="stretch",
                  key="us_table")
