@@ -376,3 +376,32 @@ def test_admin_manages_users_on_the_page(served: Home, monkeypatch: pytest.Monke
     no_errors(at2)
     assert titles(at2) == ["Overview"]
     assert auth.user_roles("newbie") == {"lead", "admin"}
+
+
+# --- the command line ---------------------------------------------------------------------------
+
+def test_user_command_line(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from itw_radar.cli import app
+
+    monkeypatch.setenv("ITW_RADAR_USERS", f"envy:{auth.hash_password('x' * 12, FAST)}")
+    run = CliRunner().invoke
+    where = ["--home", str(home.root), "--by", "root"]
+    res = run(app, ["user", "add", "carl", "--role", "analyst", "--role", "lead", *where],
+              input=f"{PW}\n{PW}\n")
+    assert res.exit_code == 0, res.output
+    assert store.load(home)["carl"].roles == ("analyst", "lead")
+    res = run(app, ["user", "add", "envy", *where], input=f"{PW}\n{PW}\n")
+    assert res.exit_code != 0 and "configured in the environment" in res.output
+    assert run(app, ["user", "disable", "carl", *where]).exit_code == 0
+    assert store.load(home)["carl"].disabled
+    assert run(app, ["user", "enable", "carl", *where]).exit_code == 0
+    res = run(app, ["user", "passwd", "carl", *where], input="new password 99\nnew password 99\n")
+    assert res.exit_code == 0, res.output
+    assert store.verify_password("new password 99", store.load(home)["carl"].password_hash)
+    assert run(app, ["user", "roles", "carl", *where]).exit_code == 0
+    assert store.load(home)["carl"].roles == ()
+    listing = run(app, ["user", "list", "--home", str(home.root)]).output
+    assert listing.split()[:3] == ["carl", "viewer", "active"] and "pbkdf2" not in listing
+    assert {e["by"] for e in store.events(home)} == {"root"}

@@ -799,3 +799,106 @@ def case_export(
     except cases.CaseError as exc:
         _fail(str(exc))
     out.print(f"wrote {output}")
+
+
+user_app = typer.Typer(
+    help="Local dashboard users in <home>/auth/users.json, the same as the dashboard's Users "
+    "page (docs/dashboard.md, Logging in); ITW_RADAR_USERS users are not changed here.",
+    no_args_is_help=True)
+app.add_typer(user_app, name="user")
+RoleOpt = Annotated[list[str] | None, typer.Option("--role", help="viewer, analyst, lead or admin; "
+                                            "repeat for several (none: viewer).")]
+
+
+def _env_user_names() -> set[str]:
+    text = os.environ.get("ITW_RADAR_USERS", "").replace(";", ",").replace("\n", ",")
+    return {e.split(":", 1)[0].strip() for e in text.split(",") if e.strip()}
+
+
+def _new_password() -> str:
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@user_app.command("list")
+def user_list(home: HomeOpt = Path(DEFAULT_HOME)) -> None:
+    """Print the local users of the users file (never a hash)."""
+    from itw_radar import users
+
+    try:
+        kept = users.load(Home.resolve(home))
+    except users.UserError as exc:
+        _fail(str(exc))
+    if not kept:
+        out.print("no local users in the users file")
+        return
+    for u in kept.values():
+        out.print(f"{u.name}  {'+'.join(u.roles) or 'viewer'}  "
+                  f"{'disabled' if u.disabled else 'active'}  changed {u.updated_at} by "
+                  f"{u.updated_by}", highlight=False, markup=False)
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="Lower-case letters, digits and . _ @ + -")],
+    role: RoleOpt = None,
+    by: ByOpt = "",
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Add a local user; asks for the password twice (at least 10 characters)."""
+    from itw_radar import users
+
+    try:
+        users.add_user(Home.resolve(home), name, _new_password(), role or [], by or "cli",
+                       reserved=_env_user_names())
+    except users.UserError as exc:
+        _fail(str(exc))
+    out.print(f"added {name}")
+
+
+@user_app.command("disable")
+def user_disable(name: str, by: ByOpt = "", home: HomeOpt = Path(DEFAULT_HOME)) -> None:
+    """Disable a local user: their logins end at once."""
+    from itw_radar import users
+
+    try:
+        users.set_disabled(Home.resolve(home), name, True, by or "cli")
+    except users.UserError as exc:
+        _fail(str(exc))
+    out.print(f"disabled {name}")
+
+
+@user_app.command("enable")
+def user_enable(name: str, by: ByOpt = "", home: HomeOpt = Path(DEFAULT_HOME)) -> None:
+    """Enable a disabled local user."""
+    from itw_radar import users
+
+    try:
+        users.set_disabled(Home.resolve(home), name, False, by or "cli")
+    except users.UserError as exc:
+        _fail(str(exc))
+    out.print(f"enabled {name}")
+
+
+@user_app.command("passwd")
+def user_passwd(name: str, by: ByOpt = "", home: HomeOpt = Path(DEFAULT_HOME)) -> None:
+    """Set a new password (asked twice); the user's current logins end."""
+    from itw_radar import users
+
+    try:
+        users.reset_password(Home.resolve(home), name, _new_password(), by or "cli")
+    except users.UserError as exc:
+        _fail(str(exc))
+    out.print(f"new password set for {name}")
+
+
+@user_app.command("roles")
+def user_roles(name: str, role: RoleOpt = None,
+               by: ByOpt = "", home: HomeOpt = Path(DEFAULT_HOME)) -> None:
+    """Set a local user's roles (no --role: a viewer)."""
+    from itw_radar import users
+
+    try:
+        users.set_roles(Home.resolve(home), name, role or [], by or "cli")
+    except users.UserError as exc:
+        _fail(str(exc))
+    out.print(f"{name}: {'+'.join(users.clean_roles(role or [])) or 'viewer'}")
