@@ -235,6 +235,116 @@ def test_nights_from_object_storage_through_the_dag(s3: str, nights: Path,
 
 
 # --------------------------------------------------------------------------------------------
+# the pipeline's steps on the same server, without Airflow (the connection handed in directly)
+
+
+@pytest.fixture()
+def bucket(s3: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, str]]:
+    """An empty bucket of its own, and the connection the steps read it with."""
+    fs = _fs(s3)
+    name = f"steps-{time.monotonic_ns()}"
+    fs.mkdir(name)
+    monkeypatch.setattr(export_source, "airflow_connection",
+                        lambda cid: _Conn(KEY, SECRET, {"endpoint_url": s3}))
+    yield fs, name
+    fs.rm(name, recursive=True)
+
+
+def _put_night(fs: Any, bucket: str, tmp_path: Path, day: date) -> Path:
+    from export_factory import write_night
+
+    folder = write_night(tmp_path / "local", day)
+    for p in sorted(folder.iterdir()):
+        fs.put_file(str(p), f"{bucket}/exports/{day.isoformat()}/{p.name}")
+    return folder
+
+
+def test_verify_copies_the_night_and_load_uses_and_drops_the_copy(
+        bucket: tuple[Any, str], tmp_path: Path) -> None:
+    from itw_radar import pipeline
+
+    fs, name = bucket
+    _put_night(fs, name, tmp_path, N1)
+    cfg = pipeline.night_config({"exports": f"s3://{name}/exports",
+                                 "home": str(tmp_path / "home")}, N1.isoformat())
+    assert pipeline.manifest_ready(cfg)
+    assert pipeline.verify(cfg)["files"] == 10
+    copy = export_source.copies_root(cfg.home.root) / N1.isoformat()
+    assert (copy / "manifest.json").is_file() and (copy / "accounts.csv").is_file()
+    assert oct(copy.stat().st_mode & 0o777) == "0o700"
+    assert pipeline.load(cfg)["rows_loaded"] == 14
+    assert not copy.exists()
+    # a night whose copy is gone (verify ran elsewhere) is copied again by load
+    assert pipeline.load(cfg)["rows_loaded"] == 14
+
+
+def test_errors_name_the_file_by_its_url(bucket: tuple[Any, str], tmp_path: Path) -> None:
+    from itw_radar import pipeline
+    from itw_radar.ingestion import ExportError
+
+    fs, name = bucket
+    folder = _put_night(fs, name, tmp_path, N1)
+    cfg = pipeline.night_config({"exports": f"s3://{name}/exports",
+                                 "home": str(tmp_path / "home")}, N1.isoformat())
+    night_url = f"s3://{name}/exports/{N1.isoformat()}"
+    copies = export_source.copies_root(cfg.home.root)
+
+    # a file changed after the manifest was written: caught while it streams in
+    fs.pipe_file(f"{name}/exports/{N1.isoformat()}/reviews.csv",
+                 (folder / "reviews.csv").read_bytes() + b"r-9,c-0,acc-2,acc-0,4.0,x\n")
+    with pytest.raises(ExportError, match=f"Night {N1}, file {night_url}/reviews.csv: SHA-256"):
+        pipeline.verify(cfg)
+    assert not (copies / N1.isoformat()).exists()
+
+    # a row count the manifest gets wrong: found by the usual verifier on the copy, reported
+    # with the file's URL
+    manifest = json.loads((folder / "manifest.json").read_text())
+    fs.put_file(str(folder / "reviews.csv"), f"{name}/exports/{N1.isoformat()}/reviews.csv")
+    manifest["files"]["logins.csv"]["rows"] = 4
+    fs.pipe_file(f"{name}/exports/{N1.isoformat()}/manifest.json", json.dumps(manifest).encode())
+    with pytest.raises(ExportError, match=f"Night {N1}, file {night_url}/logins.csv: holds 3 "):
+        pipeline.verify(cfg)
+    assert not (copies / N1.isoformat()).exists()
+
+    # a file in the store that the manifest does not list
+    manifest["files"]["logins.csv"]["rows"] = 3
+    fs.pipe_file(f"{name}/exports/{N1.isoformat()}/manifest.json", json.dumps(manifest).encode())
+    fs.pipe_file(f"{name}/exports/{N1.isoformat()}/extra.csv", b"a\n")
+    with pytest.raises(ExportError, match=f"file {night_url}/extra.csv: present in the object "):
+        pipeline.verify(cfg)
+
+    # a night that is not there at all
+    other = pipeline.night_config({"exports": f"s3://{name}/exports",
+                                   "home": str(tmp_path / "home")}, N2.isoformat())
+    assert not pipeline.manifest_ready(other)
+    assert pipeline.missing_export_message(other).startswith(
+        f"night {N2}: the export never arrived: {night_url[:-10]}{N2}/manifest.json does not "
+        "exist")
+
+
+def test_a_store_that_cannot_be_reached_is_said_not_hidden(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from itw_radar import pipeline
+
+    with socket.socket() as sock:  # a loopback port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setattr(export_source, "airflow_connection", lambda cid: _Conn(
+        KEY, SECRET, {"endpoint_url": f"http://127.0.0.1:{port}",
+                      "storage_options": {"config_kwargs": {
+                          "retries": {"max_attempts": 1}, "connect_timeout": 2}}}))
+    cfg = pipeline.night_config({"exports": "s3://b/exports", "home": str(tmp_path)},
+                                N1.isoformat())
+    assert not pipeline.manifest_ready(cfg)  # the sensor keeps waiting ...
+    message = pipeline.missing_export_message(cfg)  # ... and says why when it gives up
+    assert message.startswith(f"night {N1}: the export could not be looked for: "
+                              f"s3://b/exports/{N1}/manifest.json could not be checked with the "
+                              "Airflow connection itw_radar_exports")
+
+
+# --------------------------------------------------------------------------------------------
 # the export root itself (no server needed)
 
 
