@@ -13,7 +13,8 @@
 A local login is kept in a signed cookie (streamlit-authenticator's cookie: a JWT signed with
 HS256, read from the request with `st.context.cookies`, written and deleted by its cookie
 component), so it survives a page reload, for ITW_RADAR_SESSION_HOURS (default 12) hours. The
-signing key is ITW_RADAR_COOKIE_KEY, else `<home>/auth/cookie_key` (made once, owner-only).
+signing key is ITW_RADAR_COOKIE_KEY (or `cookie_key` in `[itw_radar]` of secrets.toml), else
+`<home>/auth/cookie_key` (made once, owner-only).
 A disabled or removed user, and a login made before the user's password was reset, no longer
 count, cookie or not. Log out deletes the cookie.
 
@@ -363,6 +364,21 @@ def _end_session() -> None:
                              "roles": None, "logout": True})
 
 
+def _cookie_key_env() -> dict[str, str]:
+    """The environment, with `[itw_radar] cookie_key` of secrets.toml as ITW_RADAR_COOKIE_KEY
+    when the environment has none."""
+    env = dict(os.environ)
+    if not env.get(COOKIE_KEY_ENV, "").strip():
+        try:
+            section = st.secrets.get("itw_radar")
+            given = str(section.get("cookie_key", "")) if section else ""
+        except Exception:  # no secrets file at all, or an unreadable one
+            given = ""
+        if given.strip():
+            env[COOKIE_KEY_ENV] = given
+    return env
+
+
 def gate() -> str | None:
     """Who is logged in; call once per script run, before st.navigation (app.py).
 
@@ -377,7 +393,7 @@ def gate() -> str | None:
     st.session_state.pop(_PROBLEM_KEY, None)
     try:
         hours = session_hours()
-        key = store.cookie_key(Home.resolve())
+        key = store.cookie_key(Home.resolve(), _cookie_key_env())
     except store.UserError as exc:
         st.session_state[_PROBLEM_KEY] = str(exc)
         _end_session()

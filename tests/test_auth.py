@@ -212,6 +212,19 @@ def test_a_short_cookie_key_turns_local_logins_off(home: Home,
     assert not at.text_input
 
 
+def test_cookie_key_from_secrets(served: Home) -> None:
+    store.add_user(served, "fay", PW, [], by="root")
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.secrets["itw_radar"] = {"cookie_key": "s" * 40}
+    at.run()
+    at.text_input(key="login_user").input("fay")
+    at.text_input(key="login_password").input(PW)
+    at.button(key="FormSubmitter:login-Log in").click().run()
+    no_errors(at)
+    assert titles(at) == ["Overview"]
+    assert not (served.root / "auth" / "cookie_key").exists()  # no key was generated
+
+
 # --- environment and file users together --------------------------------------------------------
 
 def test_environment_and_file_users_merge(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
