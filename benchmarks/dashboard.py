@@ -66,7 +66,7 @@ def _step_dashboard(args: dict) -> dict:
 
     data = _uncached_data()
     from dashboard import charts, ui
-    from itw_radar import backtest, cases, reviews, watchlists
+    from itw_radar import backtest, cases, reviews, rules, watchlists
     from itw_radar.paths import HOME_ENV
 
     home = Home_resolve(args["home"])
@@ -178,6 +178,10 @@ def _step_dashboard(args: dict) -> dict:
             "gx_results": lambda: data.gx_results(snap, night, False),
             "quarantine_summary": lambda: data.quarantine_summary(snap, night)},
         "backtest": {
+            "rules.active": lambda: rules.active(home),
+            "rules.history + rules.describe (the proposals table)":
+                lambda: [rules.describe(p.change) for p in rules.history(home)],
+            "rules.settings": lambda: rules.settings(home),
             "reviews.latest_decisions (all: the decisions a backtest compares against)":
                 lambda: reviews.latest_decisions(home),
             f"backtest.compare (last {len(window)} nights, the serving file against itself) "
@@ -218,13 +222,16 @@ def _seed_line(seed: dict, reused: bool, quick: bool) -> str:
         "untouched), through the project's own functions one change at a time as the dashboard "
         "makes them (`cases.create_case` / `add_note` / `update_case`, "
         "`reviews.record_decision` / `log_reveal`, `watchlists.add_entry` / `expire_entry` / "
-        f"`remove_entry`): **{seed['cases']:,} cases**{cluster}, {seed['closed']:,} closed; "
+        f"`remove_entry`, `rules.propose` / `decide`): **{seed['cases']:,} cases**{cluster}, "
+        f"{seed['closed']:,} closed; "
         f"{seed['notes']:,} notes and {seed['audit_events']:,} audit rows; **"
         f"{seed['decisions']:,} review decisions** on {seed['decided_accounts']:,} of the "
         f"highest-scored accounts (those recorded by closing cases included) and "
         f"{seed['reveals']:,} reveal-log rows; **{seed['watchlist_added']:,} watchlist "
         f"entries** besides the shipped lists ({seed['watchlist_ended']} of them expired or "
-        f"removed; {seed['watchlist_active']:,} active, {seed['watchlist_all']:,} in all). "
+        f"removed; {seed['watchlist_active']:,} active, {seed['watchlist_all']:,} in all); "
+        f"{seed.get('rule_proposals', 0)} rule changes proposed "
+        f"({seed.get('rule_approved', 0)} approved, {seed.get('rule_pending', 0)} pending). "
         + ("Seeded by an earlier run of this section and reused"
            if reused else f"Seeding took {seed['seconds']:,.0f} s") + f"; queue mine is {ME}'s.")
 

@@ -39,6 +39,7 @@ class Seed:
     decisions: int
     reveals: int
     watchlist: int
+    rule_changes: int = 40
 
 
 # a 1,000,000-account platform after a year or so of a team of ~25 analysts
@@ -187,6 +188,8 @@ def seed_stores(root: Path, seed: Seed, data: Any) -> dict[str, Any]:
     for _ in range(5):
         watchlists.log_reveal(home, rng.choice(LEADS))
 
+    rules_made = _seed_rules(home, seed.rule_changes, rng)
+
     latest = reviews.latest_decisions(home)
     # one audit row per case opened, note and status change (update_case logs each change)
     events = made["cases"] + made["notes"] + made["updates"]
@@ -195,6 +198,34 @@ def seed_stores(root: Path, seed: Seed, data: Any) -> dict[str, Any]:
         decisions=made["case_decisions"] + direct, decided_accounts=len(latest),
         reveals=seed.reveals, watchlist_added=seed.watchlist, watchlist_ended=len(ended),
         watchlist_active=len(watchlists.entries(home)),
-        watchlist_all=len(watchlists.entries(home, include_inactive=True)),
+        watchlist_all=len(watchlists.entries(home, include_inactive=True)), **rules_made,
         seconds=round(time.perf_counter() - t0, 1))
     return summary
+
+
+def _seed_rules(home: Any, n: int, rng: random.Random) -> dict[str, Any]:
+    """`n` proposed weight changes (itw_radar.rules.propose), each decided by a second lead at
+    once (approved or rejected) but the last few, left pending: the Backtest page's history."""
+    from itw_radar import rules
+
+    weights = rules.defaults()["weights"]
+    ids = sorted(weights)
+    made = {"rule_proposals": 0, "rule_approved": 0, "rule_pending": 0}
+    for i in range(n):
+        key = rng.choice(ids)
+        value = round(float(weights[key] or 1) * rng.uniform(0.6, 1.4), 2)
+        who = rng.sample(LEADS, 2)
+        try:
+            pid = rules.propose(home, f"weights:\n  {key}: {value}\n",
+                                f"tuning {key} after review {i}", who[0])
+        except rules.RulesError:
+            continue  # the value is active already
+        made["rule_proposals"] += 1
+        if i >= n - 3:
+            made["rule_pending"] += 1
+            continue
+        approve = rng.random() < 0.6
+        rules.decide(home, pid, "approved" if approve else "rejected", "checked the backtest",
+                     who[1])
+        made["rule_approved"] += approve
+    return made
