@@ -289,6 +289,8 @@ def env_value(home: Home, at: dt.datetime | None = None) -> str:
 def for_run(home: Home, started_at: dt.datetime | None) -> str:
     """ITW_RADAR_RULES of a DAG run: the configuration active when the run started, so that
     every dbt task of a run (and its retries) scores with the same rules."""
+    if started_at is not None and started_at.tzinfo is None:
+        started_at = started_at.replace(tzinfo=dt.UTC)  # Airflow's times are UTC
     return env_value(home, started_at)
 
 
