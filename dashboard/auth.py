@@ -81,6 +81,7 @@ _USER_KEY = "_itw_user"
 _SINCE_KEY = "_itw_login_at"
 _EXPIRES_KEY = "_itw_expires_at"
 _COOKIE_ACTION_KEY = "_itw_cookie_action"
+_COOKIE_RUNS = 20
 _PROBLEM_KEY = "_itw_auth_problem"
 _SESSION_KEY = "_itw_session_id"
 
@@ -379,14 +380,22 @@ def _cookie_key_env() -> dict[str, str]:
     return env
 
 
+def _cookie_pending(action: str, runs: int) -> None:
+    """Draw the library's `set` or `delete` cookie component again on the next run until the
+    browser has done it (the component's value, kept under its key, turns True): its other
+    component (`init`) reruns the script when it loads, which could remove a component drawn
+    once before its frame had loaded. At most _COOKIE_RUNS runs (no browser: AppTest)."""
+    if st.session_state.get(action) is not True and runs < _COOKIE_RUNS:
+        st.session_state[_COOKIE_ACTION_KEY] = (action, runs + 1)
+
+
 def gate() -> str | None:
     """Who is logged in; call once per script run, before st.navigation (app.py).
 
     OIDC first; then this browser session's local login, checked on every run (expired,
     disabled, removed, or made before a password reset: it ends); then the signed cookie a
-    reload brings. Writes the cookie on the first run after a password login and deletes it on
-    the first run after a logout or an ended login (the library's cookie component must be
-    drawn on a run that is not cut short by st.rerun to reach the browser)."""
+    reload brings. Writes the cookie on the runs after a password login and deletes it on the
+    runs after a logout or an ended login, until the browser confirms (`_cookie_pending`)."""
     user = _oidc_user()
     if user:
         return user
@@ -399,18 +408,21 @@ def gate() -> str | None:
         _end_session()
         return None
     accounts = local_accounts()
-    action = st.session_state.pop(_COOKIE_ACTION_KEY, None)
+    pending = st.session_state.pop(_COOKIE_ACTION_KEY, None)
+    action, runs = pending if isinstance(pending, tuple) else (pending, 0)
     name = st.session_state.get(_USER_KEY)
     if name:
         if _session_valid(str(name), accounts):
             if action == "set":
                 _authenticator(accounts, hours, key).cookie_controller.set_cookie()
+                _cookie_pending("set", runs)
             return str(name)
         _end_session()
-        action = "delete"
+        action, runs = "delete", 0
     authenticator = _authenticator(accounts, hours, key)
     if action == "delete":
         authenticator.cookie_controller.delete_cookie()
+        _cookie_pending("delete", runs)
         return None
     token = authenticator.cookie_controller.get_cookie()  # verifies signature and expiry
     if not token:
@@ -476,7 +488,7 @@ def login_page() -> None:
             acc = local_accounts()[username.strip()]
             now = time.time()
             _start_session(acc, session_hours(), now, now + session_hours() * 3600)
-            st.session_state[_COOKIE_ACTION_KEY] = "set"
+            st.session_state[_COOKIE_ACTION_KEY] = ("set", 0)
             st.session_state.pop("login_password", None)
             st.rerun()
         else:
@@ -495,7 +507,7 @@ def logout_button() -> None:
         local = st.session_state.get(_USER_KEY) is not None
         _end_session()
         if local:
-            st.session_state[_COOKIE_ACTION_KEY] = "delete"
+            st.session_state[_COOKIE_ACTION_KEY] = ("delete", 0)
         if oidc_configured():
             try:
                 if st.user.is_logged_in:
