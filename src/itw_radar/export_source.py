@@ -236,7 +236,7 @@ def open_root(url: str) -> RemoteExports:
     opts = storage_options(protocol if protocol in ("s3", "gs") else "az", conn)
     # Fresh answers at every look: the sensor asks again and again in one process (dag.test),
     # and a cached listing would hide the manifest once it arrives.
-    fs = cls(skip_instance_cache=True, use_listings_cache=False, **opts)
+    fs = cls(**{"skip_instance_cache": True, "use_listings_cache": False, **opts})
     return RemoteExports(url=url, fs=fs, conn_id=cid if conn is not None else None)
 
 

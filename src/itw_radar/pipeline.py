@@ -197,7 +197,12 @@ def _first_missing(cfg: NightConfig) -> tuple[date, str] | None:
 
 
 def missing_export_message(cfg: NightConfig, waited: str | None = None) -> str:
-    night, why = _first_missing(cfg) or (cfg.export_date, _ABSENT)
+    from itw_radar.ingestion import ExportError
+
+    try:
+        night, why = _first_missing(cfg) or (cfg.export_date, _ABSENT)
+    except ExportError as exc:  # the store cannot be opened at all (a package is missing)
+        return f"night {cfg.export_date}: the export could not be looked for: {exc}"
     cfg = cfg.night(night)
     after = f" after waiting {waited}" if waited else ""
     if why != _ABSENT:
