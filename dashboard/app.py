@@ -18,7 +18,7 @@ from dashboard import auth, data  # noqa: E402
 
 _RETRIES_KEY = "_itw_replaced_retries"
 # url_path -> the permission a user needs to see the page in the navigation at all
-PAGE_PERMISSIONS = {"users": "users.manage"}
+PAGE_PERMISSIONS = {"users": "users.manage", "backtest": "rules.backtest"}
 
 st.set_page_config(page_title="ITW Radar", page_icon=":material/radar:", layout="wide")
 

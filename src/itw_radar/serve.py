@@ -10,6 +10,7 @@ import os
 import sys
 from pathlib import Path
 
+from itw_radar import users
 from itw_radar.paths import HOME_ENV, Home
 
 DEMO_ENV = "ITW_RADAR_DEMO"
@@ -57,6 +58,14 @@ def streamlit_command(home: Home, port: int = 8501, demo: bool = False,
     return cmd, env
 
 
+def _file_users(home: Home) -> bool:
+    """Whether the users file holds an enabled user (a broken file: the dashboard says why)."""
+    try:
+        return any(not u.disabled for u in users.load(home).values())
+    except Exception:  # noqa: BLE001 - the login page reports a broken users file
+        return True
+
+
 def serve(home: Home, port: int = 8501, demo: bool = False) -> None:
     """Run the dashboard in the foreground until interrupted (Ctrl-C) or terminated; this
     process becomes the Streamlit server (exec), so it never returns."""
@@ -67,10 +76,10 @@ def serve(home: Home, port: int = 8501, demo: bool = False) -> None:
     print(f"ITW Radar dashboard: http://localhost:{port}  (home {home.root})")
     if demo:
         print(f"Demo login: user `{DEMO_USER}`, password `{DEMO_PASSWORD}`")
-    elif not env.get(USERS_ENV):
-        print(f"No {USERS_ENV} set: log in works only through single sign-on ([auth] in "
-              ".streamlit/secrets.toml); set ITW_RADAR_USERS=name:hash or use --demo.",
-              file=sys.stderr)
+    elif not env.get(USERS_ENV) and not _file_users(home):
+        print(f"No local users ({USERS_ENV} unset, none in {users.users_file(home)}): log in "
+              "works only through single sign-on ([auth] in .streamlit/secrets.toml); add one "
+              "with `itw-radar user add NAME --role admin`, or use --demo.", file=sys.stderr)
     sys.stdout.flush()
     sys.stderr.flush()
     # Streamlit replaces this process (same pid): a SIGTERM from a script or a service manager
