@@ -50,6 +50,12 @@ def test_a_case_is_worked_to_a_decision_with_an_audit_trail(home: Home) -> None:
     latest = reviews.latest_decisions(home, accounts)
     assert sorted(latest["account_id"]) == ["A000001", "A000002", "A000003"]
     assert set(latest["status"]) == {"confirmed"}
+    # the evidence bundle carries every account's decisions (read in one query)
+    reviews.record_decision(home, "A000002", "watch", "earlier look", "carol")
+    decided = _bundle(cases.export_bundle(home, cid, home.serving, reveal=False))["decisions.csv"]
+    assert sorted((r["account_id"], r["status"]) for r in decided) == [
+        ("A000001", "confirmed"), ("A000002", "confirmed"), ("A000002", "watch"),
+        ("A000003", "confirmed")]
 
 
 def test_queues(home: Home) -> None:

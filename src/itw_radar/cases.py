@@ -256,7 +256,7 @@ def export_bundle(home: Home, case_id: str, serving: Path, reveal: bool) -> byte
         }
     finally:
         con.close()
-    history = pd.concat([reviews.history(home, a) for a in accounts] or [pd.DataFrame()])
+    history = reviews.histories(home, list(accounts))
     tables["decisions.csv"] = history
     tables["trail.csv"] = events
     if not reveal:

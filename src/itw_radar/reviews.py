@@ -122,6 +122,18 @@ def history(home: Home, account_id: str) -> pd.DataFrame:
     )
 
 
+def histories(home: Home, account_ids: list[str]) -> pd.DataFrame:
+    """Every decision on any of `account_ids` (one query, not one per account), ordered by
+    account, newest first."""
+    return _read(
+        home,
+        "SELECT * FROM decisions WHERE account_id IN (SELECT unnest(?)) "
+        "ORDER BY account_id, decided_at DESC, review_id DESC",
+        [list(account_ids)],
+        DECISION_COLUMNS,
+    )
+
+
 def recent_decisions(home: Home, limit: int = 200) -> pd.DataFrame:
     """The newest decisions across all accounts (the audit trail), newest first."""
     return _read(home, "SELECT * FROM decisions ORDER BY decided_at DESC LIMIT ?", [int(limit)],

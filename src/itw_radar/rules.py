@@ -25,7 +25,9 @@ history with it.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
 import json
 import os
 from collections.abc import Iterator
@@ -153,10 +155,22 @@ def approved(home: Home, at: dt.datetime | None = None) -> list[Proposal]:
 
 
 def defaults(project: Path = PROJECT_DIR) -> dict[str, Any]:
-    """The project's weights, thresholds and tiers, in the store's format."""
-    return {"weights": catalog_weights(project),
-            "thresholds": project_vars(project)["indicator_thresholds"],
-            "tiers": default_tiers(project)}
+    """The project's weights, thresholds and tiers, in the store's format (a fresh copy).
+
+    Read once per version of dbt_project.yml and the seed catalog: the Backtest page's
+    active configuration and settings lay every approved change over them, and parsing the
+    YAML for each change made the page take seconds."""
+    yml, seed = project / "dbt_project.yml", project / "seeds" / "indicator_catalog.csv"
+    return copy.deepcopy(_defaults(str(project), yml.stat().st_mtime_ns,
+                                   seed.stat().st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=8)
+def _defaults(project: str, _yml_mtime: int, _seed_mtime: int) -> dict[str, Any]:
+    root = Path(project)
+    return {"weights": catalog_weights(root),
+            "thresholds": project_vars(root)["indicator_thresholds"],
+            "tiers": default_tiers(root)}
 
 
 def _leaves(doc: dict[str, Any]) -> Iterator[tuple[tuple[str, ...], Any]]:
