@@ -66,7 +66,7 @@ def _step_dashboard(args: dict) -> dict:
 
     data = _uncached_data()
     from dashboard import charts, ui
-    from itw_radar import backtest, cases, reviews, rules, watchlists
+    from itw_radar import alerts, backtest, cases, reviews, rules, watchlists
     from itw_radar.paths import HOME_ENV
 
     home = Home_resolve(args["home"])
@@ -112,7 +112,9 @@ def _step_dashboard(args: dict) -> dict:
             "indicator_trend + charts.indicator_heatmap (chart spec with its data)":
                 lambda: charts.indicator_heatmap(data.indicator_trend(snap)).to_dict(),
             "pipeline_runs (last run)": lambda: data.pipeline_runs(snap, limit=1),
-            "reviews.reviewer_precision": lambda: reviews.reviewer_precision(home)},
+            "reviews.reviewer_precision": lambda: reviews.reviewer_precision(home),
+            "alert digest (alerts.night_digest + format_digest, as data.alert_digest)":
+                lambda: alerts.format_digest(alerts.night_digest(Path(snap.path)))},
         "flagged": {
             "filter_options": lambda: data.filter_options(snap),
             "flagged_count": lambda: data.flagged_count(snap, data.FlagFilters(), empty),

@@ -204,6 +204,17 @@ def indicator_trend(snap: Snapshot) -> pd.DataFrame:
         ORDER BY d.as_of_date, d.indicator_id""")
 
 
+@st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=16, show_spinner=False)
+def alert_digest(snap: Snapshot) -> tuple[str, str]:
+    """(title, body) of the published night's alert digest, as the DAG's `alert` task sends it
+    (ids, scores, reasons, links; no personal data)."""
+    from pathlib import Path
+
+    from itw_radar import alerts
+
+    return alerts.format_digest(alerts.night_digest(Path(snap.path)))
+
+
 def pipeline_runs(snap: Snapshot, limit: int = 400) -> pd.DataFrame:
     return query(snap, """
         SELECT export_date, status, started_at, finished_at, rows_loaded, rows_quarantined,

@@ -136,3 +136,32 @@ def test_failure_text_names_the_night_and_step() -> None:
     assert title == "ITW Radar 2031-02-14: night FAILED at verify_manifest"
     assert "logins.csv: checksum mismatch" in body and "more" not in body
     assert "last good night" in body
+
+
+def test_the_alert_command_prints_and_sends_a_nights_digest(
+        tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`itw-radar alert` shows what the DAG sends; `--send` delivers it (to try the set-up)."""
+    from typer.testing import CliRunner
+
+    from itw_radar.cli import app
+    from itw_radar.paths import Home
+
+    home = Home.resolve(tmp_path / "home").ensure()
+    serving_db(home.serving)
+    title, body = alerts.format_digest(alerts.night_digest(home.serving))
+    monkeypatch.delenv(alerts.ALERT_URLS_ENV, raising=False)
+    monkeypatch.delenv("AIRFLOW_CONN_ITW_RADAR_ALERTS", raising=False)
+    runner = CliRunner()
+    shown = runner.invoke(app, ["alert", "--home", str(home.root)])
+    assert shown.exit_code == 0, shown.output
+    assert title in shown.output and "u-1" in shown.output
+    assert SECRET_NAME not in shown.output and receiver.posts == []
+    unset = runner.invoke(app, ["alert", "--send", "--home", str(home.root)])
+    assert unset.exit_code != 0 and "alerts are not set up" in unset.output
+    monkeypatch.setenv(alerts.ALERT_URLS_ENV, receiver.url)
+    sent = runner.invoke(app, ["alert", "--send", "--night", str(NIGHT),
+                               "--home", str(home.root)])
+    assert sent.exit_code == 0, sent.output
+    assert [(p["title"], p["message"]) for p in receiver.posts] == [(title, body)]
+    missing = runner.invoke(app, ["alert", "--home", str(tmp_path / "nowhere")])
+    assert missing.exit_code != 0 and "no serving database" in missing.output

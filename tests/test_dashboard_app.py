@@ -209,6 +209,13 @@ def test_overview_shows_tonights_tiers(home: Home, logged_in: AppTest) -> None:
     new_high = serving(home, "SELECT count(*) FROM account_risk WHERE is_new_high")[0][0]
     assert metrics["New high-risk accounts tonight"] == f"{new_high:,}"
     assert metrics["Last pipeline run"] == str(TONIGHT)
+    # tonight's alert digest, as the DAG's alert task sends it: ids and reasons, no names
+    digest = next(c.value for c in at.code if "Dashboard: " in c.value)
+    expected_line = f"New high-risk accounts ({new_high}):" if new_high else "Nothing new"
+    assert expected_line in digest or not new_high, digest
+    names = [n for (n,) in serving(home, "SELECT display_name FROM account_profile "
+                                         "WHERE display_name IS NOT NULL")]
+    assert not any(n in digest for n in names if len(n) > 3)
 
 
 def test_overview_says_which_indicators_have_no_data(home: Home, logged_in: AppTest) -> None:

@@ -90,6 +90,13 @@ if len(payouts):
         tooltip=["as_of_date:T", alt.Tooltip("payout_usd:Q", format=",.2f"), "accounts:Q"],
     ), width="stretch")
 
+with st.expander("Tonight's alert digest (what the risk team was sent)"):
+    title, body = data.alert_digest(snap)
+    st.markdown(f"**{ui.md_escape(title)}**")
+    st.code(body, language=None)
+    st.caption("Sent after each published night to the services set in ITW_RADAR_ALERT_URLS or "
+               "the Airflow connection itw_radar_alerts; `itw-radar alert --send` sends it again.")
+
 st.subheader("Reviewer precision")
 precision = reviews.reviewer_precision(data.home())
 if precision.empty:

@@ -701,6 +701,38 @@ def sql(
     raise typer.Exit(subprocess.run(args, check=False).returncode)
 
 
+@app.command()
+def alert(
+    night: Annotated[str | None, typer.Option(
+        help="YYYY-MM-DD of a published night (default: the latest).")] = None,
+    send: Annotated[bool, typer.Option(
+        "--send", help="Deliver it as the DAG does (ITW_RADAR_ALERT_URLS or the Airflow "
+        "connection itw_radar_alerts), e.g. to try the alert set-up.")] = False,
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Print a published night's alert digest (what the DAG's `alert` task sends: new high-risk
+    accounts, tier escalations, new watchlist hits; no personal data), or send it again."""
+    from itw_radar import alerts
+
+    h = Home.resolve(home)
+    if not h.serving.exists():
+        _fail(f"no serving database at {h.serving}: run `itw-radar run` first")
+    when = _date(night, "--night") if night else None
+    digest = alerts.night_digest(h.serving, when)
+    title, body = alerts.format_digest(digest)
+    out.print(title, highlight=False, markup=False)
+    out.print(body, highlight=False, markup=False, soft_wrap=True)
+    if send:
+        try:
+            sent = alerts.send(title, body)
+        except Exception as exc:  # noqa: BLE001 - any delivery error, said in one line
+            _fail(f"the digest was not sent: {exc}")
+        if not sent:
+            _fail(f"alerts are not set up: set {alerts.ALERT_URLS_ENV} (Apprise URLs) or the "
+                  f"Airflow connection {alerts.ALERT_CONN_ID} (docs/dashboard.md, Alerts)")
+        out.print("sent", highlight=False)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app()
 
