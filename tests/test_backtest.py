@@ -185,3 +185,81 @@ def test_the_backtest_page_for_admins(home: Home, monkeypatch: pytest.MonkeyPatc
     assert by_tier.loc["medium", "enter"] == between == by_tier.loc["low", "leave"]
     assert by_tier.loc["high", "enter"] == by_tier.loc["high", "leave"] == 0
     assert any("precision" in d.value.columns for d in at.dataframe)
+
+
+def test_the_backtest_page_in_a_browser(home: Home, tmp_path: Path) -> None:
+    """An admin runs a backtest from the page in headless Chromium; the numbers it shows are
+    those of the warehouse rebuilt with the change (here a lower medium bound, whose effect a
+    direct count of the rebuilt nights' scores gives)."""
+    import re
+    import subprocess
+    import sys
+
+    from itw_radar.publishing import publish
+    from itw_radar.serve import streamlit_command
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_dashboard_browser import (  # noqa: E402
+        CHROMIUM,
+        _ensure_chromium,
+        _free_port,
+        _open,
+        _settled,
+        _wait_healthy,
+        sync_api,
+    )
+
+    _ensure_chromium()
+    last = START + timedelta(days=NIGHTS - 1)
+    if not home.serving.exists():
+        publish(home, last, incremental=False)
+    port = _free_port()
+    cmd, env = streamlit_command(home, port, demo=True, address="127.0.0.1")
+    env.pop("ITW_RADAR_USERS", None)
+    env["ITW_RADAR_ROLES"] = "analyst=admin"
+    log = tmp_path / "streamlit.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc, log)
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                         args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(600_000)
+            page.goto(url)
+            page.get_by_role("textbox", name="User name").fill("analyst")
+            page.get_by_role("textbox", name="Password").fill("radar-demo")
+            page.get_by_role("button", name="Log in").click()
+            page.get_by_role("heading", name="Overview").wait_for()
+            _open(page, "Backtest")
+            page.get_by_role("textbox", name=re.compile("Change")).fill("tiers: {medium: 20}")
+            nights = page.get_by_role("spinbutton", name=re.compile("Compare the last"))
+            nights.fill("2")
+            nights.press("Tab")
+            page.get_by_role("button", name="Run backtest").click()
+            page.get_by_text(re.compile(r"^2 nights, ")).wait_for()
+            _settled(page)
+            page.get_by_text("The backtest as text").click()
+            text = page.get_by_test_id("stCode").filter(has_text="| night | tier |").inner_text()
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    shown = {(m[0], m[1]): (int(m[2]), int(m[3])) for m in re.findall(
+        r"\| (\d{4}-\d\d-\d\d) \| (high|medium|low) \| (\d+) \| (\d+) \|", text)}
+    assert len(shown) == 6, text
+    con = duckdb.connect(str(home.warehouse), read_only=True)
+    try:
+        for night in (last - timedelta(days=1), last):
+            # the medium bound moves from 35 to 20: what a rebuild with it puts in medium
+            between = con.execute(
+                "SELECT count(*) FROM account_score_history WHERE as_of_date = ? "
+                "AND risk_score >= 20 AND risk_score < ?",
+                [night, backtest.default_tiers()["medium"]]).fetchone()[0]
+            assert shown[(str(night), "medium")] == (between, 0), (night, text)
+            assert shown[(str(night), "low")] == (0, between), (night, text)
+            assert shown[(str(night), "high")] == (0, 0), (night, text)
+    finally:
+        con.close()

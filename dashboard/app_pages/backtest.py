@@ -104,6 +104,8 @@ if result is not None:
         for side, q in (("before", result.before), ("after", result.after))])
     st.caption("Against the analysts' decisions on the last night (flagged = high or medium)")
     st.dataframe(quality, hide_index=True, width="stretch", key="bt_quality")
+    with st.expander("The backtest as text (for a ticket or the proposal's review)"):
+        st.code(backtest.format_result(result), language="markdown")
     st.caption(f"Laid over rules version {result.base_version}; scratch copy: "
                f"{ui.md_escape(result.scratch)}")
     if may_apply:
