@@ -205,6 +205,17 @@ def can(user: str | None, permission: str, env: Mapping[str, str] | None = None)
     return needed is None or bool(needed & user_roles(user, env))
 
 
+def require(permission: str, what: str) -> str:
+    """The logged-in user, or stop the page with why (for a page behind one permission, which
+    the navigation also leaves out; someone may still open it by its address)."""
+    user = current_user() or ""
+    if not can(user, permission):
+        st.info(f"{what} is for admins (your roles: "
+                f"{', '.join(sorted(user_roles(user))) or 'none'}).")
+        st.stop()
+    return user
+
+
 def session_hours(env: Mapping[str, str] | None = None) -> float:
     """How long a local login lasts: ITW_RADAR_SESSION_HOURS (a positive number of hours, at
     most a year; fractions allowed), default 12."""

@@ -40,19 +40,24 @@ def _build(home: Home, **kwargs: object) -> None:
             nights=loaded_nights(home.warehouse), **kwargs)
 
 
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Home:
+def small_platform(root: Path) -> tuple[Path, Home]:
+    """Exports of NIGHTS nights of a small platform and a home with them loaded and built with
+    the project's defaults (also the rule tests' platform)."""
     from itw_radar.generator import generate
     from itw_radar.ingestion import load_night
 
-    root = tmp_path_factory.mktemp("backtest")
     exports = root / "exports"
     generate(exports, START, NIGHTS, freelancers=200, clients=80, seed=5)
     h = Home.resolve(root / "home")
     for i in range(NIGHTS):
         load_night(h, exports, START + timedelta(days=i))
     _build(h, target_path=root / "target", log_path=root / "logs")
-    return h
+    return exports, h
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Home:
+    return small_platform(tmp_path_factory.mktemp("backtest"))[1]
 
 
 def _tiers(db: Path, night: date) -> dict[str, str]:
@@ -200,13 +205,12 @@ def test_the_backtest_page_in_a_browser(home: Home, tmp_path: Path) -> None:
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from test_dashboard_browser import (  # noqa: E402
-        CHROMIUM,
         _ensure_chromium,
         _free_port,
         _open,
         _settled,
         _wait_healthy,
-        sync_api,
+        chromium,
     )
 
     _ensure_chromium()
@@ -223,9 +227,7 @@ def test_the_backtest_page_in_a_browser(home: Home, tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, log)
-        with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                         args=["--no-sandbox", "--disable-gpu"])
+        with chromium() as browser:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(600_000)
             page.goto(url)
@@ -243,7 +245,6 @@ def test_the_backtest_page_in_a_browser(home: Home, tmp_path: Path) -> None:
             _settled(page)
             page.get_by_text("The backtest as text").click()
             text = page.get_by_test_id("stCode").filter(has_text="| night | tier |").inner_text()
-            browser.close()
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -16,6 +16,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -90,8 +91,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Home
             proc.kill()
 
 
-@pytest.fixture(scope="module")
-def browser(server: tuple[str, Home]) -> Iterator[object]:
+@contextmanager
+def chromium() -> Iterator[object]:
+    """Debian's chromium, headless, through Playwright (no browser download)."""
     with sync_api.sync_playwright() as pw:
         b = pw.chromium.launch(
             executable_path=str(CHROMIUM), headless=True,
@@ -101,6 +103,12 @@ def browser(server: tuple[str, Home]) -> Iterator[object]:
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server: tuple[str, Home]) -> Iterator[object]:
+    with chromium() as b:
+        yield b
 
 
 def _shot(page: object, name: str) -> Path:

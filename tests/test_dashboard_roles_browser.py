@@ -33,7 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dashboard_fixture import build_serving_db  # noqa: E402
 from test_dashboard_browser import (  # noqa: E402
-    CHROMIUM,
     REPO,
     TIMEOUT_MS,
     _choose,
@@ -44,7 +43,7 @@ from test_dashboard_browser import (  # noqa: E402
     _settled,
     _shot,
     _wait_healthy,
-    sync_api,
+    chromium,
 )
 
 from dashboard import auth  # noqa: E402
@@ -106,15 +105,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Home
 
 @pytest.fixture(scope="module")
 def browser(server: tuple[str, Home]) -> Iterator[object]:
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 def _new_page(browser: object) -> object:

@@ -10,31 +10,20 @@ import datetime as dt
 import json
 import shutil
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
+from test_backtest import CHANGE, NIGHTS, START, small_platform
 from test_pipeline_e2e import _marts
 from typer.testing import CliRunner
 
 from itw_radar import backtest, rules
 from itw_radar.cli import app
-from itw_radar.dbt_runner import loaded_nights, rebuild
 from itw_radar.paths import Home
 
-START, NIGHTS = date(2030, 1, 6), 4
 LAST = START + timedelta(days=NIGHTS - 1)
-CHANGE = """
-weights:
-  foreign_hours: 0.7
-  anonymised_ip: 0.5
-thresholds:
-  low_rate: {max_ratio: 0.6}
-tiers:
-  medium: 25
-  high: 60
-"""
 SCORES = ("account_score_history", "account_risk", "account_indicator_hits", "risk_daily",
           "indicators", "indicator_daily", "clusters", "account_links")
 cli = CliRunner()
@@ -197,25 +186,10 @@ def test_the_dag_templates_the_rules_per_run() -> None:
 # with dbt: the small platform of tests/test_backtest.py
 
 
-def _build(home: Home, **kwargs: object) -> None:
-    rebuild("build --exclude resource_type:unit_test", warehouse=home.warehouse,
-            nights=loaded_nights(home.warehouse), **kwargs)
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Home]:
     """Exports of 4 nights and a home with them loaded and built with the defaults."""
-    from itw_radar.generator import generate
-    from itw_radar.ingestion import load_night
-
-    root = tmp_path_factory.mktemp("rules")
-    exports = root / "exports"
-    generate(exports, START, NIGHTS, freelancers=200, clients=80, seed=5)
-    h = Home.resolve(root / "home")
-    for i in range(NIGHTS):
-        load_night(h, exports, START + timedelta(days=i))
-    _build(h, target_path=root / "target", log_path=root / "logs")
-    return exports, h
+    return small_platform(tmp_path_factory.mktemp("rules"))
 
 
 @pytest.fixture(scope="module")

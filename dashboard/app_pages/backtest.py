@@ -16,11 +16,7 @@ from itw_radar import backtest, rules
 from itw_radar.dbt_runner import DbtError
 
 snap = ui.page_header("Backtest")
-user = auth.current_user() or ""
-if not auth.can(user, "rules.backtest"):
-    st.info("Backtesting a rule change is for admins (your roles: "
-            f"{', '.join(sorted(auth.user_roles(user))) or 'none'}).")
-    st.stop()
+user = auth.require("rules.backtest", "Backtesting a rule change")
 
 home = data.home()
 may_apply = auth.can(user, "rules.apply")

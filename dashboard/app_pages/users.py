@@ -16,11 +16,7 @@ from itw_radar import users as store
 _FLASH = "us_flash"
 
 st.title("Users")
-user = auth.current_user() or ""
-if not auth.can(user, "users.manage"):
-    st.info("Managing users is for admins (your roles: "
-            f"{', '.join(sorted(auth.user_roles(user))) or 'none'}).")
-    st.stop()
+user = auth.require("users.manage", "Managing users")
 
 home = data.home()
 if problem := auth.users_file_problem():

@@ -8,7 +8,7 @@ that `--help` stays fast.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -851,6 +851,19 @@ def _new_password() -> str:
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
+def _user_change(change: Callable[..., None], home: Path, name: str, value: object, by: str,
+                 done: str) -> None:
+    """One change to the users file (`users.set_disabled`, `reset_password`, ...), audited as
+    `by` (default "cli"); a refused change exits with its reason."""
+    from itw_radar import users
+
+    try:
+        change(Home.resolve(home), name, value, by or "cli")
+    except users.UserError as exc:
+        _fail(str(exc))
+    out.print(done)
+
+
 @user_app.command("list")
 def user_list(home: HomeOpt = Path(DEFAULT_HOME)) -> None:
     """Print the local users of the users file (never a hash)."""
@@ -892,11 +905,7 @@ def user_disable(name: str, by: ByOpt = "", home: HomeOpt = Path(DEFAULT_HOME)) 
     """Disable a local user: their logins end at once."""
     from itw_radar import users
 
-    try:
-        users.set_disabled(Home.resolve(home), name, True, by or "cli")
-    except users.UserError as exc:
-        _fail(str(exc))
-    out.print(f"disabled {name}")
+    _user_change(users.set_disabled, home, name, True, by, done=f"disabled {name}")
 
 
 @user_app.command("enable")
@@ -904,11 +913,7 @@ def user_enable(name: str, by: ByOpt = "", home: HomeOpt = Path(DEFAULT_HOME)) -
     """Enable a disabled local user."""
     from itw_radar import users
 
-    try:
-        users.set_disabled(Home.resolve(home), name, False, by or "cli")
-    except users.UserError as exc:
-        _fail(str(exc))
-    out.print(f"enabled {name}")
+    _user_change(users.set_disabled, home, name, False, by, done=f"enabled {name}")
 
 
 @user_app.command("passwd")
@@ -916,11 +921,8 @@ def user_passwd(name: str, by: ByOpt = "", home: HomeOpt = Path(DEFAULT_HOME)) -
     """Set a new password (asked twice); the user's current logins end."""
     from itw_radar import users
 
-    try:
-        users.reset_password(Home.resolve(home), name, _new_password(), by or "cli")
-    except users.UserError as exc:
-        _fail(str(exc))
-    out.print(f"new password set for {name}")
+    _user_change(users.reset_password, home, name, _new_password(), by,
+                 done=f"new password set for {name}")
 
 
 @user_app.command("roles")
@@ -929,8 +931,5 @@ def user_roles(name: str, role: RoleOpt = None,
     """Set a local user's roles (no --role: a viewer)."""
     from itw_radar import users
 
-    try:
-        users.set_roles(Home.resolve(home), name, role or [], by or "cli")
-    except users.UserError as exc:
-        _fail(str(exc))
-    out.print(f"{name}: {'+'.join(users.clean_roles(role or [])) or 'viewer'}")
+    _user_change(users.set_roles, home, name, role or [], by,
+                 done=f"{name}: {'+'.join(users.clean_roles(role or [])) or 'viewer'}")
