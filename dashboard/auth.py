@@ -83,6 +83,7 @@ _EXPIRES_KEY = "_itw_expires_at"
 _COOKIE_ACTION_KEY = "_itw_cookie_action"
 _COOKIE_RUNS = 20
 _PROBLEM_KEY = "_itw_auth_problem"
+_SSO_PROBLEM_KEY = "_itw_sso_problem"
 _SESSION_KEY = "_itw_session_id"
 
 hash_password = store.hash_password
@@ -109,6 +110,11 @@ class Account:
     source: str  # "environment", "users file" or "demo"
     disabled: bool = False
     sessions_after: float = 0.0
+
+    @property
+    def may_log_in_here(self) -> bool:
+        """A password login: not a single sign-on user kept for roles (no hash), not disabled."""
+        return bool(self.password_hash) and not self.disabled
 
 
 def _home(env: Mapping[str, str] | None) -> Home | None:
@@ -153,7 +159,8 @@ def local_accounts(env: Mapping[str, str] | None = None) -> dict[str, Account]:
         for name, user in kept.items():
             if name not in accounts:
                 accounts[name] = Account(name, user.password_hash, frozenset(user.roles),
-                                         "users file", user.disabled, user.sessions_after)
+                                         "single sign-on" if user.sso else "users file",
+                                         user.disabled, user.sessions_after)
     if demo_mode(environ) and DEMO_USER not in accounts:
         accounts[DEMO_USER] = Account(DEMO_USER, _demo_hash(), DEMO_ROLES, "demo")
     return accounts
@@ -161,7 +168,7 @@ def local_accounts(env: Mapping[str, str] | None = None) -> dict[str, Account]:
 
 def load_users(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """user name -> stored hash of every local user who may log in (not disabled)."""
-    return {a.name: a.password_hash for a in local_accounts(env).values() if not a.disabled}
+    return {a.name: a.password_hash for a in local_accounts(env).values() if a.may_log_in_here}
 
 
 def _entries(text: str) -> list[str]:
@@ -194,7 +201,11 @@ def load_roles(env: Mapping[str, str] | None = None) -> dict[str, frozenset[str]
 
 def user_roles(user: str | None, env: Mapping[str, str] | None = None) -> frozenset[str]:
     """The roles of `user` (empty: reads only)."""
-    return load_roles(env).get(user or "", frozenset()) if user else frozenset()
+    if not user:
+        return frozenset()
+    roles = load_roles(env)
+    # a single sign-on e-mail is kept in lower case; the identity provider may report capitals
+    return roles.get(user, roles.get(user.lower(), frozenset()))
 
 
 def can(user: str | None, permission: str, env: Mapping[str, str] | None = None) -> bool:
@@ -299,7 +310,7 @@ def check_login(username: str, password: str, session_key: str = "",
     users = load_users() if users is None else users
     stored = users.get(username)
     # hash something even for unknown users so that timing does not reveal who exists
-    ok = verify_password(password, stored if stored else _demo_hash()) and stored is not None
+    ok = verify_password(password, stored if stored else _demo_hash()) and bool(stored)
     if ok:
         LIMITER.succeeded(*keys)
         return LoginResult(True, "")
@@ -340,7 +351,7 @@ def _authenticator(accounts: Mapping[str, Account], hours: float, key: str) -> o
 
     lower: dict[str, list[Account]] = {}
     for acc in accounts.values():
-        if not acc.disabled:
+        if acc.may_log_in_here:
             lower.setdefault(acc.name.lower(), []).append(acc)
     credentials = {"usernames": {
         low: {"name": accs[0].name, "password": accs[0].password_hash,
@@ -353,7 +364,7 @@ def _authenticator(accounts: Mapping[str, Account], hours: float, key: str) -> o
 
 def _session_valid(name: str, accounts: Mapping[str, Account]) -> bool:
     acc = accounts.get(name)
-    return (acc is not None and not acc.disabled
+    return (acc is not None and acc.may_log_in_here
             and time.time() < float(st.session_state.get(_EXPIRES_KEY, 0.0))
             and float(st.session_state.get(_SINCE_KEY, 0.0)) >= acc.sessions_after)
 
@@ -408,8 +419,15 @@ def gate() -> str | None:
     reload brings. Writes the cookie on the runs after a password login and deletes it on the
     runs after a logout or an ended login, until the browser confirms (`_cookie_pending`)."""
     user = _oidc_user()
+    st.session_state.pop(_SSO_PROBLEM_KEY, None)
     if user:
-        return user
+        kept = local_accounts()
+        acc = kept.get(user) or kept.get(user.lower())
+        if acc is None or not acc.disabled:
+            return user
+        # an admin disabled this single sign-on user: the login page says so
+        st.session_state[_SSO_PROBLEM_KEY] = (f"{user} is disabled on this dashboard: ask an "
+                                              "admin to enable it.")
     st.session_state.pop(_PROBLEM_KEY, None)
     try:
         hours = session_hours()
@@ -474,6 +492,8 @@ def login_page() -> None:
                      "missing: install `streamlit[auth]` (Authlib>=1.3.2) and restart.")
         elif st.button("Log in with single sign-on", type="primary"):
             st.login()
+    if problem := st.session_state.get(_SSO_PROBLEM_KEY):
+        st.error(problem)
     if problem := users_file_problem():
         st.error(f"The users file cannot be used: {problem}")
     if problem := st.session_state.get(_PROBLEM_KEY):

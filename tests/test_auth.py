@@ -418,3 +418,51 @@ def test_user_command_line(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
     listing = run(app, ["user", "list", "--home", str(home.root)]).output
     assert listing.split()[:3] == ["carl", "viewer", "active"] and "pbkdf2" not in listing
     assert {e["by"] for e in store.events(home)} == {"root"}
+
+
+def test_single_sign_on_users_get_roles_but_no_local_login(home: Home) -> None:
+    """An admin gives a single sign-on e-mail roles: they count for that e-mail (any case the
+    identity provider reports), there is no password to log in with locally (not even the demo
+    one), no password to reset, and disabling drops the user."""
+    store.add_sso_user(home, "Ana@Example.org", ["analyst"], by="ada")
+    ana = store.load(home)["ana@example.org"]
+    assert ana.sso and ana.password_hash == "" and ana.roles == ("analyst",)
+    assert auth.user_roles("ana@example.org") == {"analyst"}
+    assert auth.user_roles("Ana@Example.org") == {"analyst"}
+    assert auth.can("Ana@Example.org", "reviews.decide")
+    assert "ana@example.org" not in auth.load_users()
+    for password in ("", auth.DEMO_PASSWORD, PW):
+        assert not auth.check_login("ana@example.org", password, users={
+            "ana@example.org": ""}).ok
+    with pytest.raises(store.UserError, match="single sign-on"):
+        store.reset_password(home, "ana@example.org", "new password 1", by="ada")
+    with pytest.raises(store.UserError, match="e-mail"):
+        store.add_sso_user(home, "not-an-email", [], by="ada")
+    with pytest.raises(store.UserError, match="exists already"):
+        store.add_sso_user(home, "ana@example.org", [], by="ada")
+    store.set_roles(home, "ana@example.org", ["lead"], by="ada")
+    store.set_disabled(home, "ana@example.org", True, by="ada")
+    assert auth.local_accounts()["ana@example.org"].disabled
+    actions = [(e["action"], e["user"]) for e in store.events(home)]
+    assert actions == [("added (single sign-on)", "ana@example.org"),
+                       ("roles", "ana@example.org"), ("disabled", "ana@example.org")]
+
+
+def test_admin_gives_a_single_sign_on_user_roles_on_the_page(served: Home) -> None:
+    store.add_user(served, "ada", PW, ["admin"], by="setup")
+    at = login("ada")
+    at.switch_page(USERS_PAGE).run()
+    no_errors(at)
+    at.text_input(key="us_sso_email").input("bo@example.org")
+    at.multiselect(key="us_sso_roles").set_value(["analyst", "lead"])
+    at.button(key="FormSubmitter:us_sso-Add single sign-on user").click().run()
+    no_errors(at)
+    assert "Added bo@example\\.org (single sign-on)" in at.success[0].value  # markdown-escaped
+    bo = store.load(served)["bo@example.org"]
+    assert bo.sso and bo.roles == ("analyst", "lead") and bo.created_by == "ada"
+    table = frame(at, "user").set_index("user")
+    assert table.loc["bo@example.org", "source"] == "single sign-on"
+    at.selectbox(key="us_pick").set_value("bo@example.org").run()
+    no_errors(at)
+    assert "FormSubmitter:us_reset-Reset password" not in {b.key for b in at.button}
+    assert any(s.value == "Changes" for s in at.subheader)  # the rest of the page is drawn

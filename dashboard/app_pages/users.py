@@ -38,7 +38,7 @@ kept = store.load(home)
 rows = []
 for name, acc in sorted(accounts.items()):
     source = {"environment": auth.USERS_ENV, "demo": "demo mode"}.get(acc.source, acc.source)
-    file_user = kept.get(name) if acc.source == "users file" else None
+    file_user = kept.get(name) if acc.source in ("users file", "single sign-on") else None
     rows.append({
         "user": name, "source": source,
         "roles": _roles_text(overrides.get(name, acc.roles)),
@@ -77,7 +77,7 @@ with st.form("us_add", clear_on_submit=True):
     new_roles = st.multiselect("Roles", list(auth.ROLES), default=["viewer"], key="us_roles")
     add = st.form_submit_button("Add user", type="primary")
 if add:
-    reserved = [n for n, a in accounts.items() if a.source != "users file"]
+    reserved = [n for n, a in accounts.items() if a.source not in ("users file", "single sign-on")]
     try:
         if new_password != new_repeat:
             raise store.UserError("The two passwords differ.")
@@ -87,9 +87,26 @@ if add:
     else:
         _done(f"Added {ui.md_escape(new_name.strip())}.")
 
-file_users = sorted(n for n, a in accounts.items() if a.source == "users file")
+st.subheader("Give a single sign-on user roles")
+st.caption("Users who log in with single sign-on are viewers until given roles here (or in "
+           f"{auth.ROLES_ENV}); they have no password on this dashboard.")
+with st.form("us_sso", clear_on_submit=True):
+    sso_email = st.text_input("E-mail (as the identity provider reports it)", key="us_sso_email",
+                              max_chars=64)
+    sso_roles = st.multiselect("Roles", list(auth.ROLES), default=["viewer"], key="us_sso_roles")
+    add_sso = st.form_submit_button("Add single sign-on user")
+if add_sso:
+    reserved = [n for n, a in accounts.items() if a.source not in ("users file", "single sign-on")]
+    try:
+        store.add_sso_user(home, sso_email, sso_roles, user, reserved=reserved)
+    except store.UserError as exc:
+        st.error(str(exc))
+    else:
+        _done(f"Added {ui.md_escape(sso_email.strip().lower())} (single sign-on).")
+
+file_users = sorted(n for n, a in accounts.items() if a.source in ("users file", "single sign-on"))
 if file_users:
-    st.subheader("Change a local user")
+    st.subheader("Change a user")
     target = st.selectbox("User", file_users, key="us_pick")
     acc = accounts[str(target)]
     current = sorted(acc.roles)
@@ -131,22 +148,23 @@ if file_users:
             else:
                 _done(f"{'Enabled' if acc.disabled else 'Disabled'} {ui.md_escape(target)}.")
 
-    with st.form("us_reset", clear_on_submit=True):
-        st.caption("Reset the password: the user's current logins end.")
-        reset_password = st.text_input("New password", type="password", key="us_new_password",
-                                       autocomplete="new-password")
-        reset_repeat = st.text_input("Repeat the new password", type="password",
-                                     key="us_new_repeat", autocomplete="new-password")
-        reset = st.form_submit_button("Reset password")
-    if reset:
-        try:
-            if reset_password != reset_repeat:
-                raise store.UserError("The two passwords differ.")
-            store.reset_password(home, str(target), reset_password, user)
-        except store.UserError as exc:
-            st.error(str(exc))
-        else:
-            _done(f"Reset the password of {ui.md_escape(target)}.")
+    if acc.source != "single sign-on":  # else no password here: the identity provider's
+        with st.form("us_reset", clear_on_submit=True):
+            st.caption("Reset the password: the user's current logins end.")
+            reset_password = st.text_input("New password", type="password", key="us_new_password",
+                                           autocomplete="new-password")
+            reset_repeat = st.text_input("Repeat the new password", type="password",
+                                         key="us_new_repeat", autocomplete="new-password")
+            reset = st.form_submit_button("Reset password")
+        if reset:
+            try:
+                if reset_password != reset_repeat:
+                    raise store.UserError("The two passwords differ.")
+                store.reset_password(home, str(target), reset_password, user)
+            except store.UserError as exc:
+                st.error(str(exc))
+            else:
+                _done(f"Reset the password of {ui.md_escape(target)}.")
 
 st.subheader("Changes")
 trail = store.events(home)

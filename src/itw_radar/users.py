@@ -100,6 +100,7 @@ class LocalUser:
     created_by: str
     updated_at: str
     updated_by: str
+    sso: bool = False  # a single sign-on user kept for roles only: no password, no local login
 
 
 def users_file(home: Home) -> Path:
@@ -130,7 +131,8 @@ def _user(name: str, entry: dict[str, Any]) -> LocalUser:
         disabled=bool(entry.get("disabled", False)),
         sessions_after=float(entry.get("sessions_after", 0.0)),
         created_at=str(entry.get("created_at", "")), created_by=str(entry.get("created_by", "")),
-        updated_at=str(entry.get("updated_at", "")), updated_by=str(entry.get("updated_by", "")))
+        updated_at=str(entry.get("updated_at", "")), updated_by=str(entry.get("updated_by", "")),
+        sso=bool(entry.get("sso", False)))
 
 
 _CACHE: dict[Path, tuple[tuple[int, int, int], dict[str, LocalUser]]] = {}
@@ -245,6 +247,29 @@ def add_user(home: Home, name: str, password: str, roles: Iterable[str], by: str
     _change(home, by, "added", name, f"roles: {'+'.join(role_list) or 'viewer'}", apply)
 
 
+def add_sso_user(home: Home, email: str, roles: Iterable[str], by: str,
+                 reserved: Iterable[str] = ()) -> None:
+    """Roles for a single sign-on user (the e-mail `st.login` reports): kept beside the local
+    users, disabled and re-enabled like them, with no password (no local login)."""
+    email = email.strip().lower()
+    if not NAME_RE.fullmatch(email) or "@" not in email:
+        raise UserError("A single sign-on user is the e-mail the identity provider reports "
+                        "(lower-case, e.g. ana@example.org).")
+    if email in set(reserved):
+        raise UserError(f"{email!r} is configured in the environment; it cannot be added here.")
+    role_list = clean_roles(roles)
+
+    def apply(users: dict[str, Any], now: str) -> None:
+        if email in users:
+            raise UserError(f"The user {email!r} exists already: change its roles instead.")
+        users[email] = {"sso": True, "password_hash": "", "roles": role_list,
+                        "disabled": False, "sessions_after": 0.0, "created_at": now,
+                        "created_by": by.strip()}
+
+    _change(home, by, "added (single sign-on)", email,
+            f"roles: {'+'.join(role_list) or 'viewer'}", apply)
+
+
 def set_disabled(home: Home, name: str, disabled: bool, by: str) -> None:
     """Disable (every login of the user ends) or enable a local user."""
     def apply(users: dict[str, Any], now: str) -> None:
@@ -265,6 +290,9 @@ def reset_password(home: Home, name: str, password: str, by: str) -> None:
 
     def apply(users: dict[str, Any], now: str) -> None:
         entry = _existing(users, name)
+        if entry.get("sso"):
+            raise UserError(f"{name!r} logs in through single sign-on: its password is the "
+                            "identity provider's.")
         entry["password_hash"] = hashed
         entry["sessions_after"] = time.time()
 
