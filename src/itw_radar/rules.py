@@ -29,9 +29,8 @@ import copy
 import datetime as dt
 import functools
 import json
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +47,7 @@ from itw_radar.backtest import (
     project_vars,
     read_record,
 )
-from itw_radar.dbt_runner import PROJECT_DIR
+from itw_radar.dbt_runner import PROJECT_DIR, _env
 from itw_radar.paths import Home
 from itw_radar.store_locks import store_connection, with_lock_retry
 
@@ -308,18 +307,9 @@ def for_run(home: Home, started_at: dt.datetime | None) -> str:
     return env_value(home, started_at)
 
 
-@contextmanager
-def applied(overrides: dict[str, Any]) -> Iterator[None]:
+def applied(overrides: dict[str, Any]) -> AbstractContextManager[None]:
     """Set ITW_RADAR_RULES for in-process dbt runs (dbt_runner.run_dbt) inside the block."""
-    old = os.environ.get(RULES_ENV)
-    os.environ[RULES_ENV] = json.dumps(overrides, sort_keys=True) if overrides else ""
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop(RULES_ENV, None)
-        else:
-            os.environ[RULES_ENV] = old
+    return _env(RULES_ENV, Active(overrides, 0).env_value())
 
 
 # --------------------------------------------------------------------------------------------
