@@ -146,7 +146,16 @@ def _no_exceptions(page: object) -> None:
 
 
 def _night_shown(page: object) -> str:
-    return page.get_by_test_id("stMain").get_by_text(re.compile("Night shown")).inner_text()
+    """The page's "Night shown" caption, once a rerun has dropped its stale copy.
+
+    Streamlit keeps the previous run's elements on screen until the new run replaces them, so
+    right after a login rerun the caption can be there twice for a moment.
+    """
+    from playwright.sync_api import expect
+
+    caption = page.get_by_test_id("stMain").get_by_text(re.compile("Night shown"))
+    expect(caption).to_have_count(1, timeout=TIMEOUT_MS)
+    return caption.inner_text()
 
 
 def _choose(page: object, label: str, option: str) -> None:
