@@ -37,15 +37,22 @@ class DbtRunResult:
 
 @contextmanager
 def _env(name: str, value: str) -> Iterator[None]:
-    old = os.environ.get(name)
-    os.environ[name] = value
+    with _envs({name: value}):
+        yield
+
+
+@contextmanager
+def _envs(values: dict[str, str]) -> Iterator[None]:
+    old = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if old is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = old
+        for name, value in old.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def release_duckdb() -> None:
@@ -80,11 +87,15 @@ def run_dbt(
     target_path: Path | None = None,
     log_path: Path | None = None,
     check: bool = True,
+    target: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> DbtRunResult:
     """Run a dbt command (`build`, `run`, `test`, `seed`, `docs generate`, ...) on `warehouse`.
 
     `as_of` is the night processed (var as_of_date; default: the latest night loaded). Raises
-    DbtError naming the failing nodes when `check` and dbt did not succeed.
+    DbtError naming the failing nodes when `check` and dbt did not succeed. `target` picks the
+    profile's output (`spark`: the same project on Apache Spark, with `env` from
+    Home.spark_env(); the default is DuckDB).
     """
     from dbt.cli.main import dbtRunner
 
@@ -103,7 +114,9 @@ def run_dbt(
         args += ["--target-path", str(target_path)]
     if log_path is not None:
         args += ["--log-path", str(log_path)]
-    with _env(WAREHOUSE_ENV, str(Path(warehouse).resolve())):
+    if target is not None:
+        args += ["--target", target]
+    with _envs({WAREHOUSE_ENV: str(Path(warehouse).resolve()), **(env or {})}):
         try:
             res = dbtRunner().invoke(args)
         finally:

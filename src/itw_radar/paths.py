@@ -58,6 +58,20 @@ class Home:
     def logs(self) -> Path:
         return self.root / "logs"
 
+    @property
+    def lake(self) -> Path:
+        """The raw layer as Hive-partitioned Parquet, which Spark reads (itw_radar.lake)."""
+        return self.root / "lake"
+
+    @property
+    def spark(self) -> Path:
+        """Spark's local metastore and table folders (`dbt --target spark`)."""
+        return self.root / "spark"
+
+    def spark_env(self) -> dict[str, str]:
+        """The environment the dbt profile's `spark` target reads (dbt_project/profiles.yml)."""
+        return {"ITW_RADAR_LAKE": str(self.lake), "ITW_RADAR_SPARK_HOME": str(self.spark)}
+
     def ensure(self) -> Home:
         """Create the folders, readable by their owner only (personal data lives here).
 
