@@ -6,7 +6,7 @@
 {% macro in_asia_working_day(ts) -%}
     {%- set start = th('foreign_hours', 'asia_day_start_utc') | int -%}
     {%- set end = th('foreign_hours', 'asia_day_end_utc') | int -%}
-    {%- set hour = '(epoch_us(' ~ ts ~ ') // 3600000000) % 24' -%}
+    {%- set hour = '(' ~ idiv(epoch_us(ts), '3600000000') ~ ' % 24)' -%}
     {%- if start <= end -%}
     ({{ hour }} >= {{ start }} and {{ hour }} < {{ end }})
     {%- else -%}

@@ -40,7 +40,7 @@
     {%- elif not execute -%}
         {{- return('1970-01-01') -}}
     {%- endif -%}
-    {%- set res = run_query("select coalesce(max(export_date), current_date)::varchar from " ~ source('raw', 'load_files')) -%}
+    {%- set res = run_query("select coalesce(max(export_date), current_date)::string from " ~ source('raw', 'load_files')) -%}
     {{- return(res.columns[0].values()[0]) -}}
 {%- endmacro %}
 
@@ -62,7 +62,7 @@
     {%- if rel is none -%}
         {{- return("date '1900-01-01'") -}}
     {%- endif -%}
-    {%- set res = run_query("select least(coalesce(max(as_of_date), date '1900-01-01'), " ~ as_of() ~ " - 1)::varchar from " ~ rel) -%}
+    {%- set res = run_query("select least(coalesce(max(as_of_date), date '1900-01-01'), " ~ as_of() ~ " - 1)::string from " ~ rel) -%}
     {{- return("date '" ~ res.columns[0].values()[0] ~ "'") -}}
 {%- endmacro %}
 

@@ -1,6 +1,6 @@
 -- One row per account, indicator and night it fired (history; incremental by night).
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='as_of_date',
-    on_schema_change='append_new_columns') }}
+{{ config(**night_incremental('as_of_date',
+    on_schema_change='append_new_columns')) }}
 
 select
     as_of_date,

@@ -12,7 +12,7 @@ accounts as (
 
 documents as (
 
-    select account_id, string_agg(distinct holder_name, ', ' order by holder_name) as document_holder_names
+    select account_id, {{ agg_text("holder_name", "', '", "holder_name", distinct=true) }} as document_holder_names
     from {{ ref('int_identity_documents__as_of') }}
     where night = {{ as_of() }}
     group by account_id
@@ -21,7 +21,7 @@ documents as (
 
 payouts as (
 
-    select account_id, string_agg(distinct holder_name, ', ' order by holder_name) as payout_holder_names
+    select account_id, {{ agg_text("holder_name", "', '", "holder_name", distinct=true) }} as payout_holder_names
     from {{ ref('int_payment_methods__as_of') }}
     where night = {{ as_of() }} and holder_name is not null
     group by account_id

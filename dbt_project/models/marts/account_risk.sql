@@ -18,7 +18,7 @@ accounts as (
 
 categories as (
 
-    select account_id, string_agg(distinct category, ',' order by category) as categories
+    select account_id, {{ agg_text("category", "','", "category", distinct=true) }} as categories
     from (
         select freelancer_account_id as account_id, category
         from {{ ref('int_contracts__as_of') }} where night = {{ as_of() }}
@@ -53,7 +53,7 @@ final as (
         accounts.country,
         accounts.timezone,
         accounts.created_at,
-        date_diff('day', accounts.created_at::date, risk.night)::integer as account_age_days,
+        {{ diff_units('day', "accounts.created_at::date", "risk.night") }}::integer as account_age_days,
         categories.categories,
         case when previous.account_id is not null then previous.risk_score
              when accounts.first_seen_night < risk.night then 0.0 end as previous_score,

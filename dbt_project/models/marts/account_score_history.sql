@@ -1,5 +1,5 @@
 -- Score and tier per account and night, for accounts scoring above 0 (history; incremental).
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='as_of_date') }}
+{{ config(**night_incremental('as_of_date')) }}
 
 select
     night as as_of_date,

@@ -19,7 +19,7 @@ members as (
 
 link_types as (
 
-    select cluster_id, string_agg(distinct link_type, ',' order by link_type) as link_types
+    select cluster_id, {{ agg_text("link_type", "','", "link_type", distinct=true) }} as link_types
     from {{ ref('account_links') }}
     group by cluster_id
 
@@ -31,7 +31,7 @@ final as (
         members.cluster_id,
         count(*)::integer as accounts,
         max(members.risk_score)::double as max_score,
-        round(100 * (1 - exp(list_sum(list(ln(1 - least(members.own_score / 100.0, 0.99))
+        round(100 * (1 - exp(list_sum(list(ln(1 - least(members.own_score / 100e0, 0.99))
             order by members.account_id)))), 2)::double as combined_score,  -- fixed order
         min(link_types.link_types) as link_types
     from members

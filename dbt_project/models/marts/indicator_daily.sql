@@ -1,7 +1,7 @@
 -- Accounts hit per night and indicator: 0 when none, null when the platform sent none of the
 -- data the indicator needs that night (data_status says what is missing).
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='as_of_date',
-    on_schema_change='append_new_columns') }}
+{{ config(**night_incremental('as_of_date',
+    on_schema_change='append_new_columns')) }}
 
 with
 

@@ -1,6 +1,6 @@
 -- Money paid out per UTC day and account. Days within the late-event window of the nights being
 -- computed are recomputed, so late payouts land on their day.
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='as_of_date') }}
+{{ config(**night_incremental('as_of_date')) }}
 
 with
 

@@ -38,9 +38,9 @@ final as (
         max(finished_at) as finished_at,
         coalesce(max(rows_loaded) filter (where step = 'load'), 0)::bigint as rows_loaded,
         coalesce(max(rows_quarantined) filter (where step = 'load'), 0)::bigint as rows_quarantined,
-        arg_max(error, started_at) filter (where error is not null) as error,
-        coalesce(arg_max(summary, started_at) filter (where step = 'summarise'),
-                 arg_max(summary, started_at) filter (where step = 'load')) as summary
+        max_by(error, started_at) filter (where error is not null) as error,
+        coalesce(max_by(summary, started_at) filter (where step = 'summarise'),
+                 max_by(summary, started_at) filter (where step = 'load')) as summary
     from steps
     group by export_date
 

@@ -1,6 +1,6 @@
 -- Accounts per night and tier; new_accounts: those that entered the tier that night (a new
 -- account, or another tier the night before).
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='as_of_date') }}
+{{ config(**night_incremental('as_of_date')) }}
 
 with
 

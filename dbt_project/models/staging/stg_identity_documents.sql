@@ -2,7 +2,7 @@
 -- earlier nights are kept so that any night can be replayed (see int_identity_documents__as_of).
 -- on_schema_change append_new_columns: a warehouse built before contract 1.1 gains the 1.1
 -- column (null on the nights stored before) instead of stopping the night.
-{{ config(unique_key='export_date', on_schema_change='append_new_columns') }}
+{{ config(**night_incremental('export_date', on_schema_change='append_new_columns')) }}
 
 with
 

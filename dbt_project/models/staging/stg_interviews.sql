@@ -1,6 +1,6 @@
 -- One row per interview_id: the first delivery of each event (late and re-delivered events
 -- are kept once). Incremental: reads only the nights not yet processed.
-{{ config(unique_key='export_date') }}
+{{ config(**night_incremental('export_date')) }}
 
 with
 

@@ -1,6 +1,6 @@
 -- One row per payment_method_id and night: the latest version delivered that night. Versions of
 -- earlier nights are kept so that any night can be replayed (see int_payment_methods__as_of).
-{{ config(unique_key='export_date') }}
+{{ config(**night_incremental('export_date')) }}
 
 with
 

@@ -2,7 +2,7 @@
 -- are kept once). Incremental: reads only the nights not yet processed. Contract 1.1, optional:
 -- a platform that never sends the table leaves raw.profile_changes empty and this model empty; the
 -- indicators that need it say so (int_data_availability), never a silent zero.
-{{ config(unique_key='export_date') }}
+{{ config(**night_incremental('export_date')) }}
 
 with
 

@@ -27,9 +27,9 @@ renamed as (
         case when lower(trim(list_type)) = 'ip_cidr' then split_part(trim(value), '/', 1) end as ip_network,
         case when lower(trim(list_type)) = 'ip_cidr'
              then coalesce(try_cast(nullif(split_part(trim(value), '/', 2), '') as integer),
-                           case when strpos(value, ':') > 0 then 128 else 32 end) end as ip_prefix,
+                           case when instr(value, ':') > 0 then 128 else 32 end) end as ip_prefix,
         case when lower(trim(list_type)) = 'asn' then try_cast(trim(value) as bigint) end as asn,
-        case when lower(trim(list_type)) = 'wallet_address' then sha256(lower(trim(value))) end as wallet_sha256
+        case when lower(trim(list_type)) = 'wallet_address' then {{ sha256_hex('lower(trim(value))') }} end as wallet_sha256
     from source
     where entry_id is not null and value is not null
 
@@ -60,7 +60,7 @@ final as (
         ip_prefix,
         ip_lo,
         case when ip_family is not null and ip_prefix between 1 and (case ip_family when 4 then 32 else 128 end)
-             then ip_lo + ((1::uhugeint << ((case ip_family when 4 then 32 else 128 end) - ip_prefix)::uhugeint) - 1)
+             then {{ ip_range_end('ip_lo', 'ip_family', 'ip_prefix') }}
         end as ip_hi,
         asn,
         wallet_sha256

@@ -1,6 +1,6 @@
 -- One row per session_id: the first delivery of each event (late and re-delivered events
 -- are kept once). Incremental: reads only the nights not yet processed.
-{{ config(unique_key='export_date') }}
+{{ config(**night_incremental('export_date')) }}
 
 with
 
@@ -29,7 +29,7 @@ renamed as (
         ended_at,
         remote_desktop_detected,
         started_at::date as session_day,
-        date_diff('second', started_at, ended_at) / 3600.0 as tracked_hours,
+        {{ diff_units('second', 'started_at', 'ended_at') }} / 3600e0 as tracked_hours,  -- e0: a double on every engine
         _export_date as export_date,
         _load_id as load_id,
         _line as source_line

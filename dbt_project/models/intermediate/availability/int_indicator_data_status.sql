@@ -19,16 +19,22 @@ catalog as (
 
 groups as (
 
-    select indicator_id, requires, trim(unnest(string_split(requires, ';'))) as requirement
-    from catalog
-    where requires <> ''
+    select indicator_id, requires, trim(requirement) as requirement
+    from (
+        select indicator_id, requires, {{ each_of(split_text('requires', ';')) }} as requirement
+        from catalog
+        where requires <> ''
+    ) as split_requires
 
 ),
 
 items as (
 
-    select indicator_id, requirement, trim(unnest(string_split(requirement, '|'))) as data_item
-    from groups
+    select indicator_id, requirement, trim(data_item) as data_item
+    from (
+        select indicator_id, requirement, {{ each_of(split_text('requirement', '|')) }} as data_item
+        from groups
+    ) as split_items
 
 ),
 
@@ -52,7 +58,7 @@ missing as (
     select
         night,
         indicator_id,
-        string_agg(replace(requirement, '|', ' or '), '; ' order by requirement)
+        {{ agg_text("replace(requirement, '|', ' or ')", "'; '", 'requirement') }}
             filter (where not available) as missing
     from met
     group by night, indicator_id

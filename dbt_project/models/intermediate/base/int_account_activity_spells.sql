@@ -18,7 +18,7 @@
 -- values from before the night that wrote it (prev_*), so that re-running that night starts
 -- from the same state and gives the same result. A run of several nights (first build, full
 -- refresh) takes the latest return of each account over all of them.
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='account_id') }}
+{{ config(**night_incremental('account_id')) }}
 {%- set t = 'dormant_reactivation' %}
 {%- set bound = incremental_bound('updated_night') %}
 {%- set max_networks = 100 %}
@@ -27,7 +27,7 @@ with
 
 logins as (
 
-    select account_id, login_day as day, export_date, coalesce('AS' || ip_asn::varchar, ip_country) as network
+    select account_id, login_day as day, export_date, coalesce('AS' || ip_asn::string, ip_country) as network
     from {{ ref('stg_logins') }}
     where success and export_date > {{ bound }} and export_date <= {{ as_of() }}
 
@@ -46,14 +46,16 @@ events as (
     select account_id, change_day, export_date from {{ ref('stg_profile_changes') }}
     where export_date > {{ bound }} and export_date <= {{ as_of() }}
     union all
-    select unnest([client_account_id, freelancer_account_id]), unnest([created_at::date, updated_at::date]), export_date
-    from {{ ref('stg_contracts') }}
+    select client_account_id, created_at::date, export_date from {{ ref('stg_contracts') }}
+    where export_date > {{ bound }} and export_date <= {{ as_of() }}
+    union all
+    select freelancer_account_id, updated_at::date, export_date from {{ ref('stg_contracts') }}
     where export_date > {{ bound }} and export_date <= {{ as_of() }}
     union all
     select account_id, added_at::date, export_date from {{ ref('stg_payment_methods') }}
     where export_date > {{ bound }} and export_date <= {{ as_of() }}
     union all
-    select account_id, unnest([created_at::date, updated_at::date]), export_date from {{ ref('stg_accounts') }}
+    select account_id, {{ each_of(list_of('created_at::date', 'updated_at::date')) }}, export_date from {{ ref('stg_accounts') }}
     where export_date > {{ bound }} and export_date <= {{ as_of() }}
 
 ),
@@ -91,12 +93,12 @@ prior as (
 prior as (
 
     select
-        null::varchar as account_id,
+        null::string as account_id,
         null::date as last_active_day,
         null::date as spell_start_day,
         null::date as dormant_before_day,
-        null::varchar[] as networks_before_spell,
-        null::varchar[] as known_networks
+        cast(null as {{ list_type('string') }}) as networks_before_spell,
+        cast(null as {{ list_type('string') }}) as known_networks
     where false
 
 ),
@@ -137,7 +139,7 @@ returns_{{ v }} as (
     )
     where not is_anchor
       and previous_day is not null
-      and day - previous_day >= {{ th(t, 'dormant_days') }}
+      and {{ diff_units('day', 'previous_day', 'day') }} >= {{ th(t, 'dormant_days') }}
     qualify row_number() over (partition by account_id order by day desc) = 1
 
 ),
@@ -155,8 +157,8 @@ networks_{{ v }} as (
 
     select
         l.account_id,
-        list_distinct(coalesce(list(l.network) filter (where r.return_day is null or l.day < r.return_day), [])) as before_return,
-        list_distinct(coalesce(list(l.network) filter (where r.return_day is not null and l.day >= r.return_day), [])) as since_return
+        {{ list_distinct("coalesce(" ~ list_agg('l.network') ~ " filter (where r.return_day is null or l.day < r.return_day), " ~ empty_list('string') ~ ")") }} as before_return,
+        {{ list_distinct("coalesce(" ~ list_agg('l.network') ~ " filter (where r.return_day is not null and l.day >= r.return_day), " ~ empty_list('string') ~ ")") }} as since_return
     from logins as l
     left join returns_{{ v }} as r on r.account_id = l.account_id
     where l.network is not null
@@ -179,15 +181,16 @@ state_{{ v }} as (
             when r.return_day is not null then r.previous_day
             when prior.account_id is not null then prior.dormant_before_day
         end as dormant_before_day,
-        list_slice(list_sort(case
+        {%- set empty = empty_list('string') %}
+        {{ list_head(list_sorted('''case
             when r.return_day is not null
-                then list_distinct(list_concat(coalesce(prior.networks_before_spell, []), coalesce(prior.known_networks, []), coalesce(n.before_return, [])))
-            else coalesce(prior.networks_before_spell, [])
-        end), 1, {{ max_networks }}) as networks_before_spell,
-        list_slice(list_sort(case
-            when r.return_day is not null then coalesce(n.since_return, [])
-            else list_distinct(list_concat(coalesce(prior.known_networks, []), coalesce(n.before_return, [])))
-        end), 1, {{ max_networks }}) as known_networks
+                then ''' ~ list_distinct(list_concat('coalesce(prior.networks_before_spell, ' ~ empty ~ ')', 'coalesce(prior.known_networks, ' ~ empty ~ ')', 'coalesce(n.before_return, ' ~ empty ~ ')')) ~ '''
+            else coalesce(prior.networks_before_spell, ''' ~ empty ~ ''')
+        end'''), max_networks) }} as networks_before_spell,
+        {{ list_head(list_sorted('''case
+            when r.return_day is not null then coalesce(n.since_return, ''' ~ empty ~ ''')
+            else ''' ~ list_distinct(list_concat('coalesce(prior.known_networks, ' ~ empty ~ ')', 'coalesce(n.before_return, ' ~ empty ~ ')')) ~ '''
+        end'''), max_networks) }} as known_networks
     from per_account_{{ v }} as p
     left join prior on prior.account_id = p.account_id
     left join returns_{{ v }} as r on r.account_id = p.account_id

@@ -4,7 +4,7 @@
 -- bounds in var indicator_thresholds.foreign_hours). foreign_hours sums 14 days of these rows
 -- to find the accounts worth reading whole: about a third as many rows as the window's events.
 -- Incremental: a night adds the rows of its own delivery (a re-run replaces them).
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='export_date') }}
+{{ config(**night_incremental('export_date')) }}
 
 with
 

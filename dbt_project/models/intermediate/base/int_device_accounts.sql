@@ -3,8 +3,7 @@
 -- shared_device and the account links read the 30-day device-day rows only for devices with two
 -- accounts or more here (a few thousand of a million), instead of grouping every device's rows.
 -- Incremental: a night adds the pairs its new int_device_day_accounts rows reveal.
-{{ config(materialized='incremental', incremental_strategy='delete+insert',
-          unique_key='first_seen_night') }}
+{{ config(**night_incremental('first_seen_night')) }}
 
 with
 

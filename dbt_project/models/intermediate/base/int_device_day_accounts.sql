@@ -1,7 +1,7 @@
 -- Running aggregate: which accounts logged in successfully with each device_id on each UTC day
 -- (one row per device_id, day and account), with the night that first revealed the pair.
 -- Incremental: a night adds only the pairs its logins reveal (late logins included).
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='first_seen_night') }}
+{{ config(**night_incremental('first_seen_night')) }}
 
 with
 

@@ -17,12 +17,9 @@
 -- keeps each join's hash table at one row per version (900k, not 25M rows): on the 1M
 -- platform's first export (900k documents, 2 cores) this model takes 23 s instead of 31 s
 -- (docs/benchmark-findings.md, finding 15). Both paths find the same pairs (a unit test for each).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='found_night',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where found_night > {{ incremental_bound('found_night') }}{% endif %}"
-) }}
+{{ config(**night_incremental('found_night',
+    pre_hook="{% if is_incremental() %}{{ delete_nights_after(this, 'found_night', incremental_bound('found_night')) }}{% endif %}"
+)) }}
 {#- The 28 choices of 2 of the hash's 8 bytes, and each hash kind's cut in bits. -#}
 {%- set byte_pairs = [] %}
 {%- for i in range(8) %}{% for j in range(i + 1, 8) %}{% do byte_pairs.append((i, j)) %}{% endfor %}{% endfor %}
@@ -76,11 +73,11 @@ hashes as (
         export_date > {{ incremental_bound('found_night') }} as is_new
     from (
         select document_id, export_date, account_id, 'face_phash' as link_type, face_phash as hex,
-               ('0x' || face_phash)::ubigint as v
+               {{ hex_to_u64('face_phash') }} as v
         from versions where face_phash is not null
         union all
         select document_id, export_date, account_id, 'image_phash' as link_type,
-               image_phash as hex, ('0x' || image_phash)::ubigint as v
+               image_phash as hex, {{ hex_to_u64('image_phash') }} as v
         from versions where image_phash is not null
     )
 
@@ -101,7 +98,7 @@ byte_sets as (
 
 numbered_sets as (
 
-    select row_number() over (order by b1, b2)::uinteger - 1 as set_id, * from byte_sets
+    select cast(row_number() over (order by b1, b2) as integer) - 1 as set_id, * from byte_sets
 
 ),
 
@@ -115,9 +112,7 @@ numbered_sets as (
         h.hash_id,
         h.is_new,
         h.v,
-        (s.set_id << 16)
-            | ((((h.v >> (8 * s.b1)::ubigint) & 255::ubigint) << 8::ubigint)
-               | ((h.v >> (8 * s.b2)::ubigint) & 255::ubigint))::uinteger as band_key
+        {{ band_key('s.set_id', u64_byte('h.v', 's.b1'), u64_byte('h.v', 's.b2')) }} as band_key
     from hashes as h
     cross join numbered_sets as s
     where h.link_type = '{{ link_type }}'
@@ -129,13 +124,13 @@ numbered_sets as (
     select distinct
         a.hash_id,
         b.hash_id as linked_hash_id,
-        bit_count(xor(a.v, b.v)) as distance
+        {{ bits_differing('a.v', 'b.v') }} as distance
     from {{ link_type }}_keys as a
     inner join {{ link_type }}_keys as b
         on a.band_key = b.band_key
         and b.hash_id < a.hash_id
     where a.is_new
-      and bit_count(xor(a.v, b.v)) <= {{ max_bits[link_type] }}
+      and {{ bits_differing('a.v', 'b.v') }} <= {{ max_bits[link_type] }}
 
 ),
 {%- endfor %}
@@ -151,7 +146,7 @@ numbered_sets as (
         hash_id,
         v,
         {%- for k in range(8) %}
-        ((v >> {{ 8 * k }}::ubigint) & 255::ubigint)::utinyint as b{{ k }}{{ ',' if not loop.last }}
+        cast({{ u64_byte('v', k) }} as smallint) as b{{ k }}{{ ',' if not loop.last }}
         {%- endfor %}
     from hashes
     where link_type = '{{ link_type }}'
@@ -162,12 +157,12 @@ numbered_sets as (
 
     select distinct * from (
     {%- for i, j in byte_pairs %}
-        select a.hash_id, b.hash_id as linked_hash_id, bit_count(xor(a.v, b.v)) as distance
+        select a.hash_id, b.hash_id as linked_hash_id, {{ bits_differing('a.v', 'b.v') }} as distance
         from {{ link_type }}_bytes as a
         inner join {{ link_type }}_bytes as b
             on a.b{{ i }} = b.b{{ i }} and a.b{{ j }} = b.b{{ j }}
             and b.hash_id < a.hash_id
-        where bit_count(xor(a.v, b.v)) <= {{ max_bits[link_type] }}
+        where {{ bits_differing('a.v', 'b.v') }} <= {{ max_bits[link_type] }}
         {%- if not loop.last %}
         union all
         {%- endif %}

@@ -1,7 +1,7 @@
 -- Running aggregate: which accounts logged in successfully with each ip on each UTC day
 -- (one row per ip, day and account), with the night that first revealed the pair.
 -- Incremental: a night adds only the pairs its logins reveal (late logins included).
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='first_seen_night') }}
+{{ config(**night_incremental('first_seen_night')) }}
 
 with
 
@@ -40,9 +40,9 @@ grouped as (
         ip,
         login_day,
         account_id,
-        arg_min_null(ip_kind, export_date) as ip_kind,  -- one row per export_date: no ties;
-        arg_min_null(ip_country, export_date) as ip_country,  -- _null: a null of the first
-        arg_min_null(ip_asn, export_date) as ip_asn,  -- night stays null
+        {{ arg_min_null('ip_kind', 'export_date') }} as ip_kind,  -- one row per export_date: no ties;
+        {{ arg_min_null('ip_country', 'export_date') }} as ip_country,  -- _null: a null of the first
+        {{ arg_min_null('ip_asn', 'export_date') }} as ip_asn,  -- night stays null
         min(export_date) as first_seen_night
     from per_night
     group by ip, login_day, account_id

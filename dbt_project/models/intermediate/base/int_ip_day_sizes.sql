@@ -3,7 +3,7 @@
 -- accounts or more. A window reads each ip-day's latest row up to its night: group sizes from a
 -- few rows, instead of counting 30 days of ip, day and account rows every night.
 -- Incremental: a night adds the rows of the ip-days its new int_ip_day_accounts rows touch.
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='night') }}
+{{ config(**night_incremental('night')) }}
 
 with
 

@@ -5,7 +5,7 @@
 -- call again (`redo`: "happy to redo on video", "another call tomorrow": an honest mishap).
 -- Patterns live in the seed text_patterns.
 -- Incremental: each night matches only the messages it delivered.
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='export_date') }}
+{{ config(**night_incremental('export_date')) }}
 
 with
 
@@ -49,7 +49,7 @@ matched as (
         '{{ p[0] }}' as pattern_id,
         regexp_extract(messages.body, '{{ p[3] | replace("'", "''") }}', 0) as match_text
     from messages
-    where regexp_matches(messages.body, '{{ p[3] | replace("'", "''") }}')
+    where {{ re_match('messages.body', "'" ~ (p[3] | replace("'", "''")) ~ "'") }}
     {%- if not loop.last %}
     union all
     {%- endif %}
@@ -60,7 +60,7 @@ matched as (
         messages.recipient_account_id, messages.sent_at, messages.message_day, messages.body,
         messages.export_date, patterns.indicator_id, patterns.kind, patterns.pattern_id,
         regexp_extract(messages.body, patterns.pattern, 0) as match_text
-    from messages inner join patterns on regexp_matches(messages.body, patterns.pattern)
+    from messages inner join patterns on {{ re_match('messages.body', 'patterns.pattern') }}
     {%- endif %}
 
 ),
@@ -112,8 +112,8 @@ final as (
         message_day,
         body,
         match_text,
-        (strpos(body, match_text) - 1)::integer as match_start,
-        (strpos(body, match_text) - 1 + length(match_text))::integer as match_end,
+        (instr(body, match_text) - 1)::integer as match_start,
+        (instr(body, match_text) - 1 + length(match_text))::integer as match_end,
         export_date
     from counted
 

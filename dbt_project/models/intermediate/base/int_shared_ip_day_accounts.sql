@@ -6,7 +6,7 @@
 -- the 1M-account platform 9.7M of 33.8M rows in 30 days (most ip-days are one account's).
 -- Incremental: a night adds the rows of the ip-days that its int_ip_day_sizes rows touch (the
 -- new accounts of ip-days already shared, and every account of ip-days shared from tonight).
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='shared_night') }}
+{{ config(**night_incremental('shared_night')) }}
 
 with
 

@@ -16,12 +16,9 @@
 -- pair on the same night with the same numbers, since everything a pair is judged on is known
 -- as of its found_night. The pair is not judged again later: int_indicator__template_text keeps
 -- the stored pairs whose two texts still count on its night.
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='found_night',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where found_night > {{ processed_bound() }}{% endif %}"
-) }}
+{{ config(**night_incremental('found_night',
+    pre_hook="{% if is_incremental() %}{{ delete_nights_after(this, 'found_night', processed_bound()) }}{% endif %}"
+)) }}
 {%- set t = 'template_text' %}
 {%- set cap = th(t, 'max_accounts_per_shingle') | int %}
 

@@ -15,12 +15,9 @@
 -- Incremental: tonight's (shingle, account) pairs not stored yet, numbered after the stored ones
 -- of their shingle; a full refresh numbers all of them at once and gives the same rows (a pair
 -- missing from a shingle already at the cap is one the cap left out, and stays out).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='first_night',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where first_night > {{ incremental_bound('first_night') }}{% endif %}"
-) }}
+{{ config(**night_incremental('first_night',
+    pre_hook="{% if is_incremental() %}{{ delete_nights_after(this, 'first_night', incremental_bound('first_night')) }}{% endif %}"
+)) }}
 {%- set keep = (th('template_text', 'max_accounts_per_shingle') | int) + 1 %}
 
 with
@@ -28,7 +25,7 @@ with
 -- tonight's texts' shingles (int_texts keeps each text's distinct shingles)
 uses as (
 
-    select available_night, account_id, unnest(shingles) as shingle
+    select available_night, account_id, {{ each_of('shingles') }} as shingle
     from {{ ref('int_texts') }}
     where available_night > {{ incremental_bound('first_night') }}
       and available_night <= {{ as_of() }}
@@ -90,42 +87,20 @@ fresh as (
 
 stored_counts as (
 
-    select null::ubigint as shingle, 0 as stored
+    select cast(null as {{ hash_type() }}) as shingle, 0 as stored
     where false
 
 ),
 
 {%- endif %}
 
--- A shingle's first `keep` accounts (by first night, then id): a top-N aggregate per shingle
--- (min_by with n) instead of numbering every one of its users with a window, which sorted all
--- of them (tens of millions of rows on a large platform's first export: 23 s against 16 s).
-firsts as (
-
-    select
-        shingle,
-        min_by({'account_id': account_id, 'first_night': first_night},
-               (first_night, account_id), {{ keep }}) as firsts
-    from fresh
-    group by shingle
-
-),
-
+-- A shingle's first `keep` accounts (by first night, then id), numbered after the ones stored.
 numbered as (
 
-    select
-        f.shingle,
-        f.first.account_id,
-        f.first.first_night,
-        coalesce(c.stored, 0) + f.position as account_rank
-    from (
-        select shingle, unnest(firsts) as first, generate_subscripts(firsts, 1) as position
-        from firsts
-    ) as f
-    left join stored_counts as c using (shingle)
+    {{ shingle_first_accounts('fresh', 'stored_counts', keep) }}
 
 )
 
-select shingle, account_id, first_night, account_rank::utinyint as account_rank
+select shingle, account_id, first_night, cast(account_rank as {{ small_count_type() }}) as account_rank
 from numbered
 where account_rank <= {{ keep }}

@@ -9,19 +9,16 @@
 -- since public is for good: its rows would only be stored and scanned. Most of a night's
 -- shingles are common phrases, so the index holds a fraction of them. A full refresh leaves out
 -- the same rows (each by its own available_night).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='available_night',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where available_night > {{ incremental_bound('available_night') }}{% endif %}"
-) }}
+{{ config(**night_incremental('available_night',
+    pre_hook="{% if is_incremental() %}{{ delete_nights_after(this, 'available_night', incremental_bound('available_night')) }}{% endif %}"
+)) }}
 {%- set keep = (th('template_text', 'max_accounts_per_shingle') | int) + 1 %}
 
 with
 
 postings as (
 
-    select available_night, until_night, text_id, account_id, unnest(shingles) as shingle
+    select available_night, until_night, text_id, account_id, {{ each_of('shingles') }} as shingle
     from {{ ref('int_texts') }}
     where available_night > {{ incremental_bound('available_night') }}
       and available_night <= {{ as_of() }}

@@ -11,12 +11,9 @@
 -- Incremental: a night cuts only the texts it delivered (a few thousand on a regular night of a
 -- large platform), never the whole history: int_text_shingles, int_text_shingle_accounts and
 -- int_text_pairs carry the work from here (see int_indicator__template_text).
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='available_night',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where available_night > {{ incremental_bound('available_night') }}{% endif %}"
-) }}
+{{ config(**night_incremental('available_night',
+    pre_hook="{% if is_incremental() %}{{ delete_nights_after(this, 'available_night', incremental_bound('available_night')) }}{% endif %}"
+)) }}
 {%- set t = 'template_text' %}
 {%- set days = th(t, 'lookback_days') %}
 
@@ -70,11 +67,8 @@ letters as (
 worded as (
 
     select
-        * exclude (body),
-        list_filter(
-            regexp_split_to_array(lower(body), '[^\p{L}\p{N}]+'),
-            lambda w: length(w) > 0
-        ) as words
+        {{ all_but('body') }},
+        {{ list_where(re_split('lower(body)', "'[^\\p{L}\\p{N}]+'"), 'w', 'length(w) > 0') }} as words
     from (
         select * from profiles
         union all
@@ -86,14 +80,14 @@ worded as (
 shingled as (
 
     select
-        * exclude (words),
-        hash(words) as text_hash,
-        list_distinct(list_transform(
-            range(1, len(words) - 1),
-            lambda i: hash(words[i] || ' ' || words[i + 1] || ' ' || words[i + 2])
-        )) as shingles
+        {{ all_but('words') }},
+        {{ hash64('words') }} as text_hash,
+        {{ list_distinct(list_map(
+            int_range(1, list_size('words') ~ ' - 1'), 'i',
+            hash64(list_at('words', 'i') ~ " || ' ' || " ~ list_at('words', 'i + 1') ~ " || ' ' || " ~ list_at('words', 'i + 2'))
+        )) }} as shingles
     from worded
-    where len(words) >= {{ th(t, 'min_words') }}
+    where {{ list_size('words') }} >= {{ th(t, 'min_words') }}
 
 )
 
@@ -108,6 +102,6 @@ select
     submitted_day,
     until_night,
     text_hash,
-    len(shingles)::integer as size,
+    cast({{ list_size('shingles') }} as integer) as size,
     shingles
 from shingled

@@ -80,7 +80,7 @@ logins as (
         sum(anonymised) as anonymised,
         sum(tor) as tor,
         coalesce(sum(logins) filter (where leak_country is not null), 0) as leaked,
-        string_agg(leak_country, ', ' order by leak_country) as leak_countries,
+        {{ agg_text("leak_country", "', '", "leak_country") }} as leak_countries,
         any_value(claimed_country) as claimed_country
     from by_country
     group by night, account_id
@@ -97,10 +97,10 @@ final as (
                    + 0.2 * {{ ramp('tor', 0, 2) }}
                    + case when leaked >= {{ th(t, 'leak_min_logins') }}
                           then {{ th(t, 'leak_strength') }} else 0 end), 4) as strength,
-        format('{} of {} logins via VPN/hosting/Tor ({} via Tor) in {} days', anonymised, logins,
+        {{ fmt_head("'{} of {} logins via VPN/hosting/Tor ({} via Tor) in {} days'") }}, anonymised, logins,
                tor, {{ th(t, 'lookback_days') }})
             || case when leaked >= {{ th(t, 'leak_min_logins') }}
-                    then format('; {} of the others from home/mobile networks in {}, not the claimed {}',
+                    then {{ fmt_head("'; {} of the others from home/mobile networks in {}, not the claimed {}'") }},
                                 leaked, leak_countries, claimed_country)
                     else '' end as evidence,
         anonymised,

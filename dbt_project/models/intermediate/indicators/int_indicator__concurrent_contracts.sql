@@ -58,7 +58,7 @@ candidates as (
         from sessions
     ) as s
     where earlier_end is not null  -- least() skips a null
-      and least(ended_at, earlier_end) >= started_at + interval ({{ th(t, 'min_overlap_minutes') }}) minute
+      and least(ended_at, earlier_end) >= started_at + interval {{ th(t, 'min_overlap_minutes') }} minute
 
 ),
 
@@ -173,11 +173,11 @@ overlap_runs as (
         min(seg_start) as overlap_start,
         max(seg_end) as overlap_end,
         max(contracts)::integer as max_contracts,
-        date_diff('second', min(seg_start), max(seg_end)) / 60.0 as minutes
+        {{ diff_units('second', "min(seg_start)", "max(seg_end)") }} / 60e0 as minutes
     from flagged
     where contracts >= k
     group by night, account_id, k, run_id
-    having date_diff('second', min(seg_start), max(seg_end)) >= {{ th(t, 'min_overlap_minutes') }} * 60
+    having {{ diff_units('second', "min(seg_start)", "max(seg_end)") }} >= {{ th(t, 'min_overlap_minutes') }} * 60
        -- counted on the day it starts, inside the window
        and min(seg_start)::date between night - {{ days }} + 1 and night
 
@@ -191,7 +191,7 @@ heavy as (
         from overlap_runs
         where k = 2
         group by night, account_id, overlap_start::date
-        having sum(minutes) / 60.0 >= {{ th(t, 'min_day_hours') }}
+        having sum(minutes) / 60e0 >= {{ th(t, 'min_day_hours') }}
     ) as d
     group by night, account_id
 
@@ -203,11 +203,11 @@ per_account as (
         o.night,
         o.account_id,
         coalesce(any_value(h.heavy_days), 0) as heavy_days,
-        sum(case when o.k = 2 then o.minutes else 0 end) / 60.0 as overlap_hours,
+        sum(case when o.k = 2 then o.minutes else 0 end) / 60e0 as overlap_hours,
         max(o.max_contracts) as max_contracts,
-        sum(case when o.k > 2 then o.minutes else 0 end) / 60.0 as many_hours,
+        sum(case when o.k > 2 then o.minutes else 0 end) / 60e0 as many_hours,
         -- the longest overlap: ties by its start (the same in every run)
-        arg_max(o.overlap_start, (o.minutes, -epoch(o.overlap_start))) as longest_start,
+        max_by(o.overlap_start, (o.minutes, -{{ epoch_us('o.overlap_start') }})) as longest_start,
         max(o.minutes) as longest_minutes
     from overlap_runs as o
     left join heavy as h on h.night = o.night and h.account_id = o.account_id
@@ -230,7 +230,7 @@ contracts_named as (
         f.night,
         f.account_id,
         count(distinct s.contract_id) as contracts,
-        string_agg(distinct s.contract_id, ', ' order by s.contract_id) as contract_ids
+        {{ agg_text("s.contract_id", "', '", "s.contract_id", distinct=true) }} as contract_ids
     from fired as f
     inner join overlap_runs as o
         on o.night = f.night and o.account_id = f.account_id and o.k = 2
@@ -255,11 +255,11 @@ final as (
                  then 0.6 + 0.4 * {{ ramp('f.many_hours', 0, th(t, 'min_day_hours')) }}
                  else 0 end
         ) as strength,
-        format('{:.1f} h of tracked time on 2+ contracts at once in {} days ({} day(s) with >= {} h), '
+        {{ fmt_head("'{:.1f} h of tracked time on 2+ contracts at once in {} days ({} day(s) with >= {} h), '") }}
                || 'up to {} contracts at the same moment ({:.1f} h with {}+); longest overlap {:.0f} min from {} UTC; contracts: {}',
                f.overlap_hours, {{ days }}, f.heavy_days, {{ th(t, 'min_day_hours') }},
                f.max_contracts, f.many_hours, {{ th(t, 'min_concurrent') }}, f.longest_minutes,
-               strftime(f.longest_start, '%Y-%m-%d %H:%M'), c.contract_ids) as evidence,
+               {{ ts_text("f.longest_start", 'minute') }}, c.contract_ids) as evidence,
         f.heavy_days,
         f.max_contracts,
         f.overlap_hours

@@ -64,9 +64,7 @@ windows as (
         anchor.night,
         anchor.account_id,
         anchor.island_start as window_start,
-        sum(date_diff('second',
-                      greatest(other.island_start, anchor.island_start),
-                      least(other.island_end, anchor.island_start + interval 24 hour))) / 3600.0 as hours
+        sum({{ diff_units('second', "greatest(other.island_start, anchor.island_start)", "least(other.island_end, anchor.island_start + interval 24 hour)") }}) / 3600e0 as hours
     from islands as anchor
     inner join islands as other
         on anchor.night = other.night
@@ -93,8 +91,8 @@ final as (
         account_id,
         '{{ t }}' as indicator_id,
         0.4 + 0.6 * {{ ramp('hours', th(t, 'min_hours'), th(t, 'full_hours')) }} as strength,
-        format('{:.1f} h of tracked sessions in the 24 h from {} UTC',
-               hours, strftime(window_start, '%Y-%m-%d %H:%M')) as evidence,
+        {{ fmt_head("'{:.1f} h of tracked sessions in the 24 h from {} UTC'") }},
+               hours, {{ ts_text("window_start", 'minute') }}) as evidence,
         hours
     from best
 

@@ -59,7 +59,7 @@ paid as (
         night,
         account_id,
         round(0.3 + 0.7 * {{ ramp('crypto_usd / payout_usd', th(t, 'min_share'), th(t, 'full_share')) }}, 4) as strength,
-        format('${:,.0f} of ${:,.0f} paid out to crypto wallets in {} days',
+        {{ fmt_head("'${:,.0f} of ${:,.0f} paid out to crypto wallets in {} days'") }},
                crypto_usd, payout_usd, {{ th(t, 'lookback_days') }}) as evidence,
         crypto_usd,
         payout_usd
@@ -75,9 +75,9 @@ on_file as (
         night,
         account_id,
         {{ th(t, 'wallet_on_file_strength') }} as strength,
-        format('{} crypto wallet{} on file as payout method (first added {}), no crypto payout in {} days',
+        {{ fmt_head("'{} crypto wallet{} on file as payout method (first added {}), no crypto payout in {} days'") }},
                wallets, case when wallets > 1 then 's' else '' end,
-               coalesce(strftime(first_added, '%Y-%m-%d'), 'on an unknown date'),
+               coalesce({{ ts_text("first_added", 'date') }}, 'on an unknown date'),
                {{ th(t, 'lookback_days') }}) as evidence,
         0.0::double as crypto_usd,
         coalesce(p.payout_usd, 0.0) as payout_usd

@@ -39,8 +39,8 @@ final as (
         account_id,
         '{{ t }}' as indicator_id,
         strength,
-        format('{} as {} other account(s), e.g. {}{}', kinds, other_accounts, example_account,
-               coalesce(format(' (closest image {} of 64 bits apart)', min_bits), '')) as evidence,
+        {{ fmt_head("'{} as {} other account(s), e.g. {}{}'") }}, kinds, other_accounts, example_account,
+               coalesce({{ fmt_head("' (closest image {} of 64 bits apart)'") }}, min_bits), '')) as evidence,
         other_accounts
     from per_account
 

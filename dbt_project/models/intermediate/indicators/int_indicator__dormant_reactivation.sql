@@ -38,15 +38,15 @@ returns as (
         s.account_id,
         s.spell_start_day as return_day,
         s.dormant_before_day,
-        s.spell_start_day - s.dormant_before_day as silent_days,
+        {{ diff_units('day', 's.dormant_before_day', 's.spell_start_day') }} as silent_days,
         s.dormant_before_day < s.observed_from as last_seen_in_first_export,
         s.networks_before_spell
     from nights
     inner join {{ ref('int_account_activity_spells') }} as s
         on s.spell_start_day between nights.night - {{ window }} and nights.night
     where s.dormant_before_day is not null
-      and s.spell_start_day - s.dormant_before_day >= {{ th(t, 'dormant_days') }}
-      and s.spell_start_day - greatest(s.dormant_before_day, s.observed_from) >= {{ th(t, 'min_observed_days') }}
+      and {{ diff_units('day', 's.dormant_before_day', 's.spell_start_day') }} >= {{ th(t, 'dormant_days') }}
+      and {{ diff_units('day', 'greatest(s.dormant_before_day, s.observed_from)', 's.spell_start_day') }} >= {{ th(t, 'min_observed_days') }}
 
 ),
 
@@ -63,10 +63,10 @@ logins as (
     select
         returns.night,
         returns.account_id,
-        coalesce('AS' || l.ip_asn::varchar, l.ip_country) as network,
+        coalesce('AS' || l.ip_asn::string, l.ip_country) as network,
         case
-            when len(coalesce(returns.networks_before_spell, [])) > 0
-                then not list_contains(returns.networks_before_spell, coalesce('AS' || l.ip_asn::varchar, l.ip_country))
+            when {{ list_size('coalesce(returns.networks_before_spell, ' ~ empty_list('string') ~ ')') }} > 0
+                then not array_contains(returns.networks_before_spell, coalesce('AS' || l.ip_asn::string, l.ip_country))
             when l.ip_country is not null and accounts.claimed_country is not null
                 then l.ip_country <> accounts.claimed_country
         end as is_new
@@ -91,7 +91,7 @@ network_check as (
         count(*) as logins,
         count(is_new) as judged,
         count(*) filter (where is_new) as new_logins,
-        list_sort(list_distinct(coalesce(list(network) filter (where is_new and network is not null), []))) as new_networks
+        {{ sorted_set_agg('network', "is_new") }} as new_networks
     from logins
     group by night, account_id
 
@@ -103,8 +103,8 @@ payouts as (
         returns.night,
         returns.account_id,
         count(*) as methods,
-        string_agg(format('{} ({}, {})', pm.payment_method_id, pm.method_type, strftime(pm.added_at, '%Y-%m-%d')),
-                   ', ' order by pm.added_at, pm.payment_method_id) as listed
+        {%- set method_text %}{{ fmt_head("'{} ({}, {})'") }}, pm.payment_method_id, pm.method_type, {{ ts_text("pm.added_at", 'date') }}){% endset %}
+        {{ agg_text(method_text, "', '", "pm.added_at, pm.payment_method_id") }} as listed
     from returns
     inner join {{ ref('int_payment_methods__as_of') }} as pm
         on pm.night = returns.night and pm.account_id = returns.account_id
@@ -119,7 +119,7 @@ identity_changes as (
         returns.night,
         returns.account_id,
         count(*) as changes,
-        string_agg(distinct pc.field, ', ' order by pc.field) as fields
+        {{ agg_text("pc.field", "', '", "pc.field", distinct=true) }} as fields
     from returns
     inner join {{ ref('stg_profile_changes') }} as pc
         on pc.account_id = returns.account_id
@@ -137,9 +137,8 @@ categories as (
     select
         returns.night,
         returns.account_id,
-        list_sort(list_distinct(coalesce(list(c.category) filter (where c.created_at::date < returns.return_day), []))) as before,
-        list_sort(list_distinct(coalesce(list(c.category) filter (
-            where c.created_at::date between returns.return_day and returns.return_day + {{ window }}), []))) as since
+        {{ sorted_set_agg('c.category', "c.created_at::date < returns.return_day") }} as before,
+        {{ sorted_set_agg('c.category', 'c.created_at::date between returns.return_day and returns.return_day + ' ~ window) }} as since
     from returns
     inner join {{ ref('int_contracts__as_of') }} as c
         on c.night = returns.night and c.freelancer_account_id = returns.account_id
@@ -160,8 +159,8 @@ judged as (
         p.listed as payouts_listed,
         i.changes is not null as identity_changed,
         i.fields as changed_fields,
-        len(c.before) > 0 and len(list_filter(c.since, lambda x: not list_contains(c.before, x))) > 0 as new_categories,
-        list_filter(c.since, lambda x: not list_contains(c.before, x)) as new_category_list,
+        {{ list_size('c.before') }} > 0 and {{ list_size(list_where('c.since', 'x', 'not array_contains(c.before, x)')) }} > 0 as new_categories,
+        {{ list_where('c.since', 'x', 'not array_contains(c.before, x)') }} as new_category_list,
         c.before as before_categories
     from returns
     left join network_check as n on n.night = returns.night and n.account_id = returns.account_id
@@ -189,19 +188,19 @@ final as (
         '{{ t }}' as indicator_id,
         round(least(1.0, {{ th(t, 'two_changes_strength') }}
                          + 0.2 * (changes - {{ th(t, 'min_changes') }})), 4)::double as strength,
-        format('silent {} days (last activity {}{}, back {}); since: {}', silent_days, dormant_before_day,
+        {{ fmt_head("'silent {} days (last activity {}{}, back {}); since: {}'") }}, silent_days, dormant_before_day,
                case when last_seen_in_first_export then ' in the first export''s records' else '' end,
                return_day,
                concat_ws('; ',
-                   case when new_networks_only then format('all {} logins from networks {} ({})', logins,
-                        array_to_string(list_slice(new_networks, 1, 5), ','),
-                        case when len(coalesce(networks_before_spell, [])) > 0
-                             then 'before: ' || array_to_string(list_slice(networks_before_spell, 1, 5), ',')
+                   case when new_networks_only then {{ fmt_head("'all {} logins from networks {} ({})'") }}, logins,
+                        {{ list_text(list_head('new_networks', 5), "','") }},
+                        case when {{ list_size('coalesce(networks_before_spell, ' ~ empty_list('string') ~ ')') }} > 0
+                             then 'before: ' || {{ list_text(list_head('networks_before_spell', 5), "','") }}
                              else 'none known before; not the claimed country' end) end,
                    case when new_payout then 'payment methods added ' || payouts_listed end,
                    case when identity_changed then 'profile changes of ' || changed_fields end,
-                   case when new_categories then format('contracts in new categories {} (before: {})',
-                        array_to_string(new_category_list, ', '), array_to_string(before_categories, ', ')) end)
+                   case when new_categories then {{ fmt_head("'contracts in new categories {} (before: {})'") }},
+                        {{ list_text('new_category_list', "', '") }}, {{ list_text('before_categories', "', '") }}) end)
         ) as evidence,
         changes,
         silent_days

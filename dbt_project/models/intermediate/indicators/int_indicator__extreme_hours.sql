@@ -17,7 +17,7 @@ accounts as (
         night,
         account_id,
         lifetime_hours,
-        date_diff('day', created_at::date, night) / 7.0 as weeks
+        {{ diff_units('day', "created_at::date", "night") }} / 7e0 as weeks
     from {{ ref('int_accounts__as_of') }}
     where account_type = 'freelancer'
 
@@ -30,7 +30,7 @@ week as (
         s.account_id,
         -- whole seconds: a sum of integers is the same in every run (a sum of doubles can
         -- differ in the last bit with the order, and flip a rounded score)
-        sum(date_diff('second', s.started_at, s.ended_at)) / 3600.0 as week_hours
+        sum({{ diff_units('second', "s.started_at", "s.ended_at") }}) / 3600e0 as week_hours
     from nights
     inner join {{ ref('stg_work_sessions') }} as s
         on s.export_date <= nights.night
@@ -78,9 +78,9 @@ final as (
         account_id,
         '{{ t }}' as indicator_id,
         strength,
-        format('{:,.0f} h lifetime ({} h/week since sign-up), {:.0f} h tracked in the last 7 days',
-               coalesce(lifetime_hours, 0),
-               coalesce(format('{:.0f}', lifetime_weekly_hours), 'n/a'),
+        {{ fmt_head("'{:,.0f} h lifetime ({} h/week since sign-up), {:.0f} h tracked in the last 7 days'") }},
+               coalesce(lifetime_hours, 0)::double,
+               coalesce({{ fmt_head("'{:.0f}'") }}, lifetime_weekly_hours), 'n/a'),
                week_hours) as evidence,
         lifetime_weekly_hours,
         week_hours

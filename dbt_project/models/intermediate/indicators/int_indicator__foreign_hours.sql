@@ -112,11 +112,11 @@ slots as (
 
     select
         zones.timezone,
-        epoch_us(s.slot) // 900000000 as slot_id,
-        hour(timezone(zones.timezone, s.slot::timestamptz)) as local_hour
+        {{ idiv(epoch_us('s.slot'), '900000000') }} as slot_id,
+        {{ local_hour('s.slot', 'zones.timezone') }} as local_hour
     from zones
     cross join (
-        select unnest(generate_series(first_slot, last_slot, interval 15 minute)) as slot
+        select {{ each_step('first_slot', 'last_slot', 'interval 15 minute') }} as slot
         from span
     ) as s
 
@@ -131,8 +131,8 @@ hours as (
         count(*) as events,
         -- the same condition as the candidates' (in_asia_working_day), so the same counts
         count(*) filter (where {{ in_asia_working_day('activity.ts') }}) as asia_day_events,
-        count(*) filter (where coalesce(slots.local_hour, hour(timezone(accounts.timezone, activity.ts))) >= {{ th(t, 'local_night_start') }}
-                            or coalesce(slots.local_hour, hour(timezone(accounts.timezone, activity.ts))) < {{ th(t, 'local_night_end') }}) as local_night_events,
+        count(*) filter (where coalesce(slots.local_hour, {{ local_hour('activity.ts', 'accounts.timezone') }}) >= {{ th(t, 'local_night_start') }}
+                            or coalesce(slots.local_hour, {{ local_hour('activity.ts', 'accounts.timezone') }}) < {{ th(t, 'local_night_end') }}) as local_night_events,
         -- where the logins come from, in the same pass
         count(*) filter (where activity.is_login) as logins,
         count(*) filter (where activity.is_login
@@ -144,7 +144,7 @@ hours as (
         on accounts.night = activity.night and accounts.account_id = activity.account_id
     left join slots
         on slots.timezone = accounts.timezone
-        and slots.slot_id = epoch_us(activity.ts) // 900000000
+        and slots.slot_id = {{ idiv(epoch_us('activity.ts'), '900000000') }}
     group by activity.night, activity.account_id, accounts.timezone
 
 ),
@@ -169,7 +169,7 @@ final as (
         '{{ t }}' as indicator_id,
         round((0.4 + 0.6 * {{ ramp('local_night_share', th(t, 'min_local_night_share'), th(t, 'full_local_night_share')) }})
             * (1 - abroad_share), 4) as strength,
-        format('{:.0f}% of {} logins/sessions in {:02d}-{:02d} UTC (UTC+8..+10 working day); {:.0f}% fall in {:02d}-{:02d} {}',
+        {{ fmt_head("'{:.0f}% of {} logins/sessions in {:02d}-{:02d} UTC (UTC+8..+10 working day); {:.0f}% fall in {:02d}-{:02d} {}'") }},
                100 * asia_share, events, {{ th(t, 'asia_day_start_utc') }}, {{ th(t, 'asia_day_end_utc') }},
                100 * local_night_share, {{ th(t, 'local_night_start') }}, {{ th(t, 'local_night_end') }},
                timezone) as evidence,

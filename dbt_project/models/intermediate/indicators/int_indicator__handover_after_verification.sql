@@ -68,8 +68,8 @@ logins as (
         l.ip_country,
         l.ip_kind,
         -- a network: its ASN, else its country where the platform gives no ASN
-        coalesce('AS' || l.ip_asn::varchar, l.ip_country) as network,
-        hour(l.ts) + minute(l.ts) / 60.0 as utc_hour,
+        coalesce('AS' || l.ip_asn::string, l.ip_country) as network,
+        hour(l.ts) + minute(l.ts) / 60e0 as utc_hour,
         case when l.ts < recent.verified_ts then 'before' else 'after' end as phase
     from nights
     inner join {{ ref('stg_logins') }} as l
@@ -92,9 +92,9 @@ sides as (
         account_id,
         phase,
         count(*) as logins,
-        list_sort(list_distinct(coalesce(list(device_id) filter (where device_id is not null), []))) as devices,
-        list_sort(list_distinct(coalesce(list(network) filter (where network is not null), []))) as networks,
-        list_sort(list_distinct(coalesce(list(ip_country) filter (where ip_country is not null), []))) as countries,
+        {{ sorted_set_agg('device_id', "device_id is not null") }} as devices,
+        {{ sorted_set_agg('network', "network is not null") }} as networks,
+        {{ sorted_set_agg('ip_country', "ip_country is not null") }} as countries,
         max(ts) as last_ts
     from logins
     group by night, account_id, phase
@@ -113,10 +113,10 @@ after_networks as (
         count(*) filter (where a.network is not null) as with_network,
         count(*) filter (
             where a.network is not null
-              and not list_contains(b.networks, a.network)
+              and not array_contains(b.networks, a.network)
               and (a.ip_kind in ('vpn', 'hosting', 'tor')
                    or a.ip_country is null
-                   or not list_contains(b.countries, a.ip_country))
+                   or not array_contains(b.countries, a.ip_country))
         ) as on_new_network
     from logins as a
     inner join sides as b
@@ -141,7 +141,7 @@ median_hours as (
             -- the hours of a plateau (equal spreads) must tie exactly to fall to the earliest
             round(sum(least(abs(logins.utc_hour - grid.h), 24 - abs(logins.utc_hour - grid.h))), 6) as spread
         from logins
-        cross join (select unnest(range(24)) as h) as grid
+        cross join (select {{ each_integer(0, 23) }} as h) as grid
         group by all
     )
     qualify row_number() over (partition by night, account_id, phase order by spread, h) = 1
@@ -169,13 +169,13 @@ compared as (
         case when b.logins >= {{ th(t, 'min_logins_for_hours') }} and a.logins >= {{ th(t, 'min_logins_for_hours') }}
              then least(abs(ah.median_hour - bh.median_hour), 24 - abs(ah.median_hour - bh.median_hour))
         end as hour_shift,
-        len(b.devices) > 0 and len(a.devices) > 0 as devices_known,
-        len(b.devices) > 0 and len(a.devices) > 0
-            and not list_has_any(a.devices, b.devices) as new_devices_only,
-        len(b.networks) > 0 and n.with_network > 0
+        {{ list_size('b.devices') }} > 0 and {{ list_size('a.devices') }} > 0 as devices_known,
+        {{ list_size('b.devices') }} > 0 and {{ list_size('a.devices') }} > 0
+            and not {{ lists_overlap('a.devices', 'b.devices') }} as new_devices_only,
+        {{ list_size('b.networks') }} > 0 and n.with_network > 0
             and n.on_new_network = n.with_network as new_networks_only,
-        len(b.networks) > 0 and len(a.networks) > 0
-            and not list_has_any(a.networks, b.networks) as old_networks_gone
+        {{ list_size('b.networks') }} > 0 and {{ list_size('a.networks') }} > 0
+            and not {{ lists_overlap('a.networks', 'b.networks') }} as old_networks_gone
     from recent
     inner join sides as b
         on b.night = recent.night and b.account_id = recent.account_id and b.phase = 'before'
@@ -212,19 +212,19 @@ final as (
         account_id,
         '{{ t }}' as indicator_id,
         (case when breaks >= 3 then 1.0 else {{ th(t, 'two_breaks_strength') }} end)::double as strength,
-        format('document {} approved {} ({}); before: {} logins in {} days, devices {}, networks {}, median {}:00 UTC; after: {} logins to {}, devices {}, networks {}, median {}:00 UTC; {}',
-               document_id, strftime(verified_ts, '%Y-%m-%d %H:%M'),
+        {{ fmt_head("'document {} approved {} ({}); before: {} logins in {} days, devices {}, networks {}, median {}:00 UTC; after: {} logins to {}, devices {}, networks {}, median {}:00 UTC; {}'") }},
+               document_id, {{ ts_text("verified_ts", 'minute') }},
                case when from_submission then 'verified_at empty: its submission time' else 'verified_at' end,
                before_logins, {{ th(t, 'before_days') }},
-               coalesce(nullif(array_to_string(list_slice(before_devices, 1, 5), ','), ''), 'unknown'),
-               array_to_string(list_slice(before_networks, 1, 5), ','), lpad(before_hour::varchar, 2, '0'),
-               after_logins, strftime(after_last_ts, '%Y-%m-%d'),
-               coalesce(nullif(array_to_string(list_slice(after_devices, 1, 5), ','), ''), 'unknown'),
-               array_to_string(list_slice(after_networks, 1, 5), ','), lpad(after_hour::varchar, 2, '0'),
+               coalesce(nullif({{ list_text(list_head('before_devices', 5), "','") }}, ''), 'unknown'),
+               {{ list_text(list_head('before_networks', 5), "','") }}, lpad(before_hour::string, 2, '0'),
+               after_logins, {{ ts_text("after_last_ts", 'date') }},
+               coalesce(nullif({{ list_text(list_head('after_devices', 5), "','") }}, ''), 'unknown'),
+               {{ list_text(list_head('after_networks', 5), "','") }}, lpad(after_hour::string, 2, '0'),
                concat_ws(', ',
                    case when new_devices_only then 'only new devices (the old ones not seen again)' end,
                    case when new_networks_only then 'only new networks' end,
-                   case when hours_shifted then format('active hours moved {} h', hour_shift) end)
+                   case when hours_shifted then {{ fmt_head("'active hours moved {} h'") }}, hour_shift) end)
         ) as evidence,
         breaks,
         hour_shift,

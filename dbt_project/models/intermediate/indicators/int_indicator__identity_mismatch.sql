@@ -129,9 +129,9 @@ judged as (
 
     select
         *,
-        len(list_distinct(list_filter(
-            [document_country, claimed_country, payout_country, login_country],
-            lambda x: x is not null))) as distinct_countries,
+        {{ list_size(list_distinct(list_where(
+            list_of('document_country', 'claimed_country', 'payout_country', 'login_country'),
+            'x', 'x is not null'))) }} as distinct_countries,
         (document_country is not null and login_country is not null
             and claimed_country is not null and payout_country is not null
             and document_country = login_country
@@ -156,13 +156,13 @@ final as (
             case when document_and_logins_elsewhere then {{ th(t, 'document_logins_strength') }} else 0 end
         ), 4) as strength,
         concat_ws('; ',
-            format('{} countries: document {} ({}) from {}, claimed {}, payout {} ({}) in {}, logins: {}',
+            {{ fmt_head("'{} countries: document {} ({}) from {}, claimed {}, payout {} ({}) in {}, logins: {}'") }},
                    distinct_countries,
                    coalesce(document_id, 'none'), coalesce(document_type, '-'), coalesce(document_country, '?'),
                    claimed_country,
                    coalesce(payment_method_id, 'none'), coalesce(method_type, '-'), coalesce(payout_country, '?'),
                    case when login_country is not null
-                        then format('{} of {} home/mobile logins in {} days from {}',
+                        then {{ fmt_head("'{} of {} home/mobile logins in {} days from {}'") }},
                                     country_logins, home_logins, {{ th(t, 'lookback_days') }}, login_country)
                         else 'without a dominant home/mobile country' end),
             case when document_and_logins_elsewhere

@@ -58,7 +58,7 @@ starts as (
     select * from candidates
     qualify count(*) over (
         partition by night, account_id order by ts
-        range between current row and interval ({{ th(t, 'window_minutes') }}) minute following
+        range between current row and interval {{ th(t, 'window_minutes') }} minute following
     ) >= {{ th(t, 'min_ips') }}
 
 ),
@@ -72,13 +72,13 @@ windows as (
         count(distinct b.ip) as ips,
         count(distinct b.ip_country) as countries,
         count(distinct b.ip_asn) as networks,
-        date_diff('minute', min(b.ts), max(b.ts)) as minutes
+        {{ diff_units('minute', "min(b.ts)", "max(b.ts)") }} as minutes
     from starts as a
     inner join candidates as b
         on a.night = b.night
         and a.account_id = b.account_id
         and b.ts >= a.ts
-        and b.ts < a.ts + interval ({{ th(t, 'window_minutes') }}) minute
+        and b.ts < a.ts + interval {{ th(t, 'window_minutes') }} minute
     group by a.night, a.account_id, a.ts
 
 ),
@@ -103,9 +103,9 @@ final as (
         least(1.0, 0.4
             + 0.4 * {{ ramp('ips', th(t, 'min_ips'), th(t, 'min_ips') ~ ' + 5') }}
             + 0.2 * {{ ramp('countries', 1, 3) }}) as strength,
-        format('{} IPs in {} countries / {} networks within {} min ({} UTC)',
+        {{ fmt_head("'{} IPs in {} countries / {} networks within {} min ({} UTC)'") }},
                ips, countries, networks, greatest(minutes, 1),
-               strftime(window_start, '%Y-%m-%d %H:%M')) as evidence,
+               {{ ts_text("window_start", 'minute') }}) as evidence,
         ips,
         countries,
         networks

@@ -128,7 +128,7 @@ final as (
         account_id,
         '{{ t }}' as indicator_id,
         0.3 + 0.7 * {{ ramp('ratio', th(t, 'max_ratio'), th(t, 'full_ratio')) }} as strength,
-        format('${:.0f}/h, {:.0f}% of the {} median for {} (${:.0f}/h)',
+        {{ fmt_head("'${:.0f}/h, {:.0f}% of the {} median for {} (${:.0f}/h)'") }},
                rate, 100 * ratio, category, coalesce(country, 'any country'), median_rate) as evidence,
         ratio,
         round(price_index, 4) as price_index

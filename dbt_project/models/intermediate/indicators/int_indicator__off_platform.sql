@@ -19,7 +19,7 @@ requests as (
         count(*) as messages,
         count(distinct m.recipient_account_id) as recipients,
         -- the earliest; messages sent in the same second: the first by id (same in every run)
-        arg_min(m.match_text, (m.sent_at, m.message_id)) as example
+        min_by(m.match_text, (m.sent_at, m.message_id)) as example
     from nights
     inner join {{ ref('int_message_matches') }} as m
         on m.export_date <= nights.night
@@ -37,7 +37,7 @@ final as (
         account_id,
         '{{ t }}' as indicator_id,
         0.5 + 0.5 * {{ ramp('messages', 1, th(t, 'full_messages')) }} as strength,
-        format('{} message(s) to {} account(s) asking to move off-platform, e.g. "{}"',
+        {{ fmt_head("'{} message(s) to {} account(s) asking to move off-platform, e.g. \"{}\"'") }},
                messages, recipients, example) as evidence,
         messages
     from requests

@@ -21,7 +21,7 @@ final as (
         account_id,
         '{{ t }}' as indicator_id,
         0.4 + 0.6 * {{ ramp('new_methods', th(t, 'min_methods'), th(t, 'min_methods') ~ ' + 3') }} as strength,
-        format('{} payout methods ({} kinds) added in {} days', new_methods, kinds,
+        {{ fmt_head("'{} payout methods ({} kinds) added in {} days'") }}, new_methods, kinds,
                {{ th(t, 'lookback_days') }}) as evidence,
         new_methods
     from methods

@@ -41,8 +41,8 @@ per_account as (
         count(distinct job_category) as categories,
         count(distinct client_account_id) as clients,
         -- the first and the last proposal of the window (ties by id: the same in every run)
-        arg_min(proposal_id, (submitted_at, proposal_id)) as first_proposal,
-        arg_max(proposal_id, (submitted_at, proposal_id)) as last_proposal
+        min_by(proposal_id, (submitted_at, proposal_id)) as first_proposal,
+        max_by(proposal_id, (submitted_at, proposal_id)) as last_proposal
     from proposals
     group by night, account_id
     having count(*) >= {{ th(t, 'min_proposals') }}
@@ -67,7 +67,8 @@ category_lists as (
     select
         night,
         account_id,
-        string_agg(format('{} {}', job_category, n), ', ' order by n desc, job_category) as category_list
+        {%- set category_count %}{{ fmt_head("'{} {}'") }}, job_category, n){% endset %}
+        {{ agg_text(category_count, "', '", "n desc, job_category") }} as category_list
     from category_counts
     group by night, account_id
 
@@ -81,7 +82,7 @@ final as (
         '{{ t }}' as indicator_id,
         0.4 + 0.3 * {{ ramp('a.proposals', th(t, 'min_proposals'), th(t, 'full_proposals')) }}
             + 0.3 * {{ ramp('a.categories', th(t, 'min_categories'), th(t, 'full_categories')) }} as strength,
-        format('{} proposals in {} days to {} distinct clients across {} job categories ({}); proposals {} .. {}',
+        {{ fmt_head("'{} proposals in {} days to {} distinct clients across {} job categories ({}); proposals {} .. {}'") }},
                a.proposals, {{ days }}, a.clients, a.categories, c.category_list,
                a.first_proposal, a.last_proposal) as evidence,
         a.proposals,

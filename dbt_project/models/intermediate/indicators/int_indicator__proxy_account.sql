@@ -55,7 +55,7 @@ name_checks as (
         pm.holder_name,
         pm.country as payout_country,
         freelancers.country as claimed_country,
-        regexp_matches(coalesce(pm.holder_name, ''), '{{ var("company_name_pattern") }}') as company_holder,
+        {{ re_match("coalesce(pm.holder_name, '')", "'" ~ var("company_name_pattern") ~ "'") }} as company_holder,
         -- the sorted names' similarity, or 1 when the names are compatible token by token
         -- (an initial, a dropped second surname, accents written or not)
         max(case when {{ names_compatible(name_tokens('pm.holder_name'), 'names.name_words') }} then 1.0
@@ -149,10 +149,10 @@ final as (
         concat_ws('; ',
             -- no names in evidence: reasons reach every page and export, names only the
             -- Account page's masked profile (revealed with a log entry)
-            case when name_mismatch then format('payout account {} held under a name the identity documents do not carry (both names on the Account page)', payment_method_id) end,
-            case when country_mismatch then format('payout account in {} (claimed {})', payout_country, claimed_country) end,
-            case when sharing_freelancers > 0 then format('payout account shared by {} freelancers', sharing_freelancers) end,
-            case when agency_payout then format('company payout account {} in {}, the country of the identity (an agency, counted weakly)', payment_method_id, payout_country)
+            case when name_mismatch then {{ fmt_head("'payout account {} held under a name the identity documents do not carry (both names on the Account page)'") }}, payment_method_id) end,
+            case when country_mismatch then {{ fmt_head("'payout account in {} (claimed {})'") }}, payout_country, claimed_country) end,
+            case when sharing_freelancers > 0 then {{ fmt_head("'payout account shared by {} freelancers'") }}, sharing_freelancers) end,
+            case when agency_payout then {{ fmt_head("'company payout account {} in {}, the country of the identity (an agency, counted weakly)'") }}, payment_method_id, payout_country)
                  when own_name and sharing_freelancers > 0 then 'in the account''s own name (counted weakly)' end
         ) as evidence
     from best

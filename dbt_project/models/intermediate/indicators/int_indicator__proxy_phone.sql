@@ -45,7 +45,7 @@ final as (
                       then 0.4 + 0.6 * {{ ramp('phone_accounts', 2, 4) }} else 0 end) as strength,
         concat_ws('; ',
             case when is_voip then 'verification phone is a VoIP number' end,
-            case when phone_accounts >= 2 then format('same verification phone on {} accounts', phone_accounts) end
+            case when phone_accounts >= 2 then {{ fmt_head("'same verification phone on {} accounts'") }}, phone_accounts) end
         ) as evidence,
         phone_accounts,
         -- one own mobile number shared by a few accounts (no VoIP) is a household's phone: the

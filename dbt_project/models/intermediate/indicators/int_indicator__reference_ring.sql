@@ -83,7 +83,7 @@ ip_rows as (
 
 ip_day_sizes as (
 
-    select nights.night, s.ip, s.login_day, arg_max(s.accounts, s.night) as accounts
+    select nights.night, s.ip, s.login_day, max_by(s.accounts, s.night) as accounts
     from nights
     inner join {{ ref('int_ip_day_sizes') }} as s
         on s.night <= nights.night
@@ -203,10 +203,10 @@ infra_ties as (
 -- each tie seen from both of its accounts
 directed as (
 
-    select night, a as account_id, b as partner_id, a || '|' || b as tie_key, * exclude (night, a, b)
+    select night, a as account_id, b as partner_id, a || '|' || b as tie_key, {{ all_but('night, a, b') }}
     from infra_ties
     union all
-    select night, b as account_id, a as partner_id, a || '|' || b as tie_key, * exclude (night, a, b)
+    select night, b as account_id, a as partner_id, a || '|' || b as tie_key, {{ all_but('night, a, b') }}
     from infra_ties
 
 ),
@@ -233,19 +233,19 @@ per_account as (
         count(*) as ties,
         max(d.base_strength) as base_strength,
         bool_or(d.fingerprint is not null or d.device_id is not null or d.phone_hash is not null) as beyond_a_line,
-        string_agg(d.partner_id, ', ' order by d.partner_id) as partners,
+        {{ agg_text("d.partner_id", "', '", "d.partner_id") }} as partners,
         -- the strongest tie for the evidence (ties by partner id: the same in every run)
-        arg_max(
-            format('{} with {}: shares {}',
+        max_by(
+            {{ fmt_head("'{} with {}: shares {}'") }},
                    concat_ws(' and ',
                              case when d.referrals > 0 then 'a referral' end,
-                             case when d.reviews > 0 then format('{} review(s) up to {:.1f} (e.g. {})', d.reviews, d.best_rating, d.example_review) end),
+                             case when d.reviews > 0 then {{ fmt_head("'{} review(s) up to {:.1f} (e.g. {})'") }}, d.reviews, d.best_rating, d.example_review) end),
                    d.partner_id,
                    concat_ws(', ',
-                             case when d.fingerprint is not null then format('payment fingerprint {}...', left(d.fingerprint, 8)) end,
-                             case when d.device_id is not null then format('device {}', d.device_id) end,
-                             case when d.phone_hash is not null then format('phone {}...', left(d.phone_hash, 8)) end,
-                             case when d.ip is not null then format('IP {} on {} days', d.ip, d.ip_days) end)),
+                             case when d.fingerprint is not null then {{ fmt_head("'payment fingerprint {}...'") }}, left(d.fingerprint, 8)) end,
+                             case when d.device_id is not null then {{ fmt_head("'device {}'") }}, d.device_id) end,
+                             case when d.phone_hash is not null then {{ fmt_head("'phone {}...'") }}, left(d.phone_hash, 8)) end,
+                             case when d.ip is not null then {{ fmt_head("'IP {} on {} days'") }}, d.ip, d.ip_days) end)),
             (d.base_strength, d.partner_id)
         ) as example
     from directed as d
@@ -260,7 +260,7 @@ final as (
         p.account_id,
         '{{ t }}' as indicator_id,
         least(1.0, p.base_strength + 0.3 * {{ ramp('r.ring_ties', 1, th(t, 'full_ties')) }}) as strength,
-        format('{} referral/review tie(s) with accounts it shares infrastructure with ({}); {} such tie(s) in its ring; e.g. {}',
+        {{ fmt_head("'{} referral/review tie(s) with accounts it shares infrastructure with ({}); {} such tie(s) in its ring; e.g. {}'") }},
                p.ties, p.partners, r.ring_ties, p.example) as evidence,
         p.ties,
         r.ring_ties,

@@ -33,7 +33,7 @@ final as (
         account_id,
         '{{ t }}' as indicator_id,
         0.4 + 0.6 * {{ ramp('remote_sessions / sessions', th(t, 'min_share'), 0.9) }} as strength,
-        format('remote-control tool seen in {} of {} work sessions ({} days)',
+        {{ fmt_head("'remote-control tool seen in {} of {} work sessions ({} days)'") }},
                remote_sessions, sessions, {{ th(t, 'lookback_days') }}) as evidence,
         remote_sessions,
         sessions

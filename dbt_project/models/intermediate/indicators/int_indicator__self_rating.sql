@@ -114,9 +114,9 @@ both_sides as (
         account_id,
         '{{ t }}' as indicator_id,
         case when high_reviews > 0 then 0.6 + 0.4 * {{ ramp('high_reviews', 1, 3) }} else 0.5 end as strength,
-        format('{} client(s) (e.g. {}) pay with this account''s own payout account (fingerprint {}...) and left {} high rating(s){}',
+        {{ fmt_head("'{} client(s) (e.g. {}) pay with this account''s own payout account (fingerprint {}...) and left {} high rating(s){}'") }},
                clients, example_account, left(fingerprint, 8), high_reviews,
-               coalesce(format(' averaging {:.1f}', rating), '')) as evidence
+               coalesce({{ fmt_head("' averaging {:.1f}'") }}, rating), '')) as evidence
     from freelancer_side
     union all
     select
@@ -124,9 +124,9 @@ both_sides as (
         account_id,
         '{{ t }}' as indicator_id,
         case when high_reviews > 0 then 0.6 + 0.4 * {{ ramp('high_reviews', 1, 3) }} else 0.5 end as strength,
-        format('pays with the payout account of {} freelancer(s) it hires (e.g. {}, fingerprint {}...) and left {} high rating(s){}',
+        {{ fmt_head("'pays with the payout account of {} freelancer(s) it hires (e.g. {}, fingerprint {}...) and left {} high rating(s){}'") }},
                freelancers, example_account, left(fingerprint, 8), high_reviews,
-               coalesce(format(' averaging {:.1f}', rating), '')) as evidence
+               coalesce({{ fmt_head("' averaging {:.1f}'") }}, rating), '')) as evidence
     from client_side
 
 ),
@@ -140,7 +140,7 @@ final as (
         account_id,
         any_value(indicator_id) as indicator_id,
         max(strength) as strength,
-        arg_max(evidence, (strength, evidence)) as evidence  -- ties: one fixed choice
+        max_by(evidence, (strength, evidence)) as evidence  -- ties: one fixed choice
     from both_sides
     group by night, account_id
 

@@ -61,7 +61,7 @@ final as (
         case when accounts <= {{ th(t, 'household_accounts') }} then 0.3
              else 0.5 + 0.5 * {{ ramp('accounts', th(t, 'household_accounts'), th(t, 'full_accounts')) }}
         end as strength,
-        format('device {} used by {} accounts in {} days', device_id, accounts,
+        {{ fmt_head("'device {} used by {} accounts in {} days'") }}, device_id, accounts,
                {{ th(t, 'lookback_days') }}) as evidence,
         accounts
     from member_devices

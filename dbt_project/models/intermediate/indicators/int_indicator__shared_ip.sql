@@ -106,7 +106,7 @@ co_day_sizes as (
         and s.login_day between nights.night - {{ th(t, 'co_travel_lookback_days') }} and nights.night
         and {{ after_window_start('s.login_day', th(t, 'co_travel_lookback_days')) }}
     group by nights.night, s.ip, s.login_day
-    having arg_max(s.accounts, s.night) between 2 and {{ th(t, 'max_accounts') }}
+    having max_by(s.accounts, s.night) between 2 and {{ th(t, 'max_accounts') }}
 
 ),
 
@@ -181,7 +181,7 @@ co_travel_pairs as (
         -- addresses that are not a commercial VPN / Tor exit (or of unknown kind): a home line,
         -- a mobile line, a rented server
         count(distinct a.ip) filter (where coalesce(a.ip_kind, 'unknown') not in ('vpn', 'tor', 'unknown')) as own_ips,
-        string_agg(distinct coalesce(a.ip_kind, 'unknown'), ', ' order by coalesce(a.ip_kind, 'unknown')) as kinds
+        {{ agg_text("coalesce(a.ip_kind, 'unknown')", "', '", "coalesce(a.ip_kind, 'unknown')", distinct=true) }} as kinds
     from co_pair_days as a
     semi join co_candidates as c
         on c.night = a.night and c.account_id = a.account_id
@@ -199,7 +199,7 @@ co_travel as (
         night,
         account_id,
         {{ th(t, 'co_travel_strength') }} as strength,
-        format('shares {} IPs ({}; {} networks) with {} on {} days in {} days',
+        {{ fmt_head("'shares {} IPs ({}; {} networks) with {} on {} days in {} days'") }},
                ips, kinds, networks, other_account_id, days, {{ th(t, 'co_travel_lookback_days') }}) as evidence,
         2 as accounts,
         -- met only on commercial VPN / Tor exits: strangers of one VPN provider meet there, and
@@ -221,11 +221,11 @@ group_hits as (
             -- a large NAT (campus, coworking) mixes strangers: fades from large_accounts on
             * (1 - (1 - {{ th(t, 'max_accounts_strength') }})
                    * {{ ramp('accounts', th(t, 'large_accounts'), th(t, 'max_accounts')) }}) as strength,
-        format('IP {} ({}) used by {} accounts ({} freelancers) on {}',
+        {{ fmt_head("'IP {} ({}) used by {} accounts ({} freelancers) on {}'") }},
                ip, coalesce(ip_kind, 'unknown kind'), accounts, freelancers,
-               strftime(login_day, '%Y-%m-%d')) as evidence,
+               {{ ts_text("login_day", 'date') }}) as evidence,
         accounts,
-        null::varchar as sign_group
+        null::string as sign_group
     from member_groups
 
 ),

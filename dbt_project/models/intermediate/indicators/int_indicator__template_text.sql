@@ -132,7 +132,7 @@ per_other as (
         account_id,
         other_account_id,
         max(similarity) as similarity,
-        arg_max(format('{} ~ {} of {} (Jaccard {:.2f}, {} shared 3-word shingles)',
+        max_by({{ fmt_head("'{} ~ {} of {} (Jaccard {:.2f}, {} shared 3-word shingles)'") }},
                        text_id, other_text_id, other_account_id, similarity, shared),
                 (similarity, shared, text_id, other_text_id)) as example,
         count(*) as text_pairs
@@ -149,8 +149,8 @@ per_account as (
         count(*) as other_accounts,
         max(similarity) as best_similarity,
         sum(text_pairs) as text_pairs,
-        arg_max(example, (similarity, other_account_id)) as best_example,
-        string_agg(other_account_id, ', ' order by similarity desc, other_account_id) as others
+        max_by(example, (similarity, other_account_id)) as best_example,
+        {{ agg_text("other_account_id", "', '", "similarity desc, other_account_id") }} as others
     from per_other
     group by night, account_id
 
@@ -164,7 +164,7 @@ final as (
         '{{ t }}' as indicator_id,
         0.4 + 0.3 * {{ ramp('best_similarity', th(t, 'min_similarity'), th(t, 'full_similarity')) }}
             + 0.3 * {{ ramp('other_accounts', 1, th(t, 'full_accounts')) }} as strength,
-        format('{} text pair(s) near-identical to those of {} other account(s) ({}); closest: {}',
+        {{ fmt_head("'{} text pair(s) near-identical to those of {} other account(s) ({}); closest: {}'") }},
                text_pairs, other_accounts, others, best_example) as evidence,
         other_accounts,
         round(best_similarity, 3) as best_similarity

@@ -98,9 +98,9 @@ final as (
                    when excuse_messages > 0 then 0.15
                    else 0 end), 4) as strength,
         concat_ws('; ',
-            case when video_requested > 0 then format('{} of {} requested video interviews held as text/voice, camera off or missed ({} days)',
+            case when video_requested > 0 then {{ fmt_head("'{} of {} requested video interviews held as text/voice, camera off or missed ({} days)'") }},
                 avoided, video_requested, {{ th(t, 'lookback_days') }}) end,
-            case when excuse_messages > 0 then format('{} excuse message(s), e.g. "{}"', excuse_messages, example) end
+            case when excuse_messages > 0 then {{ fmt_head("'{} excuse message(s), e.g. \"{}\"'") }}, excuse_messages, example) end
         ) as evidence,
         avoided,
         video_requested,

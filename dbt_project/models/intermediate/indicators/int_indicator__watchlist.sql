@@ -55,7 +55,7 @@ logins as (
 -- the first octets an IPv4 range entry covers (at most 256)
 v4_octets as (
 
-    select distinct unnest(range((ip_lo >> 24)::integer, (ip_hi >> 24)::integer + 1)) as octet
+    select distinct {{ each_integer(ip_v4_first_octet('ip_lo'), ip_v4_first_octet('ip_hi')) }} as octet
     from entries
     where list_type = 'ip_cidr' and ip_family = 4
 
@@ -72,9 +72,9 @@ addresses as (
     from (select distinct ip from logins where exists (
         select 1 from entries where entries.list_type = 'ip_cidr')) as distinct_ips
     where case
-        when strpos(ip, ':') > 0 then
+        when instr(ip, ':') > 0 then
             exists (select 1 from entries where list_type = 'ip_cidr' and ip_family = 6)
-            or (strpos(ip, '.') > 0 and exists (select 1 from v4_octets))
+            or (instr(ip, '.') > 0 and exists (select 1 from v4_octets))
         else try_cast(split_part(trim(ip), '.', 1) as integer) in (select octet from v4_octets)
     end
 
@@ -92,7 +92,7 @@ ip_hits as (
 
     select
         l.night, l.account_id, e.entry_id, e.list_type, e.value, e.source,
-        format('login {} at {} from {}', l.login_id, strftime(l.ts, '%Y-%m-%d %H:%M'), l.ip) as matched,
+        {{ fmt_head("'login {} at {} from {}'") }}, l.login_id, {{ ts_text("l.ts", 'minute') }}, l.ip) as matched,
         l.ts as matched_at
     from login_ips as l
     inner join entries as e
@@ -108,8 +108,8 @@ login_hits as (
     select
         l.night, l.account_id, e.entry_id, e.list_type, e.value, e.source,
         case e.list_type
-            when 'asn' then format('login {} at {} from AS{} ({})', l.login_id, strftime(l.ts, '%Y-%m-%d %H:%M'), l.ip_asn, l.ip)
-            else format('login {} at {} from device {}', l.login_id, strftime(l.ts, '%Y-%m-%d %H:%M'), l.device_id)
+            when 'asn' then {{ fmt_head("'login {} at {} from AS{} ({})'") }}, l.login_id, {{ ts_text("l.ts", 'minute') }}, l.ip_asn, l.ip)
+            else {{ fmt_head("'login {} at {} from device {}'") }}, l.login_id, {{ ts_text("l.ts", 'minute') }}, l.device_id)
         end as matched,
         l.ts as matched_at
     from logins as l
@@ -125,7 +125,7 @@ account_hits as (
     select
         a.night, a.account_id, e.entry_id, e.list_type, e.value, e.source,
         case e.list_type
-            when 'email_domain' then format('account e-mail domain {}', lower(a.email_domain))
+            when 'email_domain' then {{ fmt_head("'account e-mail domain {}'") }}, lower(a.email_domain))
             when 'email_hash' then 'account e-mail hash'
             else 'account phone hash'
         end as matched,
@@ -144,7 +144,7 @@ payment_hits as (
 
     select
         pm.night, pm.account_id, e.entry_id, e.list_type, e.value, e.source,
-        format('{} payment method {}{}', pm.method_type, pm.payment_method_id,
+        {{ fmt_head("'{} payment method {}{}'") }}, pm.method_type, pm.payment_method_id,
                case when pm.is_active then '' else ' (inactive)' end) as matched,
         null::timestamp as matched_at
     from {{ ref('int_payment_methods__as_of') }} as pm
@@ -176,7 +176,7 @@ per_entry as (
              else left(value, 12) || '…' end as shown_value,
         any_value(source) as source,
         count(*) as matches,
-        arg_max(matched, coalesce(matched_at, timestamp '1900-01-01')) as last_match,
+        max_by(matched, coalesce(matched_at, timestamp '1900-01-01')) as last_match,
         case when list_type in ('asn', 'email_domain') then {{ th(t, 'broad_strength') }} else 1.0 end as entry_strength
     from hits
     group by all
@@ -190,14 +190,10 @@ final as (
         account_id,
         '{{ t }}' as indicator_id,
         max(entry_strength)::double as strength,
-        string_agg(
-            format('watchlist entry {} ({} {}; source: {}): {} match{}, latest {}',
-                   entry_id, list_type, shown_value,
-                   case when length(source) > 160 then left(source, 157) || '...' else source end,
-                   matches, case when matches = 1 then '' else 'es' end, last_match),
-            ' | ' order by entry_strength desc, entry_id) as evidence,
+        {%- set entry_text %}{{ fmt_head("'watchlist entry {} ({} {}; source: {}): {} match{}, latest {}'") }}, entry_id, list_type, shown_value, case when length(source) > 160 then left(source, 157) || '...' else source end, matches, case when matches = 1 then '' else 'es' end, last_match){% endset %}
+        {{ agg_text(entry_text, "' | '", "entry_strength desc, entry_id") }} as evidence,
         count(*) as entries_hit,
-        list(entry_id order by entry_id) as entry_ids
+        {{ list_agg('entry_id', order_by='entry_id') }} as entry_ids
     from per_entry
     group by night, account_id
 

@@ -61,7 +61,7 @@ ip_groups as (
         and s.login_day between nights.night - {{ var('cluster_link_lookback_days') }} and nights.night
         and {{ after_window_start('s.login_day', var('cluster_link_lookback_days')) }}
     group by nights.night, s.ip, s.login_day
-    having arg_max(s.accounts, s.night) between 2 and {{ cap }}
+    having max_by(s.accounts, s.night) between 2 and {{ cap }}
 
 ),
 

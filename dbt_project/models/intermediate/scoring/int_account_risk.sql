@@ -91,7 +91,7 @@ direct as (
             else 0 end) as share,
         -- the strongest link type; between equally strong ones the last by name, so that
         -- every run (nightly, catch-up, full refresh) names the same one
-        arg_max(links.link_type, (case links.link_type
+        max_by(links.link_type, (case links.link_type
             {%- for link_type, share in shares.items() %}
             when '{{ link_type }}' then {{ share }}
             {%- endfor %}
@@ -120,7 +120,7 @@ candidates as (
         neighbour.neighbour_account,
         neighbour.neighbour_score,
         'the same cluster via ' || (
-            select string_agg(distinct own.link_type, ', ' order by own.link_type)
+            select {{ agg_text("own.link_type", "', '", "own.link_type", distinct=true) }}
             from links as own
             where own.night = neighbour.night and own.account_id = neighbour.account_id
         ) as link_path,
@@ -190,7 +190,7 @@ final as (
         score_rule,
         nullif(concat_ws('; ',
             reasons,
-            case when spread_points > 0 then format('Linked to {} (own score {:.0f}) through {}: +{:.0f} pts',
+            case when spread_points > 0 then {{ fmt_head("'Linked to {} (own score {:.0f}) through {}: +{:.0f} pts'") }},
                 neighbour_account, neighbour_score, link_path, spread_points) end
         ), '') as reasons,
         indicator_ids,

@@ -101,7 +101,7 @@ reviewed_baseline as (
 counted as (
 
     select
-        history.* exclude (sign_group),
+        {{ all_but('sign_group', 'history') }},
         indicators.name,
         indicators.family,
         -- a hit that is another group's fact (a ring only through a shared line) is as weak as
@@ -112,10 +112,10 @@ counted as (
         -- before hits carried one: the catalog's)
         coalesce(history.sign_group, indicators.sign_group) as sign_group,
         indicators.weight * history.strength
-            * pow(0.5, date_diff('day', history.as_of_date, history.night) / {{ var('score_half_life_days') }}) as value,
+            * pow(0.5, {{ diff_units('day', "history.as_of_date", "history.night") }} / {{ var('score_half_life_days') }}) as value,
         -- large enough to count as one of two signs: decayed, or undecayed within the window
         indicators.weight * history.strength
-            * pow(0.5, date_diff('day', history.as_of_date, history.night) / {{ var('score_half_life_days') }})
+            * pow(0.5, {{ diff_units('day', "history.as_of_date", "history.night") }} / {{ var('score_half_life_days') }})
             >= {{ var('two_sign_min_value') }}
             or (history.as_of_date > history.night - {{ var('two_sign_window_days') }}
                 and indicators.weight * history.strength >= {{ var('two_sign_min_value') }}) as is_sign
@@ -142,11 +142,11 @@ per_indicator as (
         min(name) as name,
         min(family) as family,
         min(evidence_class) as evidence_class,
-        arg_max(sign_group, (value, as_of_date)) as sign_group,
+        max_by(sign_group, (value, as_of_date)) as sign_group,
         max(value) as value,
         -- equal values: the latest night, so that every run picks the same hit
-        arg_max(evidence, (value, as_of_date)) as evidence,
-        arg_max(as_of_date, (value, as_of_date)) as hit_night
+        max_by(evidence, (value, as_of_date)) as evidence,
+        max_by(as_of_date, (value, as_of_date)) as hit_night
     from counted
     group by night, account_id, indicator_id
 
@@ -161,7 +161,7 @@ sign_indicators as (
         account_id,
         indicator_id,
         min(evidence_class) as evidence_class,
-        arg_max(sign_group, (value, as_of_date)) as sign_group
+        max_by(sign_group, (value, as_of_date)) as sign_group
     from counted
     where is_sign
     group by night, account_id, indicator_id
@@ -175,7 +175,7 @@ signs as (
         account_id,
         count(*) filter (where evidence_class = 'strong') as strong_signs,
         count(distinct sign_group) as independent_signs,
-        string_agg(distinct sign_group, ', ' order by sign_group) as sign_groups
+        {{ agg_text("sign_group", "', '", "sign_group", distinct=true) }} as sign_groups
     from sign_indicators
     group by night, account_id
 
@@ -191,11 +191,11 @@ combined as (
         -- summed in one fixed order: a parallel sum of doubles can differ in the last bit
         100 * (1 - exp(list_sum(list(ln(1 - least(value, 0.99)) order by indicator_id)))) as noisy_or,
         array_to_string(list(
-            format('{} ({:.0f} pts{}): {}', name, 100 * value,
-                   case when hit_night < night then ', ' || strftime(hit_night, '%Y-%m-%d') else '' end,
+            {{ fmt_head("'{} ({:.0f} pts{}): {}'") }}, name, 100 * value,
+                   case when hit_night < night then ', ' || {{ ts_text("hit_night", 'date') }} else '' end,
                    evidence)
             order by value desc, indicator_id)[1:3], '; ') as reasons,
-        string_agg(indicator_id, ',' order by value desc, indicator_id) as indicator_ids
+        {{ agg_text("indicator_id", "','", "value desc, indicator_id") }} as indicator_ids
     from per_indicator
     group by night, account_id
 
@@ -249,9 +249,9 @@ final as (
             scored.reasons,
             case
                 when scored.score_rule = 'two_signs' and scored.base_score < {{ tier_bound('medium') }}
-                    then format('Two independent signs ({}): raised to tier medium', scored.sign_groups)
+                    then {{ fmt_head("'Two independent signs ({}): raised to tier medium'") }}, scored.sign_groups)
                 when scored.score_rule = 'one_weak_sign' and scored.base_score >= {{ var('single_weak_sign_max_score') }} + 0.5
-                    then format('One weak sign ({}) alone, innocent on its own: held below medium',
+                    then {{ fmt_head("'One weak sign ({}) alone, innocent on its own: held below medium'") }},
                                 coalesce(scored.sign_groups, 'minor'))
             end), '') as reasons,
         scored.indicator_ids,

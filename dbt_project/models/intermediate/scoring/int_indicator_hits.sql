@@ -12,7 +12,7 @@ hits as (
         {% if indicator_id in indicators_with_sign_group() -%}
         sign_group
         {%- else -%}
-        null::varchar as sign_group
+        null::string as sign_group
         {%- endif %}
     from {{ ref('int_indicator__' ~ indicator_id) }}
     {% if not loop.last %}union all{% endif %}
