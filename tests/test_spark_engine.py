@@ -47,6 +47,12 @@ EXCLUDE = " ".join(f"{m}+" for m in NOT_YET_ON_SPARK)
 # Columns holding an engine's own 64-bit hash of a text (DuckDB hash, Spark xxhash64): the
 # texts, shingles and pairs they lead to are compared, the numbers cannot be.
 ENGINE_HASHES = {"text_hash", "shingles", "shingle"}
+# int_account_activity_spells is incremental by account on DuckDB and rebuilt whole each night on
+# Spark (no row deletes on Parquet): the spells are the same, the night that last wrote a row
+# and the state kept from before it (for re-running that night) are not.
+RUN_BOOKKEEPING = {"intermediate.int_account_activity_spells": {
+    "updated_night", "prev_last_active_day", "prev_spell_start_day", "prev_dormant_before_day",
+    "prev_networks_before_spell", "prev_known_networks"}}
 
 
 @dataclass
@@ -121,7 +127,8 @@ def test_spark_builds_what_duckdb_builds_with_the_same_rows(run: Run) -> None:
         files = f"read_parquet('{folder}/**/*.parquet', hive_partitioning = true)"
         spark_columns = {r[0] for r in con.execute(f"describe select * from {files}").fetchall()}
         assert spark_columns == set(types), (name, spark_columns ^ set(types))
-        columns = [c for c in types if c not in ENGINE_HASHES]
+        columns = [c for c in types
+                   if c not in ENGINE_HASHES and c not in RUN_BOOKKEEPING.get(name, set())]
         a = _normalised(con, f"d.{schema}.{table}", types, columns)
         b = _normalised(con, files, types, columns)
         only_duck = con.execute(f"select count(*) from ({a} except all {b})").fetchone()[0]

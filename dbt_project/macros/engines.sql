@@ -336,8 +336,23 @@
 {%- endmacro %}
 {% macro default__fmt_head(template) -%}format({{ template }}{%- endmacro %}
 {% macro spark__fmt_head(template) -%}
-    {%- set java = modules.re.sub('\{:([^}]*)\}', '%\\1', template.replace('%', '%%')).replace('{}', '%s') -%}
-    format_string({{ java }}
+    {%- set text = template[1:-1].replace("''", "'") -%}
+    {%- set java = modules.re.sub('[{]:([^}]*)[}]', '%\\1', text.replace('%', '%%')).replace('{}', '%s') -%}
+    format_string({{ sql_text(java) }}
+{%- endmacro %}
+
+{#- A text as an SQL string literal. Spark reads literals raw (the profile's
+    escapedStringLiterals, so that a regex's backslashes stay), where a quote cannot be doubled:
+    there a text with quotes is a concat of its parts and "'". -#}
+{% macro sql_text(value) -%}
+    {{ return(adapter.dispatch('sql_text', 'itw_radar')(value)) }}
+{%- endmacro %}
+{% macro default__sql_text(value) -%}'{{ value | replace("'", "''") }}'{%- endmacro %}
+{% macro spark__sql_text(value) -%}
+    {%- set parts = (value | string).split("'") -%}
+    {%- if parts | length == 1 -%}'{{ value }}'
+    {%- else -%}concat({% for p in parts %}'{{ p }}'{{ ", \"'\", " if not loop.last }}{% endfor %})
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The distinct values of an aggregate's rows as a sorted list (nulls left out), with a

@@ -24,7 +24,19 @@
                     ~ "'" ~ lake ~ '/' ~ src.name ~ "'") -%}
                 {%- do run_query('alter table raw_lake.' ~ src.name ~ ' recover partitions') -%}
                 {%- do run_query('refresh table raw_lake.' ~ src.name) -%}
-                {%- do run_query('create or replace view raw.' ~ src.name ~ ' as select * except (night), night as _export_date from raw_lake.' ~ src.name) -%}
+                {#- DECIMAL(18,4) columns are read as DOUBLE: Spark's format_string cannot print a
+                    DECIMAL with %f, and DuckDB turns decimals into doubles wherever it divides -#}
+                {%- set columns = [] -%}
+                {%- set seen = namespace(partition_info=false) -%}
+                {%- for row in run_query('describe raw_lake.' ~ src.name) -%}
+                    {%- if row[0].startswith('#') -%}{%- set seen.partition_info = true -%}{%- endif -%}
+                    {%- if not seen.partition_info and row[0] != 'night' -%}
+                        {%- do columns.append('cast(`' ~ row[0] ~ '` as double) as `' ~ row[0] ~ '`'
+                            if row[1].startswith('decimal') else '`' ~ row[0] ~ '`') -%}
+                    {%- endif -%}
+                {%- endfor -%}
+                {%- do run_query('create or replace view raw.' ~ src.name ~ ' as select ' ~ columns | join(', ')
+                    ~ ', night as _export_date from raw_lake.' ~ src.name) -%}
             {%- endif -%}
             {%- do run_query('refresh table raw.' ~ src.name) -%}
         {%- endfor -%}

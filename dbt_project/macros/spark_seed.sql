@@ -36,6 +36,6 @@
   {%- elif value is boolean -%}
     {{ 'true' if value else 'false' }}
   {%- else -%}
-    '{{ (value | string).replace("'", "''") }}'
+    {{ itw_radar.sql_text(value) }}
   {%- endif -%}
 {%- endmacro %}

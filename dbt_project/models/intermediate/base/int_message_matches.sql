@@ -47,9 +47,9 @@ matched as (
         '{{ p[1] }}' as indicator_id,
         '{{ p[2] }}' as kind,
         '{{ p[0] }}' as pattern_id,
-        regexp_extract(messages.body, '{{ p[3] | replace("'", "''") }}', 0) as match_text
+        regexp_extract(messages.body, {{ sql_text(p[3]) }}, 0) as match_text
     from messages
-    where {{ re_match('messages.body', "'" ~ (p[3] | replace("'", "''")) ~ "'") }}
+    where {{ re_match('messages.body', sql_text(p[3])) }}
     {%- if not loop.last %}
     union all
     {%- endif %}

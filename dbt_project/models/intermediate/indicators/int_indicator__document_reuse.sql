@@ -40,7 +40,7 @@ final as (
         '{{ t }}' as indicator_id,
         strength,
         {{ fmt_head("'{} as {} other account(s), e.g. {}{}'") }}, kinds, other_accounts, example_account,
-               coalesce({{ fmt_head("' (closest image {} of 64 bits apart)'") }}, min_bits), '')) as evidence,
+               case when min_bits is not null then {{ fmt_head("' (closest image {} of 64 bits apart)'") }}, min_bits) else '' end) as evidence,
         other_accounts
     from per_account
 

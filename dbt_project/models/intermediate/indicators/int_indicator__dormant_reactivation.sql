@@ -189,7 +189,7 @@ final as (
         round(least(1.0, {{ th(t, 'two_changes_strength') }}
                          + 0.2 * (changes - {{ th(t, 'min_changes') }})), 4)::double as strength,
         {{ fmt_head("'silent {} days (last activity {}{}, back {}); since: {}'") }}, silent_days, dormant_before_day,
-               case when last_seen_in_first_export then ' in the first export''s records' else '' end,
+               case when last_seen_in_first_export then {{ sql_text(" in the first export's records") }} else '' end,
                return_day,
                concat_ws('; ',
                    case when new_networks_only then {{ fmt_head("'all {} logins from networks {} ({})'") }}, logins,

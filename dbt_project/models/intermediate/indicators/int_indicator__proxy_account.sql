@@ -39,7 +39,7 @@ normalised_names as (
         night,
         account_id,
         issuing_country,
-        array_to_string({{ name_tokens('holder_name') }}, ' ') as name_key,
+        {{ list_text(name_tokens('holder_name'), "' '") }} as name_key,
         {{ name_tokens('holder_name') }} as name_words
     from documents
 
@@ -58,14 +58,19 @@ name_checks as (
         {{ re_match("coalesce(pm.holder_name, '')", "'" ~ var("company_name_pattern") ~ "'") }} as company_holder,
         -- the sorted names' similarity, or 1 when the names are compatible token by token
         -- (an initial, a dropped second surname, accents written or not)
-        max(case when {{ names_compatible(name_tokens('pm.holder_name'), 'names.name_words') }} then 1.0
-                 else jaro_winkler_similarity(
-                     array_to_string({{ name_tokens('pm.holder_name') }}, ' '), names.name_key)
+        max(case when {{ names_compatible('pm.payout_words', 'names.name_words') }} then 1.0
+                 else {{ jaro_winkler('pm.payout_key', 'names.name_key') }}
             end) as best_similarity,
         count(names.name_key) as document_names,
         bool_or(names.issuing_country = pm.country) as country_matches_document,
         min(names.name_key) as identity_name
-    from payout_methods as pm
+    from (
+        select
+            payout_methods.*,
+            {{ name_tokens('holder_name') }} as payout_words,
+            {{ list_text(name_tokens('holder_name'), "' '") }} as payout_key
+        from payout_methods
+    ) as pm
     inner join freelancers
         on freelancers.night = pm.night and freelancers.account_id = pm.account_id
     left join normalised_names as names
@@ -153,7 +158,7 @@ final as (
             case when country_mismatch then {{ fmt_head("'payout account in {} (claimed {})'") }}, payout_country, claimed_country) end,
             case when sharing_freelancers > 0 then {{ fmt_head("'payout account shared by {} freelancers'") }}, sharing_freelancers) end,
             case when agency_payout then {{ fmt_head("'company payout account {} in {}, the country of the identity (an agency, counted weakly)'") }}, payment_method_id, payout_country)
-                 when own_name and sharing_freelancers > 0 then 'in the account''s own name (counted weakly)' end
+                 when own_name and sharing_freelancers > 0 then {{ sql_text("in the account's own name (counted weakly)") }} end
         ) as evidence
     from best
 
