@@ -410,8 +410,9 @@ def test_the_history_marts_are_the_projects_per_night_incremental_marts() -> Non
     from itw_radar.dbt_runner import PROJECT_DIR
     from itw_radar.publishing import HISTORY_MARTS
 
+    # incremental by night on as_of_date: config(**night_incremental('as_of_date', ...))
+    # (macros/engines.sql: delete+insert on DuckDB, night partitions on Spark)
     per_night = sorted(
         p.stem for p in (PROJECT_DIR / "models" / "marts").glob("*.sql")
-        if "materialized='incremental'" in p.read_text()
-        and "unique_key='as_of_date'" in p.read_text())
+        if "night_incremental('as_of_date'" in p.read_text())
     assert per_night == sorted(HISTORY_MARTS)
