@@ -14,7 +14,7 @@ edges as (
 
 ),
 
-labels_0 as {{ cte_materialized() }} (
+labels_0 as materialized (
 
     select distinct night, account_id, account_id as label
     from edges
@@ -26,7 +26,7 @@ labels_0 as {{ cte_materialized() }} (
 -- whose label fell in round i (with the label): the same labels as every account taking the
 -- smallest label among its neighbours each round, at the cost of the accounts still changing
 -- (most components of a platform are pairs, settled in a round or two).
-changed_0 as {{ cte_materialized() }} (
+changed_0 as materialized (
 
     select night, account_id, label from labels_0
 
@@ -44,7 +44,7 @@ offered_{{ i + 1 }} as (
 
 ),
 
-changed_{{ i + 1 }} as {{ cte_materialized() }} (
+changed_{{ i + 1 }} as materialized (
 
     select o.night, o.account_id, o.label
     from offered_{{ i + 1 }} as o
@@ -54,7 +54,7 @@ changed_{{ i + 1 }} as {{ cte_materialized() }} (
 
 ),
 
-labels_{{ i + 1 }} as {{ cte_materialized() }} (
+labels_{{ i + 1 }} as materialized (
 
     select l.night, l.account_id, coalesce(c.label, l.label) as label
     from labels_{{ i }} as l

@@ -162,25 +162,14 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- The value of `value` on the row with the smallest / largest `key` (aggregates). `_null`:
-    a null value on that row is returned; otherwise rows with a null value are skipped. -#}
+{#- The value of `value` on the row with the smallest `key` (an aggregate), a null value
+    included. (DuckDB's arg_max / arg_min, which skip null values, are written max_by / min_by:
+    both engines know those names.) -#}
 {% macro arg_min_null(value, key) -%}
     {{ return(adapter.dispatch('arg_min_null', 'itw_radar')(value, key)) }}
 {%- endmacro %}
 {% macro default__arg_min_null(value, key) -%}arg_min_null({{ value }}, {{ key }}){%- endmacro %}
 {% macro spark__arg_min_null(value, key) -%}min_by({{ value }}, {{ key }}){%- endmacro %}
-
-{% macro arg_max(value, key) -%}
-    {{ return(adapter.dispatch('arg_max', 'itw_radar')(value, key)) }}
-{%- endmacro %}
-{% macro default__arg_max(value, key) -%}arg_max({{ value }}, {{ key }}){%- endmacro %}
-{% macro spark__arg_max(value, key) -%}max_by({{ value }}, case when ({{ value }}) is not null then {{ key }} end){%- endmacro %}
-
-{% macro arg_min(value, key) -%}
-    {{ return(adapter.dispatch('arg_min', 'itw_radar')(value, key)) }}
-{%- endmacro %}
-{% macro default__arg_min(value, key) -%}arg_min({{ value }}, {{ key }}){%- endmacro %}
-{% macro spark__arg_min(value, key) -%}min_by({{ value }}, case when ({{ value }}) is not null then {{ key }} end){%- endmacro %}
 
 {#- Lists. `var` and `body` spell a lambda: list_where(words, 'w', 'length(w) > 0'). -#}
 {% macro list_where(list, var, body) -%}
@@ -388,12 +377,6 @@
 {% macro default__local_hour(ts, tz) -%}hour(timezone({{ tz }}, ({{ ts }})::timestamptz)){%- endmacro %}
 {% macro spark__local_hour(ts, tz) -%}hour(from_utc_timestamp({{ ts }}, {{ tz }})){%- endmacro %}
 
-{#- A CTE computed once, for a CTE read several times (DuckDB: AS MATERIALIZED; Spark decides). -#}
-{% macro cte_materialized() -%}
-    {{ return(adapter.dispatch('cte_materialized', 'itw_radar')()) }}
-{%- endmacro %}
-{% macro default__cte_materialized() -%}materialized{%- endmacro %}
-{% macro spark__cte_materialized() -%}{%- endmacro %}
 
 {#- One row per value from lo to hi (inclusive) in steps of `step` (timestamps and an interval,
     or integers), in a select list. -#}

@@ -39,19 +39,22 @@ def night_folder(lake: Path, table: str, night: date) -> Path:
     return lake / table / f"{PARTITION}={night.isoformat()}"
 
 
-def _copy(con: duckdb.DuckDBPyConnection, query: str, params: list[object], dest: Path) -> None:
-    """Write one query's rows to dest/part-0.parquet, replacing the folder atomically."""
+def _copy(con: duckdb.DuckDBPyConnection, query: str, params: list[object], dest: Path) -> int:
+    """Write one query's rows to dest/part-0.parquet, replacing the folder atomically; returns
+    the number of rows written."""
     tmp = dest.with_name(f".{dest.name}.writing")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     target = str(tmp / "part-0.parquet").replace("'", "''")
-    con.execute(f"COPY ({query}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)", params)
+    rows = con.execute(f"COPY ({query}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)",
+                       params).fetchone()[0]
     old = dest.with_name(f".{dest.name}.old")
     shutil.rmtree(old, ignore_errors=True)
     if dest.exists():
         dest.rename(old)
     tmp.rename(dest)
     shutil.rmtree(old, ignore_errors=True)
+    return rows
 
 
 def write_nights(con: duckdb.DuckDBPyConnection, lake: Path, nights: Iterable[date]) -> int:
@@ -63,10 +66,8 @@ def write_nights(con: duckdb.DuckDBPyConnection, lake: Path, nights: Iterable[da
     for night in nights:
         for name in TABLES:
             dest = night_folder(lake, name, night)
-            _copy(con, f"SELECT * EXCLUDE (_export_date) FROM raw.{name} WHERE _export_date = ?",
-                  [night], dest)
-            rows += con.execute(f"SELECT count(*) FROM raw.{name} WHERE _export_date = ?",
-                                [night]).fetchone()[0]
+            rows += _copy(con, f"SELECT * EXCLUDE (_export_date) FROM raw.{name} "
+                                "WHERE _export_date = ?", [night], dest)
     for name in BOOKKEEPING_TABLES:
         _copy(con, f"SELECT * FROM raw.{name}", [], lake / name / "all")
     return rows
