@@ -259,8 +259,42 @@
 {% macro spark__list_agg(expr, order_by) -%}
     {%- if order_by is none -%}collect_list({{ expr }})
     {%- elif order_by == expr -%}array_sort(collect_list({{ expr }}))
-    {%- else -%}transform(array_sort(collect_list(struct({{ order_by }} as k, {{ expr }} as v))), x -> x.v)
+    {%- else -%}transform(array_sort(collect_list(struct({{ _sort_keys(order_by) }}, {{ expr }} as v))), x -> x.v)
     {%- endif -%}
+{%- endmacro %}
+
+{#- An order-by list ('a desc, b') as the leading fields of a struct that sorts the same way:
+    a descending key is negated, so it must be a number. -#}
+{% macro _sort_keys(order_by) -%}
+    {%- set keys = [] -%}
+    {%- for key in order_by.split(',') -%}
+        {%- set key = key.strip() -%}
+        {%- if key.lower().endswith(' desc') -%}
+            {%- do keys.append('-(' ~ key[:-5].strip() ~ ') as k' ~ loop.index) -%}
+        {%- else -%}
+            {%- do keys.append(key ~ ' as k' ~ loop.index) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ keys | join(', ') }}
+{%- endmacro %}
+
+{#- A number rounded to n decimals, a tie away from zero, the same on both engines. DuckDB
+    rounds a double's exact binary value (10.475 is 10.47499999...: 10.47), Spark its shortest
+    decimal form (10.475: 10.48); formats differ too ('{:.0f}' of 10.5: 10 on DuckDB, 11 in
+    Spark's format_string). Rounded first to 9 decimals as a DECIMAL, both see 10.475 and round
+    it to 10.48. Scores, points and the numbers in reasons go through it. -#}
+{% macro round_half_up(x, n) -%}
+    cast(round(cast({{ x }} as decimal(38, 9)), {{ n }}) as double)
+{%- endmacro %}
+
+{#- The sum of an aggregate's values added one by one in the order of `order_by`: a parallel
+    sum of doubles can differ in the last bit from run to run. -#}
+{% macro ordered_sum(expr, order_by) -%}
+    {{ return(adapter.dispatch('ordered_sum', 'itw_radar')(expr, order_by)) }}
+{%- endmacro %}
+{% macro default__ordered_sum(expr, order_by) -%}list_sum(list({{ expr }} order by {{ order_by }})){%- endmacro %}
+{% macro spark__ordered_sum(expr, order_by) -%}
+    aggregate({{ spark__list_agg(expr, order_by) }}, cast(0 as double), (acc, x) -> acc + x)
 {%- endmacro %}
 
 {#- An empty list, and the type of a list, of `type` ('string', 'bigint', ...). -#}

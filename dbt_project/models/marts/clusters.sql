@@ -31,8 +31,8 @@ final as (
         members.cluster_id,
         count(*)::integer as accounts,
         max(members.risk_score)::double as max_score,
-        round(100 * (1 - exp(list_sum(list(ln(1 - least(members.own_score / 100e0, 0.99))
-            order by members.account_id)))), 2)::double as combined_score,  -- fixed order
+        {{ round_half_up('100 * (1 - exp(' ~ ordered_sum('ln(1 - least(members.own_score / 100e0, 0.99))',
+                                                      'members.account_id') ~ '))', 2) }} as combined_score,
         min(link_types.link_types) as link_types
     from members
     left join link_types on link_types.cluster_id = members.cluster_id

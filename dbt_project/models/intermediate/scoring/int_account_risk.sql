@@ -180,10 +180,10 @@ final as (
         night,
         account_id,
         account_type,
-        round(least(100.0, own_score + spread_points), 2)::double as risk_score,
+        {{ round_half_up('least(100.0, own_score + spread_points)', 2) }} as risk_score,
         {{ risk_tier('least(100.0, own_score + spread_points)') }} as risk_tier,
-        round(own_score, 2)::double as own_score,
-        round(spread_points, 2)::double as spread_points,
+        {{ round_half_up('own_score', 2) }} as own_score,
+        {{ round_half_up('spread_points', 2) }} as spread_points,
         indicators_fired::integer as indicators_fired,
         families::integer as families,
         independent_signs::integer as independent_signs,
@@ -191,7 +191,8 @@ final as (
         nullif(concat_ws('; ',
             reasons,
             case when spread_points > 0 then {{ fmt_head("'Linked to {} (own score {:.0f}) through {}: +{:.0f} pts'") }},
-                neighbour_account, neighbour_score, link_path, spread_points) end
+                neighbour_account, {{ round_half_up('neighbour_score', 0) }}, link_path,
+                {{ round_half_up('spread_points', 0) }}) end
         ), '') as reasons,
         indicator_ids,
         cluster_id,

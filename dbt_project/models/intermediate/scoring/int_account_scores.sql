@@ -189,12 +189,12 @@ combined as (
         count(*) as indicators_fired,
         count(distinct family) as families,
         -- summed in one fixed order: a parallel sum of doubles can differ in the last bit
-        100 * (1 - exp(list_sum(list(ln(1 - least(value, 0.99)) order by indicator_id)))) as noisy_or,
-        array_to_string(list(
-            {{ fmt_head("'{} ({:.0f} pts{}): {}'") }}, name, 100 * value,
-                   case when hit_night < night then ', ' || {{ ts_text("hit_night", 'date') }} else '' end,
-                   evidence)
-            order by value desc, indicator_id)[1:3], '; ') as reasons,
+        100 * (1 - exp({{ ordered_sum('ln(1 - least(value, 0.99))', 'indicator_id') }})) as noisy_or,
+        {{ list_text(list_head(list_agg(
+            fmt_head("'{} ({:.0f} pts{}): {}'") ~ ", name, " ~ round_half_up('100 * value', 0) ~ ",
+                   case when hit_night < night then ', ' || " ~ ts_text("hit_night", 'date') ~ " else '' end,
+                   evidence)",
+            order_by="value desc, indicator_id"), 3), "'; '") }} as reasons,
         {{ agg_text("indicator_id", "','", "value desc, indicator_id") }} as indicator_ids
     from per_indicator
     group by night, account_id
@@ -239,11 +239,11 @@ final as (
         coalesce(scored.indicators_fired, 0) as indicators_fired,
         coalesce(scored.families, 0) as families,
         coalesce(scored.independent_signs, 0) as independent_signs,
-        round(case scored.score_rule
-            when 'two_signs' then greatest(scored.base_score, {{ tier_bound('medium') }})
-            when 'one_weak_sign' then least(scored.base_score, {{ var('single_weak_sign_max_score') }})
+        {{ round_half_up("case scored.score_rule
+            when 'two_signs' then greatest(scored.base_score, " ~ tier_bound('medium') ~ ")
+            when 'one_weak_sign' then least(scored.base_score, " ~ var('single_weak_sign_max_score') ~ ")
             else coalesce(scored.base_score, 0.0)
-        end, 4) as own_score,
+        end", 4) }} as own_score,
         scored.score_rule,
         nullif(concat_ws('; ',
             scored.reasons,

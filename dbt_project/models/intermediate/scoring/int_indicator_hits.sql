@@ -32,8 +32,8 @@ final as (
         hits.night as as_of_date,
         hits.account_id,
         hits.indicator_id,
-        round(least(1.0, hits.strength), 4)::double as strength,
-        round(100 * {{ rule_weight('indicators.weight', 'indicators.indicator_id') }} * least(1.0, hits.strength), 2)::double as points,
+        {{ round_half_up('least(1.0, hits.strength)', 4) }} as strength,
+        {{ round_half_up('100 * ' ~ rule_weight('indicators.weight', 'indicators.indicator_id') ~ ' * least(1.0, hits.strength)', 2) }} as points,
         hits.evidence,
         -- the hit's own sign group where its indicator says (catalog's otherwise)
         coalesce(hits.sign_group, indicators.sign_group) as sign_group
