@@ -40,8 +40,9 @@ select
     accounts.phone_line_type,
     accounts.country,
     accounts.timezone,
-    accounts.hourly_rate_usd,
-    accounts.lifetime_hours,
+    -- DECIMAL as staged on DuckDB; Spark reads the raw layer's decimals as doubles
+    cast(accounts.hourly_rate_usd as decimal(18, 4)) as hourly_rate_usd,
+    cast(accounts.lifetime_hours as decimal(18, 4)) as lifetime_hours,
     accounts.status,
     documents.document_holder_names,
     payouts.payout_holder_names

@@ -257,8 +257,9 @@ final as (
         ) as strength,
         {{ fmt_head("'{:.1f} h of tracked time on 2+ contracts at once in {} days ({} day(s) with >= {} h), '") }}
                || 'up to {} contracts at the same moment ({:.1f} h with {}+); longest overlap {:.0f} min from {} UTC; contracts: {}',
-               f.overlap_hours, {{ days }}, f.heavy_days, {{ th(t, 'min_day_hours') }},
-               f.max_contracts, f.many_hours, {{ th(t, 'min_concurrent') }}, f.longest_minutes,
+               {{ round_half_up('f.overlap_hours', 1) }}, {{ days }}, f.heavy_days, {{ th(t, 'min_day_hours') }},
+               f.max_contracts, {{ round_half_up('f.many_hours', 1) }}, {{ th(t, 'min_concurrent') }},
+               {{ round_half_up('f.longest_minutes', 0) }},
                {{ ts_text("f.longest_start", 'minute') }}, c.contract_ids) as evidence,
         f.heavy_days,
         f.max_contracts,

@@ -92,7 +92,7 @@ final as (
         '{{ t }}' as indicator_id,
         0.4 + 0.6 * {{ ramp('hours', th(t, 'min_hours'), th(t, 'full_hours')) }} as strength,
         {{ fmt_head("'{:.1f} h of tracked sessions in the 24 h from {} UTC'") }},
-               hours, {{ ts_text("window_start", 'minute') }}) as evidence,
+               {{ round_half_up('hours', 1) }}, {{ ts_text("window_start", 'minute') }}) as evidence,
         hours
     from best
 

@@ -79,9 +79,9 @@ final as (
         '{{ t }}' as indicator_id,
         strength,
         {{ fmt_head("'{:,.0f} h lifetime ({} h/week since sign-up), {:.0f} h tracked in the last 7 days'") }},
-               coalesce(lifetime_hours, 0)::double,
-               coalesce({{ fmt_head("'{:.0f}'") }}, lifetime_weekly_hours), 'n/a'),
-               week_hours) as evidence,
+               {{ round_half_up('coalesce(lifetime_hours, 0)', 0) }},
+               coalesce({{ fmt_head("'{:.0f}'") }}, {{ round_half_up('lifetime_weekly_hours', 0) }}), 'n/a'),
+               {{ round_half_up('week_hours', 0) }}) as evidence,
         lifetime_weekly_hours,
         week_hours
     from scored

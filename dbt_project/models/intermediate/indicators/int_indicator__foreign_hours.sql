@@ -170,8 +170,8 @@ final as (
         round((0.4 + 0.6 * {{ ramp('local_night_share', th(t, 'min_local_night_share'), th(t, 'full_local_night_share')) }})
             * (1 - abroad_share), 4) as strength,
         {{ fmt_head("'{:.0f}% of {} logins/sessions in {:02d}-{:02d} UTC (UTC+8..+10 working day); {:.0f}% fall in {:02d}-{:02d} {}'") }},
-               100 * asia_share, events, {{ th(t, 'asia_day_start_utc') }}, {{ th(t, 'asia_day_end_utc') }},
-               100 * local_night_share, {{ th(t, 'local_night_start') }}, {{ th(t, 'local_night_end') }},
+               {{ round_half_up('100 * asia_share', 0) }}, events, {{ th(t, 'asia_day_start_utc') }}, {{ th(t, 'asia_day_end_utc') }},
+               {{ round_half_up('100 * local_night_share', 0) }}, {{ th(t, 'local_night_start') }}, {{ th(t, 'local_night_end') }},
                timezone) as evidence,
         asia_share,
         local_night_share,

@@ -129,9 +129,10 @@ final as (
         '{{ t }}' as indicator_id,
         0.3 + 0.7 * {{ ramp('ratio', th(t, 'max_ratio'), th(t, 'full_ratio')) }} as strength,
         {{ fmt_head("'${:.0f}/h, {:.0f}% of the {} median for {} (${:.0f}/h)'") }},
-               rate, 100 * ratio, category, coalesce(country, 'any country'), median_rate) as evidence,
+               {{ round_half_up('rate', 0) }}, {{ round_half_up('100 * ratio', 0) }}, category, coalesce(country, 'any country'),
+               {{ round_half_up('median_rate', 0) }}) as evidence,
         ratio,
-        round(price_index, 4) as price_index
+        {{ round_half_up('price_index', 4) }} as price_index
     from flagged
 
 )

@@ -239,7 +239,7 @@ per_account as (
             {{ fmt_head("'{} with {}: shares {}'") }},
                    concat_ws(' and ',
                              case when d.referrals > 0 then 'a referral' end,
-                             case when d.reviews > 0 then {{ fmt_head("'{} review(s) up to {:.1f} (e.g. {})'") }}, d.reviews, d.best_rating, d.example_review) end),
+                             case when d.reviews > 0 then {{ fmt_head("'{} review(s) up to {:.1f} (e.g. {})'") }}, d.reviews, {{ round_half_up('d.best_rating', 1) }}, d.example_review) end),
                    d.partner_id,
                    concat_ws(', ',
                              case when d.fingerprint is not null then {{ fmt_head("'payment fingerprint {}...'") }}, left(d.fingerprint, 8)) end,

@@ -116,7 +116,7 @@ both_sides as (
         case when high_reviews > 0 then 0.6 + 0.4 * {{ ramp('high_reviews', 1, 3) }} else 0.5 end as strength,
         {{ fmt_head("'{} client(s) (e.g. {}) pay with this account''s own payout account (fingerprint {}...) and left {} high rating(s){}'") }},
                clients, example_account, left(fingerprint, 8), high_reviews,
-               case when rating is not null then {{ fmt_head("' averaging {:.1f}'") }}, rating) else '' end) as evidence
+               case when rating is not null then {{ fmt_head("' averaging {:.1f}'") }}, {{ round_half_up('rating', 1) }}) else '' end) as evidence
     from freelancer_side
     union all
     select
@@ -126,7 +126,7 @@ both_sides as (
         case when high_reviews > 0 then 0.6 + 0.4 * {{ ramp('high_reviews', 1, 3) }} else 0.5 end as strength,
         {{ fmt_head("'pays with the payout account of {} freelancer(s) it hires (e.g. {}, fingerprint {}...) and left {} high rating(s){}'") }},
                freelancers, example_account, left(fingerprint, 8), high_reviews,
-               case when rating is not null then {{ fmt_head("' averaging {:.1f}'") }}, rating) else '' end) as evidence
+               case when rating is not null then {{ fmt_head("' averaging {:.1f}'") }}, {{ round_half_up('rating', 1) }}) else '' end) as evidence
     from client_side
 
 ),

@@ -133,7 +133,7 @@ per_other as (
         other_account_id,
         max(similarity) as similarity,
         max_by({{ fmt_head("'{} ~ {} of {} (Jaccard {:.2f}, {} shared 3-word shingles)'") }},
-                       text_id, other_text_id, other_account_id, similarity, shared),
+                       text_id, other_text_id, other_account_id, {{ round_half_up('similarity', 2) }}, shared),
                 (similarity, shared, text_id, other_text_id)) as example,
         count(*) as text_pairs
     from pairs
