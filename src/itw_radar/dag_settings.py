@@ -28,6 +28,9 @@ is imported and tested without Airflow's scheduler. Every setting is an environm
     ITW_RADAR_DBT_WATCH_TIMEOUT    seconds a dbt watcher waits for its model, default 3600
     ITW_RADAR_DBT_EXCLUDE          dbt selectors left out of the night (unit tests)
     ITW_RADAR_DBT_PROJECT / ITW_RADAR_DBT_MANIFEST   dbt project and its parsed manifest
+    ITW_RADAR_ENGINE               duckdb (default) or spark: the dbt target that builds the
+                                   night (itw_radar.engines; Spark's own settings, such as
+                                   ITW_RADAR_SPARK_MASTER, in dbt_project/profiles.yml)
 
 A manifest missing at parse time is not an error: cosmos then lists the project with `dbt ls`
 (slower to parse, same tasks). `./dev setup` and `itw-radar run` write the manifest.
@@ -75,6 +78,15 @@ def _night(env: Mapping[str, str], name: str) -> date | None:
         raise SettingsError(f"{name}={raw!r}: give a night as YYYY-MM-DD") from None
 
 
+def _engine(env: Mapping[str, str]) -> str:
+    from itw_radar.engines import EngineError, engine
+
+    try:
+        return engine(env)
+    except EngineError as exc:
+        raise SettingsError(str(exc)) from None
+
+
 def _midnight(night: date) -> datetime:
     return datetime(night.year, night.month, night.day, tzinfo=UTC)
 
@@ -99,6 +111,7 @@ class DagSettings:
     dbt_watch_timeout: int = 3600
     dbt_exclude: tuple[str, ...] = ("resource_type:unit_test",)
     inline_run: bool = False  # under `dag.test()` (itw-radar run)
+    engine: str = "duckdb"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DagSettings:
@@ -146,6 +159,7 @@ class DagSettings:
             dbt_exclude=tuple(env.get("ITW_RADAR_DBT_EXCLUDE",
                                       "resource_type:unit_test").split()),
             inline_run=env.get("ITW_RADAR_DAG_TEST", "") == "1",
+            engine=_engine(env),
         )
 
     @property
@@ -167,6 +181,8 @@ def cosmos_render(settings: DagSettings) -> dict[str, Any]:
     from cosmos import ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import LoadMode
 
+    from itw_radar.engines import DBT_TARGETS
+
     manifest = settings.has_manifest or write_manifest(settings)
     return {
         "project_config": ProjectConfig(
@@ -174,7 +190,7 @@ def cosmos_render(settings: DagSettings) -> dict[str, Any]:
             manifest_path=settings.dbt_manifest if manifest else None,
             install_dbt_deps=False),
         "profile_config": ProfileConfig(
-            profile_name="itw_radar", target_name="dev",
+            profile_name="itw_radar", target_name=DBT_TARGETS[settings.engine],
             profiles_yml_filepath=settings.dbt_project / "profiles.yml"),
         "render_config": RenderConfig(
             load_method=LoadMode.DBT_MANIFEST if manifest else LoadMode.DBT_LS,
@@ -275,6 +291,9 @@ def dbt_env() -> dict[str, str]:
         "ITW_RADAR_AS_OF_DATE": "{{ itw_radar_last_night(params, ds) }}",
         "ITW_RADAR_RULES": "{{ itw_radar_rules(params, dag_run) }}",
         "DBT_TARGET_PATH": "{{ itw_radar_dbt_paths(params)['dbt_target'] }}",
+        # the spark target's raw layer and metastore (the duckdb target reads neither)
+        "ITW_RADAR_LAKE": "{{ itw_radar_dbt_paths(params)['lake'] }}",
+        "ITW_RADAR_SPARK_HOME": "{{ itw_radar_dbt_paths(params)['spark_home'] }}",
         "DBT_PARTIAL_PARSE": "true",
         "DBT_LOG_LEVEL_FILE": "none",
     }

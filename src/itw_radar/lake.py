@@ -73,6 +73,15 @@ def write_nights(con: duckdb.DuckDBPyConnection, lake: Path, nights: Iterable[da
     return rows
 
 
+def nights_missing(con: duckdb.DuckDBPyConnection, lake: Path) -> list[date]:
+    """The nights the warehouse has loaded (raw.load_files) that the lake has no folder for: a
+    home that ran on DuckDB before it switched to Spark."""
+    loaded = [d for (d,) in con.execute(
+        "SELECT DISTINCT export_date FROM raw.load_files ORDER BY 1").fetchall()]
+    first = next(iter(TABLES))
+    return [d for d in loaded if not night_folder(lake, first, d).is_dir()]
+
+
 def write_warehouse_nights(
     warehouse: Path, lake: Path, nights: Iterable[date] | None = None
 ) -> int:

@@ -139,7 +139,9 @@ def dbt_paths(params: Mapping[str, Any] | None) -> dict[str, str]:
     A template macro of the DAG: computed from the params while a task renders, not pulled from
     another task's XCom (two API calls for each of the ~65 dbt tasks of a night)."""
     home = night_home(params)
-    return {"warehouse": str(home.warehouse), "dbt_target": str(dbt_target(home))}
+    return {"warehouse": str(home.warehouse), "dbt_target": str(dbt_target(home)),
+            # the spark target's raw layer and metastore: 'lake', 'spark_home'
+            **{k.removeprefix("ITW_RADAR_").lower(): v for k, v in home.spark_env().items()}}
 
 
 def _now() -> datetime:
@@ -357,16 +359,26 @@ def sync_reviews(cfg: NightConfig) -> dict[str, Any]:
     The last step before dbt: it also hands the memory earlier tasks freed back to the
     operating system (release_freed_memory). It returns the warehouse and dbt target for the
     log; the dbt tasks compute the same paths from the run's params (dbt_paths)."""
+    from itw_radar.engines import engine
+    from itw_radar.lake import nights_missing, write_nights
     from itw_radar.reviews import export_decisions_to_warehouse, stamp_nights
     from itw_radar.watchlists import export_to_warehouse as export_watchlists
+
+    spark = engine() == "spark"
 
     def sync(con: duckdb.DuckDBPyConnection) -> int:
         stamp_nights(con, cfg.nights)
         export_watchlists(cfg.home, con)  # raw.watchlist_entries (indicator watchlist)
-        return export_decisions_to_warehouse(cfg.home, con)
+        decisions = export_decisions_to_warehouse(cfg.home, con)
+        if spark:  # the raw layer Spark reads: the run's nights and the bookkeeping tables,
+            # and the earlier nights of a home that ran on DuckDB until now
+            earlier = [d for d in nights_missing(con, cfg.home.lake) if d not in cfg.nights]
+            write_nights(con, cfg.home.lake, [*earlier, *cfg.nights])
+        return decisions
 
     n = _with_warehouse(cfg.home, sync)
-    log.info("night %s: %d review decisions copied to the warehouse", cfg.last, n)
+    log.info("night %s: %d review decisions copied to the warehouse%s", cfg.last, n,
+             f"; raw layer written to {cfg.home.lake} for Spark" if spark else "")
     release_freed_memory()
     return {"decisions": n, "finished_at": _now().isoformat(),
             "warehouse": str(cfg.home.warehouse), "dbt_target": str(dbt_target(cfg.home))}
@@ -430,9 +442,14 @@ def dbt_failures(target: Path, since: datetime | None = None) -> list[str]:
 
 def publish(cfg: NightConfig, *, load_id: str = "", dbt_started_at: str | None = None) -> dict:
     """Swap in a new serving database holding the run's last night's marts (every night of a
-    catch-up is in the history marts; see itw_radar.publishing)."""
+    catch-up is in the history marts; see itw_radar.publishing). With ITW_RADAR_ENGINE=spark
+    the marts are first read from Spark's tables into the warehouse (itw_radar.engines)."""
+    from itw_radar.engines import engine, import_spark_marts
     from itw_radar.publishing import publish as publish_serving
 
+    if engine() == "spark":
+        marts = _with_warehouse(cfg.home, lambda con: import_spark_marts(con, cfg.home.spark))
+        log.info("night %s: %d marts read from Spark's tables", cfg.last, len(marts))
     path = publish_serving(
         cfg.home, cfg.last, load_id=load_id,
         dbt_started_at=datetime.fromisoformat(dbt_started_at) if dbt_started_at else None)
