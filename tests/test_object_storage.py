@@ -235,6 +235,56 @@ def test_nights_from_object_storage_through_the_dag(s3: str, nights: Path,
     assert failed and url in failed[-1][0]
 
 
+def test_the_command_line_runs_and_verifies_an_export_root_in_the_store(
+        s3: str, nights: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`itw-radar verify` and `itw-radar run --exports s3://...`: the nights are listed in the
+    store, night 1 runs through the DAG and is published, night 2 (its manifest not written
+    yet) stops the run with a sentence naming its URL."""
+    from typer.testing import CliRunner
+
+    from itw_radar.cli import app
+    from itw_radar.orchestration import plan_run
+
+    fs = _fs(s3)
+    if not fs.exists(BUCKET):
+        fs.mkdir(BUCKET)
+    prefix = f"cli-{time.monotonic_ns()}"
+    for night, skip in ((N1, frozenset()), (N2, frozenset({"manifest.json"}))):
+        for p in sorted((nights / night.isoformat()).iterdir()):
+            if p.name not in skip:
+                fs.put_file(str(p), f"{BUCKET}/{prefix}/{night.isoformat()}/{p.name}")
+    fs.put_file(str(nights / N1.isoformat() / "manifest.json"),
+                f"{BUCKET}/{prefix}/not-a-night/manifest.json")  # ignored, as locally
+    root = f"s3://{BUCKET}//{prefix}/"  # normalised to s3://bucket/prefix
+    url = f"s3://{BUCKET}/{prefix}"
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AIRFLOW_CONN_ITW_RADAR_EXPORTS", _connection(s3))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+    plan = plan_run(url, None)
+    assert plan.nights == [N1]
+    assert plan.stop and f"{url}/{N2.isoformat()}/manifest.json does not exist" in plan.stop
+
+    runner = CliRunner()
+    ok = runner.invoke(app, ["verify", "--exports", root, "--date", N1.isoformat()])
+    assert ok.exit_code == 0 and f"{N1}: manifest ok" in ok.output, ok.output
+    bad = runner.invoke(app, ["verify", "--exports", root, "--date", N2.isoformat()])
+    assert bad.exit_code == 1 and f"{url}/{N2.isoformat()}" in " ".join(bad.output.split()), (
+        bad.output)
+    scheme = runner.invoke(app, ["verify", "--exports", "ftp://host/x", "--date", "2026-05-11"])
+    assert scheme.exit_code == 1 and "s3://bucket/prefix" in scheme.output
+
+    home = tmp_path / "home"
+    ran = runner.invoke(app, ["run", "--exports", root, "--home", str(home)])
+    text = " ".join(ran.output.split())
+    assert ran.exit_code == 1, text  # stopped at night 2
+    assert f"{N1}" in text and "FAILED" not in text, text
+    assert f"night {N2} is not complete" in text, text
+    night, accounts = _published(Home.resolve(home).serving)
+    assert night == N1 and accounts > 0
+
+
 # --------------------------------------------------------------------------------------------
 # the pipeline's steps on the same server, without Airflow (the connection handed in directly)
 

@@ -5,8 +5,8 @@ and clusters.
 One module-scoped run: 3 tiny nights loaded with the real loader; the raw layer written to the
 Parquet lake (itw_radar.lake); dbt night by night on DuckDB (the warehouse file) and on Spark
 (`--target spark`, pyspark in this process, `local[1]`). Spark's last night is a `dbt build`
-without the unit tests (their fixtures are DuckDB SQL): every data test passes there too. The tables Spark
-wrote are read back from its Parquet files and compared with DuckDB's, row for row.
+without the unit tests (their fixtures are DuckDB SQL): every data test passes there too. The
+tables Spark wrote are read back from its Parquet files and compared with DuckDB's, row for row.
 """
 
 from __future__ import annotations

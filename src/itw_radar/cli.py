@@ -36,6 +36,20 @@ HomeOpt = Annotated[
                  "reviews and logs live."),
 ]
 ExportsOpt = Annotated[Path, typer.Option("--exports", help="Root folder of the nightly exports.")]
+ExportRootOpt = Annotated[str, typer.Option(
+    "--exports", help="Root of the nightly exports: a folder, or an s3://, gs:// or az:// URL "
+    "read with the Airflow connection itw_radar_exports (docs/architecture.md).")]
+
+
+def _export_root(text: str) -> Path | str:
+    """--exports as given: a local folder (Path) or a normalised object-storage URL."""
+    from itw_radar.export_source import ExportSourceError, parse_root
+
+    try:
+        return parse_root(text)
+    except ExportSourceError as exc:
+        _fail(str(exc))
+        raise  # unreachable: _fail exits
 
 
 def _date(value: str, what: str) -> date:
@@ -118,14 +132,28 @@ def generate(
 
 @app.command()
 def verify(
-    exports: ExportsOpt,
+    exports: ExportRootOpt,
     date_: Annotated[str, typer.Option("--date", help="The night, YYYY-MM-DD.")],
 ) -> None:
-    """Check a night's folder against its manifest without loading anything."""
+    """Check a night's folder against its manifest without loading anything.
+
+    A night in object storage is streamed into a temporary folder (checksums on the way),
+    verified there, and the copy deleted."""
+    import tempfile
+
+    from itw_radar import export_source
     from itw_radar.ingestion import ExportError, verify_night
 
+    root, night = _export_root(exports), _date(date_, "--date")
     try:
-        m = verify_night(exports, _date(date_, "--date"))
+        if isinstance(root, Path):
+            m = verify_night(root, night)
+        else:
+            remote = export_source.open_root(root)
+            with tempfile.TemporaryDirectory(prefix="itw-radar-verify-") as tmp:
+                export_source.copy_night(remote, night, Path(tmp))
+                with export_source.remote_errors(remote, night, Path(tmp)):
+                    m = verify_night(Path(tmp), night)
     except ExportError as exc:
         _fail(str(exc))
     rows = sum(f.rows for f in m.files)
@@ -211,7 +239,7 @@ def validate(
 
 @app.command()
 def run(
-    exports: ExportsOpt,
+    exports: ExportRootOpt,
     date_from: Annotated[str | None, typer.Option("--from", help="First night, YYYY-MM-DD.")]
     = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Last night, YYYY-MM-DD.")] = None,
@@ -222,6 +250,9 @@ def run(
         min=1, help="Nights per DAG run when catching up (env ITW_RADAR_CATCHUP_NIGHTS; "
         "default: sized from the nights' logins and the DuckDB memory limit; 1: night by "
         "night).")] = None,
+    engine: Annotated[str | None, typer.Option(
+        help="duckdb or spark: the engine that builds the dbt project (env ITW_RADAR_ENGINE, "
+        "default duckdb; spark runs pyspark locally and needs Java 17).")] = None,
     home: HomeOpt = Path(DEFAULT_HOME),
 ) -> None:
     """Process nights in date order through the Airflow DAG and publish them.
@@ -231,6 +262,7 @@ def run(
     night). Stops at the first failing or missing night with one sentence; the last published
     night stays in place.
     """
+    from itw_radar.engines import ENGINE_ENV, EngineError, check_engine
     from itw_radar.orchestration import (
         OrchestrationError,
         catchup_batch_size,
@@ -239,13 +271,21 @@ def run(
     )
     from itw_radar.publishing import published_night
 
+    try:
+        if engine is not None:  # the Airflow process run_nights starts inherits it
+            os.environ[ENGINE_ENV] = engine.strip().lower()
+        check_engine()
+    except EngineError as exc:
+        _fail(str(exc))
+
+    root = _export_root(exports)
     h = Home.resolve(home)
     try:
         published = published_night(h.serving) if h.serving.exists() else None
     except Exception:  # noqa: BLE001 - an unreadable serving file is replaced by the next night
         published = None
     try:
-        plan = plan_run(exports, published,
+        plan = plan_run(root, published,
                         _date(date_from, "--from") if date_from else None,
                         _date(date_to, "--to") if date_to else None, skip_missing=skip_missing)
         if not plan.nights:
@@ -253,11 +293,11 @@ def run(
                 _fail(plan.stop)
             out.print(plan.summary)
             return
-        size = batch_nights or catchup_batch_size(exports.resolve(), plan.nights)
+        size = batch_nights or catchup_batch_size(root, plan.nights)
         how = "night by night" if size == 1 or len(plan.nights) == 1 else f"up to {size} a run"
         then = f"; then it stops: {plan.stop}" if plan.stop else ""
         out.print(f"processing {plan.summary} ({how}){then}", highlight=False, soft_wrap=True)
-        results = run_nights(h, exports, plan.nights[0], plan.nights[-1], nights=plan.nights,
+        results = run_nights(h, root, plan.nights[0], plan.nights[-1], nights=plan.nights,
                              batch_nights=size,
                              echo=lambda line: out.print(line, highlight=False, soft_wrap=True))
     except OrchestrationError as exc:

@@ -262,6 +262,51 @@ def manifest_missing(remote: RemoteExports, night: date) -> str | None:
         return reason
 
 
+def remote_nights(remote: RemoteExports) -> list[date]:
+    """The nights under an export root in the store (folders named YYYY-MM-DD), oldest first,
+    as `itw_radar.contract.night_folders` lists a local root. Raises ExportSourceError when the
+    store cannot be listed."""
+    from itw_radar.contract import _NIGHT_FOLDER
+
+    try:
+        remote.fs.invalidate_cache()
+        entries = remote.fs.ls(remote._key(remote.url), detail=True)
+    except FileNotFoundError:
+        return []
+    except Exception as exc:  # noqa: BLE001 - any failure of the store, said in one sentence
+        raise ExportSourceError(
+            f"export root {remote.url} could not be listed with {remote.credentials} "
+            f"({_describe(exc)}); check that connection's endpoint and credentials, and the "
+            "network") from exc
+    nights = []
+    for entry in entries:
+        name = posixpath.basename(str(entry.get("name", "")).rstrip("/"))
+        if entry.get("type") == "directory" and _NIGHT_FOLDER.match(name):
+            try:
+                nights.append(date.fromisoformat(name))
+            except ValueError:
+                continue  # 2026-02-30 and the like are not nights
+    return sorted(nights)
+
+
+def read_remote_manifest(remote: RemoteExports, night: date) -> dict[str, Any]:
+    """A night's manifest.json from the store (parsed; errors as the local reader's)."""
+    url = remote.manifest_url(night)
+    try:
+        data = json.loads(remote.fs.cat_file(remote._key(url)).decode("utf-8-sig"))
+    except FileNotFoundError:
+        raise _fail(night, url, "no manifest in the store; the export is incomplete until the "
+                    "platform writes manifest.json last") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _fail(night, url, f"not valid JSON ({exc}); ask the platform to re-export the "
+                    "night") from exc
+    except Exception as exc:  # noqa: BLE001
+        raise _store_error(night, url, remote, exc) from exc
+    if not isinstance(data, dict):
+        raise _fail(night, url, "the manifest is not a JSON object")
+    return data
+
+
 # --------------------------------------------------------------------------------------------
 # copying a night
 

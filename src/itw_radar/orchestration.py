@@ -72,7 +72,7 @@ class NightResult:
 # set-up
 
 
-def airflow_env(home: Home, exports: Path | None = None, base: dict[str, str] | None = None,
+def airflow_env(home: Home, exports: Path | str | None = None, base: dict[str, str] | None = None,
                 quick_retries: bool = True) -> dict[str, str]:
     """The environment for Airflow processes that run this project's DAG on `home`.
 
@@ -105,7 +105,8 @@ def airflow_env(home: Home, exports: Path | None = None, base: dict[str, str] | 
         env.setdefault("ITW_RADAR_RETRY_DELAY", "5")
         env["ITW_RADAR_DAG_TEST"] = "1"  # dbt watchers poke instead of deferring (dag.test)
     if exports is not None:
-        env["ITW_RADAR_EXPORTS"] = str(Path(exports).resolve())
+        env["ITW_RADAR_EXPORTS"] = (exports if _remote_root(exports)
+                                    else str(Path(exports).resolve()))
     return env
 
 
@@ -255,7 +256,7 @@ class RunPlan:
         return text
 
 
-def plan_run(exports: Path, published: date | None, date_from: date | None = None,
+def plan_run(exports: Path | str, published: date | None, date_from: date | None = None,
              date_to: date | None = None, skip_missing: bool = False) -> RunPlan:
     """The nights a run processes, in order, and why it stops after them (`stop`, one sentence
     naming the night), if it does.
@@ -268,14 +269,26 @@ def plan_run(exports: Path, published: date | None, date_from: date | None = Non
     manifest.json is not there yet (the platform may be writing it: going around it would
     leave it behind a published night for good). Nights on or before the published one are
     left to the pipeline's refusal.
+    An export root in object storage (an s3://, gs:// or az:// URL) is listed in the store.
     """
     from itw_radar.contract import MANIFEST_NAME, night_folders
+    from itw_radar.export_source import join, manifest_missing
 
-    exports = Path(exports)
-    if not exports.is_dir():
-        raise OrchestrationError(f"exports folder {exports} does not exist; run `itw-radar "
-                                 "generate` first or point --exports at the export root")
-    present = night_folders(exports)
+    remote = _remote(exports)
+    if remote is None:
+        exports = Path(exports)
+        if not exports.is_dir():
+            raise OrchestrationError(f"exports folder {exports} does not exist; run `itw-radar "
+                                     "generate` first or point --exports at the export root")
+        present = night_folders(exports)
+    else:
+        from itw_radar.export_source import remote_nights
+        from itw_radar.ingestion import ExportError
+
+        try:
+            present = remote_nights(remote)
+        except ExportError as exc:
+            raise OrchestrationError(str(exc)) from None
     if date_from is None or date_to is None:
         # an open end: from the night after the published one (or the first present), to the
         # last night present
@@ -298,13 +311,17 @@ def plan_run(exports: Path, published: date | None, date_from: date | None = Non
     have = set(present)
     plan = RunPlan([], published=published)
     for night in wanted:
-        folder = exports / night.isoformat()
+        manifest = join(exports, night.isoformat(), MANIFEST_NAME)
         problem = None
         if night not in have:
             problem = f"night {night} is missing: {exports} has no folder {night.isoformat()}"
-        elif not (folder / MANIFEST_NAME).is_file():
-            problem = (f"night {night} is not complete: {folder / MANIFEST_NAME} does not exist "
-                       "yet (the platform writes it last)")
+        elif remote is None and not Path(manifest).is_file():
+            problem = (f"night {night} is not complete: {manifest} does not exist yet (the "
+                       "platform writes it last)")
+        elif remote is not None and (why := manifest_missing(remote, night)) is not None:
+            problem = (f"night {night} is not complete: {manifest} {why}"
+                       + (" yet (the platform writes it last)" if why == "does not exist"
+                          else ""))
         if problem is None:
             plan.nights.append(night)
         elif skip_missing and night not in have:
@@ -323,7 +340,31 @@ def plan_run(exports: Path, published: date | None, date_from: date | None = Non
 CATCHUP_MAX_NIGHTS = 60
 
 
-def catchup_batch_size(exports: Path, nights: Sequence[date]) -> int:
+def _remote_root(exports: Path | str) -> bool:
+    from itw_radar.export_source import is_remote
+
+    return isinstance(exports, str) and is_remote(exports)
+
+
+def _root(text: str) -> Path | str:
+    """An export root given on a command line: a URL stays text, a folder becomes a Path."""
+    return text if _remote_root(text) else Path(text)
+
+
+def _remote(exports: Path | str) -> Any:  # itw_radar.export_source.RemoteExports | None
+    """The store of an export root given as a URL; None for a local folder."""
+    from itw_radar.export_source import is_remote, open_root
+    from itw_radar.ingestion import ExportError
+
+    if not isinstance(exports, str) or not is_remote(exports):
+        return None
+    try:
+        return open_root(exports)
+    except ExportError as exc:
+        raise OrchestrationError(str(exc)) from None
+
+
+def catchup_batch_size(exports: Path | str, nights: Sequence[date]) -> int:
     """Nights per DAG run of a catch-up, sized like a rebuild batch (itw_radar.dbt_runner):
     ITW_RADAR_CATCHUP_NIGHTS when set, else from the largest night's logins in the manifests
     and the DuckDB memory limit, at most CATCHUP_MAX_NIGHTS."""
@@ -336,10 +377,16 @@ def catchup_batch_size(exports: Path, nights: Sequence[date]) -> int:
         raise OrchestrationError(str(exc)) from None
     if value is not None:
         return value
+    remote = _remote(exports)
     largest = 0
     for night in nights:
         try:
-            manifest = read_manifest(exports, night)
+            if remote is None:
+                manifest = read_manifest(Path(exports), night)
+            else:
+                from itw_radar.export_source import read_remote_manifest
+
+                manifest = read_remote_manifest(remote, night)
             rows = sum(int(f.get("rows", 0)) for f in manifest.get("files", {}).values()
                        if f.get("table") == "logins")
         except (ExportError, OSError, ValueError, TypeError, AttributeError):
@@ -348,7 +395,7 @@ def catchup_batch_size(exports: Path, nights: Sequence[date]) -> int:
     return batch_size_for_logins(largest, most=CATCHUP_MAX_NIGHTS).nights
 
 
-def run_nights(home: Home, exports: Path, date_from: date, date_to: date,
+def run_nights(home: Home, exports: Path | str, date_from: date, date_to: date,
                echo: Callable[[str], None] = print, *, nights: Sequence[date] | None = None,
                batch_nights: int = 1) -> list[NightResult]:
     """Process each night from `date_from` to `date_to` in order through the Airflow DAG.
@@ -363,10 +410,11 @@ def run_nights(home: Home, exports: Path, date_from: date, date_to: date,
         raise OrchestrationError(f"--to {date_to} is before --from {date_from}")
     if batch_nights < 1:
         raise OrchestrationError(f"batch_nights={batch_nights}: give at least 1 night a run")
-    exports = Path(exports).resolve()
-    if not exports.is_dir():
-        raise OrchestrationError(f"exports folder {exports} does not exist; run `itw-radar "
-                                 "generate` first or point --exports at the export root")
+    if _remote(exports) is None:  # a URL is read by the DAG's tasks (itw_radar.export_source)
+        exports = Path(exports).resolve()
+        if not exports.is_dir():
+            raise OrchestrationError(f"exports folder {exports} does not exist; run `itw-radar "
+                                     "generate` first or point --exports at the export root")
     wanted = sorted(set(nights)) if nights is not None else _nights(date_from, date_to)
     if not wanted:
         return []
@@ -491,7 +539,7 @@ def _night_summary(home: Home, night: date) -> dict[str, Any]:
     return json.loads(row[0]) if row and row[0] else {}
 
 
-def run_nights_here(home: Home, exports: Path,
+def run_nights_here(home: Home, exports: Path | str,
                     batches: Iterable[Sequence[date]]) -> list[NightResult]:
     """Run each batch of nights with dag.test() in this process; stop at the first failure.
 
@@ -554,7 +602,7 @@ def _main(argv: list[str] | None = None) -> int:
         return 0
     if args.cmd == "env":
         home = Home.resolve(args.home)
-        env = airflow_env(home, Path(args.exports) if args.exports else None, base={},
+        env = airflow_env(home, _root(args.exports) if args.exports else None, base={},
                           quick_retries=False)
         for k, v in env.items():
             print(f"export {k}={json.dumps(v)}")
@@ -569,7 +617,7 @@ def _main(argv: list[str] | None = None) -> int:
     else:
         ap.error("nights needs --batches, or --from and --to")
     try:
-        results = run_nights_here(home, Path(args.exports), batches)
+        results = run_nights_here(home, _root(args.exports), batches)
     except OrchestrationError as exc:
         _emit(NightResult(batches[0][0], "failed", 0.0, error=str(exc)))
         return 1
