@@ -274,14 +274,15 @@ def test_night_config_reads_params_then_environment(tmp_path: Path,
 
 def test_dbt_paths_match_the_homes_the_other_tasks_use(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """The dbt tasks' environment (template macro itw_radar_dbt_paths) names the warehouse and
-    dbt target of the same home that night_config gives every other task."""
+    """The dbt tasks' environment (template macro itw_radar_dbt_paths) names the warehouse, dbt
+    target, lake and Spark home of the same home that night_config gives every other task."""
     monkeypatch.setenv(pipeline.EXPORTS_ENV, str(tmp_path / "exports"))
     monkeypatch.setenv("ITW_RADAR_HOME", str(tmp_path / "env-home"))
     for params in ({}, {"home": ""}, {"home": str(tmp_path / "param-home")}):
         home = pipeline.night_config(params, "2026-11-01").home
         assert pipeline.dbt_paths(params) == {
-            "warehouse": str(home.warehouse), "dbt_target": str(pipeline.dbt_target(home))}
+            "warehouse": str(home.warehouse), "dbt_target": str(pipeline.dbt_target(home)),
+            "lake": str(home.lake), "spark_home": str(home.spark)}
     assert pipeline.dbt_paths({"home": str(tmp_path / "param-home")})["warehouse"].startswith(
         str((tmp_path / "param-home").resolve()))
     assert pipeline.dbt_paths(None)["warehouse"].startswith(str((tmp_path / "env-home").resolve()))
