@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -403,20 +404,25 @@ PHASH = r"[0-9a-f]{16}"
 COUNTRY = r"[A-Z]{2}"
 
 
-def night_folders(exports: Path) -> list[date]:
-    """The nights under an export root (folders named YYYY-MM-DD), oldest first.
-
-    Reads only the root's listing. A root that does not exist has none.
-    """
-    try:
-        names = [e.name for e in os.scandir(exports) if e.is_dir()]
-    except OSError:
-        return []
+def nights_named(names: Iterable[str]) -> list[date]:
+    """The nights among folder names (YYYY-MM-DD; 2026-02-30 and the like are not nights),
+    oldest first."""
     nights = []
     for name in names:
         if _NIGHT_FOLDER.match(name):
             try:
                 nights.append(date.fromisoformat(name))
             except ValueError:
-                continue  # 2026-02-30 and the like are not nights
+                continue
     return sorted(nights)
+
+
+def night_folders(exports: Path) -> list[date]:
+    """The nights under an export root (folders named YYYY-MM-DD), oldest first.
+
+    Reads only the root's listing. A root that does not exist has none.
+    """
+    try:
+        return nights_named(e.name for e in os.scandir(exports) if e.is_dir())
+    except OSError:
+        return []

@@ -266,7 +266,7 @@ def remote_nights(remote: RemoteExports) -> list[date]:
     """The nights under an export root in the store (folders named YYYY-MM-DD), oldest first,
     as `itw_radar.contract.night_folders` lists a local root. Raises ExportSourceError when the
     store cannot be listed."""
-    from itw_radar.contract import _NIGHT_FOLDER
+    from itw_radar.contract import nights_named
 
     try:
         remote.fs.invalidate_cache()
@@ -278,15 +278,8 @@ def remote_nights(remote: RemoteExports) -> list[date]:
             f"export root {remote.url} could not be listed with {remote.credentials} "
             f"({_describe(exc)}); check that connection's endpoint and credentials, and the "
             "network") from exc
-    nights = []
-    for entry in entries:
-        name = posixpath.basename(str(entry.get("name", "")).rstrip("/"))
-        if entry.get("type") == "directory" and _NIGHT_FOLDER.match(name):
-            try:
-                nights.append(date.fromisoformat(name))
-            except ValueError:
-                continue  # 2026-02-30 and the like are not nights
-    return sorted(nights)
+    return nights_named(posixpath.basename(str(e.get("name", "")).rstrip("/"))
+                        for e in entries if e.get("type") == "directory")
 
 
 def read_remote_manifest(remote: RemoteExports, night: date) -> dict[str, Any]:

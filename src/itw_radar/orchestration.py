@@ -105,8 +105,9 @@ def airflow_env(home: Home, exports: Path | str | None = None, base: dict[str, s
         env.setdefault("ITW_RADAR_RETRY_DELAY", "5")
         env["ITW_RADAR_DAG_TEST"] = "1"  # dbt watchers poke instead of deferring (dag.test)
     if exports is not None:
-        env["ITW_RADAR_EXPORTS"] = (exports if _remote_root(exports)
-                                    else str(Path(exports).resolve()))
+        from itw_radar.export_source import parse_root
+
+        env["ITW_RADAR_EXPORTS"] = str(parse_root(exports))
     return env
 
 
@@ -340,23 +341,12 @@ def plan_run(exports: Path | str, published: date | None, date_from: date | None
 CATCHUP_MAX_NIGHTS = 60
 
 
-def _remote_root(exports: Path | str) -> bool:
-    from itw_radar.export_source import is_remote
-
-    return isinstance(exports, str) and is_remote(exports)
-
-
-def _root(text: str) -> Path | str:
-    """An export root given on a command line: a URL stays text, a folder becomes a Path."""
-    return text if _remote_root(text) else Path(text)
-
-
 def _remote(exports: Path | str) -> Any:  # itw_radar.export_source.RemoteExports | None
     """The store of an export root given as a URL; None for a local folder."""
     from itw_radar.export_source import is_remote, open_root
     from itw_radar.ingestion import ExportError
 
-    if not isinstance(exports, str) or not is_remote(exports):
+    if not is_remote(exports):
         return None
     try:
         return open_root(exports)
@@ -410,7 +400,9 @@ def run_nights(home: Home, exports: Path | str, date_from: date, date_to: date,
         raise OrchestrationError(f"--to {date_to} is before --from {date_from}")
     if batch_nights < 1:
         raise OrchestrationError(f"batch_nights={batch_nights}: give at least 1 night a run")
-    if _remote(exports) is None:  # a URL is read by the DAG's tasks (itw_radar.export_source)
+    from itw_radar.export_source import is_remote
+
+    if not is_remote(exports):  # a URL is read by the DAG's tasks (itw_radar.export_source)
         exports = Path(exports).resolve()
         if not exports.is_dir():
             raise OrchestrationError(f"exports folder {exports} does not exist; run `itw-radar "
@@ -597,12 +589,14 @@ def _main(argv: list[str] | None = None) -> int:
     e.add_argument("--home", default=None)
     e.add_argument("--exports", default=None)
     args = ap.parse_args(argv)
+    from itw_radar.export_source import parse_root
+
     if args.cmd == "manifest":
         print(ensure_dbt_manifest(force=args.force))
         return 0
     if args.cmd == "env":
         home = Home.resolve(args.home)
-        env = airflow_env(home, _root(args.exports) if args.exports else None, base={},
+        env = airflow_env(home, parse_root(args.exports) if args.exports else None, base={},
                           quick_retries=False)
         for k, v in env.items():
             print(f"export {k}={json.dumps(v)}")
@@ -617,7 +611,7 @@ def _main(argv: list[str] | None = None) -> int:
     else:
         ap.error("nights needs --batches, or --from and --to")
     try:
-        results = run_nights_here(home, _root(args.exports), batches)
+        results = run_nights_here(home, parse_root(args.exports), batches)
     except OrchestrationError as exc:
         _emit(NightResult(batches[0][0], "failed", 0.0, error=str(exc)))
         return 1
