@@ -207,6 +207,7 @@ def test_the_backtest_page_in_a_browser(home: Home, tmp_path: Path) -> None:
     from test_dashboard_browser import (  # noqa: E402
         _ensure_chromium,
         _free_port,
+        _heading,
         _open,
         _settled,
         _wait_healthy,
@@ -234,7 +235,7 @@ def test_the_backtest_page_in_a_browser(home: Home, tmp_path: Path) -> None:
             page.get_by_role("textbox", name="User name").fill("analyst")
             page.get_by_role("textbox", name="Password").fill("radar-demo")
             page.get_by_role("button", name="Log in").click()
-            page.get_by_role("heading", name="Overview").wait_for()
+            _heading(page, "Overview")
             _open(page, "Backtest")
             page.get_by_role("textbox", name=re.compile("Change")).fill("tiers: {medium: 20}")
             nights = page.get_by_role("spinbutton", name=re.compile("Compare the last"))

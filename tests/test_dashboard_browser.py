@@ -125,13 +125,21 @@ def _login(page: object, url: str) -> None:
     page.get_by_role("textbox", name="User name").fill("analyst")
     page.get_by_role("textbox", name="Password").fill("radar-demo")
     page.get_by_role("button", name="Log in").click()
-    page.get_by_role("heading", name="Overview").wait_for(timeout=TIMEOUT_MS)
+    _heading(page, "Overview")
 
 
 def _open(page: object, title: str) -> None:
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
-    page.get_by_role("heading", name=title, exact=True).wait_for(timeout=TIMEOUT_MS)
+    _heading(page, title)
     _settled(page)
+
+
+def _heading(page: object, title: str) -> None:
+    """Wait for the page heading `title`, once a rerun has dropped the previous run's copy
+    (Streamlit keeps stale elements on screen for a moment, so strict `wait_for` can see two)."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", name=title, exact=True)).to_have_count(1, timeout=TIMEOUT_MS)
 
 
 def _settled(page: object) -> None:
@@ -230,7 +238,7 @@ def test_browse_review_and_publish(server: tuple[str, Home], browser: object) ->
     _shot(page, "02-flagged")
 
     _choose(page, "Open account", "A000001")
-    page.get_by_role("heading", name="Account", exact=True).wait_for(timeout=TIMEOUT_MS)
+    _heading(page, "Account")
     _settled(page)
     assert page.get_by_role("textbox", name="Account id").input_value() == "A000001"
     assert "account_id=A000001" in page.url
@@ -264,7 +272,7 @@ def test_browse_review_and_publish(server: tuple[str, Home], browser: object) ->
     # clicking an account in the graph opens its page
     x, y, account = _find_node(page)
     page.mouse.click(x, y)
-    page.get_by_role("heading", name="Account", exact=True).wait_for(timeout=TIMEOUT_MS)
+    _heading(page, "Account")
     _settled(page)
     assert page.get_by_role("textbox", name="Account id").input_value() == account
 
@@ -291,7 +299,7 @@ def test_browse_review_and_publish(server: tuple[str, Home], browser: object) ->
 
     # a browser reload starts a new session; the signed login cookie logs it in again
     page.reload()
-    page.get_by_role("heading", name="Overview").wait_for(timeout=TIMEOUT_MS)
+    _heading(page, "Overview")
     _settled(page)
     assert f"Night shown: {new_night}" in _night_shown(page)
     assert dialogs == []  # no script from the data ever ran

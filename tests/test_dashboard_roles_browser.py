@@ -38,6 +38,7 @@ from test_dashboard_browser import (  # noqa: E402
     _choose,
     _ensure_chromium,
     _free_port,
+    _heading,
     _no_exceptions,
     _open,
     _settled,
@@ -125,7 +126,7 @@ def _login(page: object, url: str, user: str, password: str = PW) -> None:
     page.get_by_role("textbox", name="User name").fill(user)
     page.get_by_role("textbox", name="Password").fill(password)
     _login_form(page).click()
-    page.get_by_role("heading", name="Overview").wait_for()
+    _heading(page, "Overview")
     _settled(page)
 
 
@@ -174,7 +175,7 @@ def test_login_survives_a_reload_and_log_out_deletes_the_cookie(
     assert cookie["expires"] == pytest.approx(claims["exp_date"], abs=120)
 
     page.reload()  # a new Streamlit session: logged in again from the cookie, no form
-    page.get_by_role("heading", name="Overview").wait_for()
+    _heading(page, "Overview")
     _logged_in_as(page, "anil")
     assert _login_form(page).count() == 0
     _open(page, "Flagged accounts")
@@ -182,7 +183,7 @@ def test_login_survives_a_reload_and_log_out_deletes_the_cookie(
 
     other = page.context.new_page()  # a second tab of the same browser
     other.goto(url + "/reviews")
-    other.get_by_role("heading", name="Reviews").wait_for()
+    _heading(other, "Reviews")
     other.close()
 
     page.get_by_test_id("stSidebar").get_by_role("button", name="Log out").click()
@@ -211,7 +212,7 @@ def test_forged_and_expired_cookies_are_refused(server: tuple[str, Home],
         page.context.add_cookies([{"name": auth.COOKIE_NAME, "value": token, "url": url}])
         page.goto(url)
         if what == "valid":  # the same cookie, rightly signed and in time, logs in
-            page.get_by_role("heading", name="Overview").wait_for()
+            _heading(page, "Overview")
             _logged_in_as(page, "ada")
         else:
             _login_form(page).wait_for()
@@ -229,7 +230,7 @@ def test_a_session_expires(tmp_path: Path, browser: object) -> None:
         started = time.monotonic()
         _wait_cookie(page, present=True)
         page.reload()
-        page.get_by_role("heading", name="Overview").wait_for()
+        _heading(page, "Overview")
         _logged_in_as(page, "vera")
         assert time.monotonic() - started < SHORT_SESSION_S, "too slow to test the expiry"
         page.wait_for_timeout((SHORT_SESSION_S - (time.monotonic() - started) + 1) * 1000)
@@ -280,7 +281,7 @@ def test_each_role_on_each_page(server: tuple[str, Home], browser: object, role:
         # typing an admin page's address does not open it (and the cookie logs in again)
         for title, path in (("Users", "/users"), ("Backtest", "/backtest")):
             page.goto(url + path)
-            page.get_by_role("heading", name="Overview").wait_for()
+            _heading(page, "Overview")
             _settled(page)
             assert page.get_by_role("heading", name=title, exact=True).count() == 0
             assert nav.get_by_role("link", name=title).count() == 0
@@ -298,7 +299,7 @@ def _account(page: object, role: str, user: str, home: Home) -> None:
     analyst = _analyst(role)
     page.get_by_role("textbox", name="Account id").fill("A000002")
     page.get_by_role("textbox", name="Account id").press("Enter")
-    page.get_by_role("heading", name="Review", exact=True).wait_for()
+    _heading(page, "Review")
     _settled(page)
     if not analyst:
         page.get_by_text("masked for your role").wait_for()
