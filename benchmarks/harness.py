@@ -74,9 +74,10 @@ def run_step(name: str, args: dict, env: dict[str, str] | None = None) -> dict:
     proc = subprocess.run(
         [sys.executable, "-c", _CHILD.format(root=str(ROOT)), name, json.dumps(args)],
         capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False)
-    for line in proc.stdout.splitlines():
-        if line.startswith("BENCH-RESULT "):
-            return json.loads(line[len("BENCH-RESULT "):])
+    # (a DuckDB progress bar may end without a newline: the result can follow it on its line)
+    for line in reversed(proc.stdout.splitlines()):
+        if (at := line.find("BENCH-RESULT ")) >= 0:
+            return json.loads(line[at + len("BENCH-RESULT "):])
     raise RuntimeError(f"benchmark step {name} failed (exit {proc.returncode}):\n"
                        f"{proc.stderr[-3000:]}")
 

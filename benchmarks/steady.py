@@ -117,6 +117,7 @@ def run_steady_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = F
     res = _dag_night(work, tag, size, repeats, keep=False, exports=exports, base=base,
                      night=night)
     res["history_nights"] = saved["nights"]
+    _save(work, "steady", res)  # the timed runs are kept even if a floor below fails
     # The ratio's floors right after the timed runs, in the same hour: the machine's speed
     # moves through a day by as much as a change of code does
     # (docs/benchmark-findings.md, finding 14).
