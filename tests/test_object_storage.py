@@ -373,6 +373,64 @@ def test_errors_name_the_file_by_its_url(bucket: tuple[Any, str], tmp_path: Path
         "exist")
 
 
+def test_check_and_load_read_an_export_root_in_the_store(
+        bucket: tuple[Any, str], tmp_path: Path) -> None:
+    """`itw-radar check` and `itw-radar load` on an s3:// root: check verifies the nights a run
+    would process on temporary copies and names a missing file by its URL; load loads a night
+    from a copy under the home, deletes the copy, and stops at the broken night."""
+    from typer.testing import CliRunner
+
+    from itw_radar.cli import app
+
+    fs, name = bucket
+    n3 = date(2026, 5, 13)
+    _put_night(fs, name, tmp_path, N1)
+    folder = _put_night(fs, name, tmp_path, N2)
+    fs.rm(f"{name}/exports/{N2.isoformat()}/{MISSING}")  # listed in the manifest, not there
+    _put_night(fs, name, tmp_path, n3)
+    fs.rm(f"{name}/exports/{n3.isoformat()}/manifest.json")  # not complete yet
+    fs.pipe_file(f"{name}/exports/notes.txt", b"not a night\n")
+    root, home = f"s3://{name}/exports", tmp_path / "home"
+    runner = CliRunner()
+
+    checked = runner.invoke(app, ["check", "--exports", root, "--home", str(home), "--json"])
+    assert checked.exit_code == 1, checked.output  # a run would stop at night 2
+    report = json.loads(checked.output)
+    assert report["exports"] == root and report["ignored"] == ["notes.txt"]
+    by_night = {n["night"]: n for n in report["nights"]}
+    assert by_night[N1.isoformat()]["status"] == "ok"
+    assert by_night[N1.isoformat()]["rows"]["logins"] == 3
+    assert by_night[N2.isoformat()]["status"] == "problem"
+    assert by_night[n3.isoformat()]["status"] == "incomplete"
+    assert "csv" in by_night[n3.isoformat()]["formats"]  # described from its listing
+    problem = next(p for p in report["problems"] if p["night"] == N2.isoformat())
+    assert problem["rule"] == "missing_file", problem
+    assert problem["file"] == f"{root}/{N2.isoformat()}/{MISSING}", problem
+    assert report["run"]["process"] == [N1.isoformat()], report["run"]
+    assert report["run"]["stop_at"] == N2.isoformat(), report["run"]
+    assert [by_night[d.isoformat()]["run"] for d in (N1, N2, n3)] == [
+        "process", "fail", "after_stop"]
+    assert not home.exists()  # check writes nothing
+
+    one = runner.invoke(app, ["load", "--exports", root, "--date", N1.isoformat(),
+                              "--home", str(home), "--no-validate"])
+    assert one.exit_code == 0 and f"{N1}: loaded 14 rows" in one.output, one.output
+    assert not (export_source.copies_root(home) / N1.isoformat()).exists()
+    con = duckdb.connect(str(Home.resolve(home).warehouse), read_only=True)
+    try:
+        assert con.execute("SELECT count(*) FROM raw.logins WHERE _export_date = ?",
+                           [N1]).fetchone()[0] == 3
+    finally:
+        con.close()
+    every = runner.invoke(app, ["load", "--exports", root, "--home", str(home),
+                                "--no-validate"])
+    text = " ".join(every.output.split())
+    assert every.exit_code == 1, text
+    assert f"Night {N2}, file {root}/{N2.isoformat()}/{MISSING}" in text, text
+    assert not (export_source.copies_root(home) / N2.isoformat()).exists()
+    assert (folder / MISSING).is_file()  # (the local original, untouched)
+
+
 def test_a_store_that_cannot_be_reached_is_said_not_hidden(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import socket

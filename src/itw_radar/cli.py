@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -81,13 +81,16 @@ def _progress(description: str) -> Iterator:
 
 
 def _nights(date_from: str | None, date_to: str | None, single: str | None,
-            exports: Path) -> list[date]:
+            exports: Path | str, remote: Any = None) -> list[date]:
+    """The nights a command names (--date, or --from/--to), else every night under the root
+    (`remote`: the root's itw_radar.export_source.RemoteExports when it is a URL)."""
     if single:
         return [_date(single, "--date")]
     if date_from is None and date_to is None:
         from itw_radar.contract import night_folders
+        from itw_radar.export_source import remote_nights
 
-        found = night_folders(exports)
+        found = remote_nights(remote) if remote is not None else night_folders(Path(exports))
         if not found:
             _fail(f"no night folders (YYYY-MM-DD) under {exports}; run `itw-radar generate` first "
                   "or point --exports at the platform's export root")
@@ -150,10 +153,9 @@ def verify(
             m = verify_night(root, night)
         else:
             remote = export_source.open_root(root)
-            with tempfile.TemporaryDirectory(prefix="itw-radar-verify-") as tmp:
-                export_source.copy_night(remote, night, Path(tmp))
-                with export_source.remote_errors(remote, night, Path(tmp)):
-                    m = verify_night(Path(tmp), night)
+            with tempfile.TemporaryDirectory(prefix="itw-radar-verify-") as tmp, \
+                    export_source.night_copy(remote, night, Path(tmp)) as copy:
+                m = verify_night(copy, night)
     except ExportError as exc:
         _fail(str(exc))
     rows = sum(f.rows for f in m.files)
@@ -162,7 +164,7 @@ def verify(
 
 @app.command()
 def check(
-    exports: ExportsOpt,
+    exports: ExportRootOpt,
     skip_missing: Annotated[bool, typer.Option(
         "--skip-missing", help="Predict `run --skip-missing` (go around missing nights).")]
     = False,
@@ -175,6 +177,7 @@ def check(
 
     from itw_radar.preflight import check_exports, print_report
 
+    exports = _export_root(exports)
     if as_json:
         report = check_exports(exports, Home.resolve(home), skip_missing=skip_missing)
         typer.echo(json.dumps(report.to_dict(), indent=2))
@@ -189,7 +192,7 @@ def check(
 
 @app.command()
 def load(
-    exports: ExportsOpt,
+    exports: ExportRootOpt,
     date_: Annotated[str | None, typer.Option("--date", help="One night, YYYY-MM-DD.")] = None,
     date_from: Annotated[str | None, typer.Option("--from", help="First night.")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Last night.")] = None,
@@ -198,15 +201,28 @@ def load(
 ) -> None:
     """Verify and load nights into the warehouse's raw layer, then validate them with GX.
 
-    Without --date/--from/--to every night folder under --exports is loaded in date order.
+    Without --date/--from/--to every night folder under --exports is loaded in date order. A
+    night in object storage is copied under the home (checksums on the way), loaded from the
+    copy, and the copy deleted.
     """
+    from itw_radar import export_source
     from itw_radar.ingestion import ExportError, load_night
 
-    h = Home.resolve(home)
-    for night in _nights(date_from, date_to, date_, exports):
+    root, h = _export_root(exports), Home.resolve(home)
+    try:
+        remote = None if isinstance(root, Path) else export_source.open_root(root)
+        nights = _nights(date_from, date_to, date_, root, remote)
+    except ExportError as exc:
+        _fail(str(exc))
+    for night in nights:
         try:
             with _progress(f"load {night}") as progress:
-                res = load_night(h, exports, night, progress=progress)
+                if remote is None:
+                    res = load_night(h, root, night, progress=progress)
+                else:
+                    copies = export_source.copies_root(h.ensure().root)
+                    with export_source.night_copy(remote, night, copies) as copy:
+                        res = load_night(h, copy, night, progress=progress)
             line = (f"{night}: loaded {res.rows_loaded:,} rows, quarantined "
                     f"{res.rows_quarantined:,} in {res.seconds:.1f} s")
             if validate:

@@ -262,24 +262,40 @@ def manifest_missing(remote: RemoteExports, night: date) -> str | None:
         return reason
 
 
+def _list(remote: RemoteExports, url: str) -> list[tuple[str, bool]] | None:
+    """(name, is a folder) of each entry under `url`, by name; None when nothing is there.
+    Raises ExportSourceError when the store cannot be listed."""
+    try:
+        remote.fs.invalidate_cache()
+        entries = remote.fs.ls(remote._key(url), detail=True)
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure of the store, said in one sentence
+        raise ExportSourceError(
+            f"{url} could not be listed with {remote.credentials} ({_describe(exc)}); check "
+            "that connection's endpoint and credentials, and the network") from exc
+    return sorted((posixpath.basename(str(e.get("name", "")).rstrip("/")),
+                   e.get("type") == "directory") for e in entries)
+
+
+def root_entries(remote: RemoteExports) -> list[tuple[str, bool]] | None:
+    """(name, is a folder) of each entry of the export root, by name; None when the root does
+    not exist in the store. Raises ExportSourceError when the store cannot be listed."""
+    return _list(remote, remote.url)
+
+
+def night_entries(remote: RemoteExports, night: date) -> list[str]:
+    """The names in a night's folder in the store (empty when the folder is not there)."""
+    return [name for name, _ in _list(remote, remote.night_url(night)) or []]
+
+
 def remote_nights(remote: RemoteExports) -> list[date]:
     """The nights under an export root in the store (folders named YYYY-MM-DD), oldest first,
     as `itw_radar.contract.night_folders` lists a local root. Raises ExportSourceError when the
     store cannot be listed."""
     from itw_radar.contract import nights_named
 
-    try:
-        remote.fs.invalidate_cache()
-        entries = remote.fs.ls(remote._key(remote.url), detail=True)
-    except FileNotFoundError:
-        return []
-    except Exception as exc:  # noqa: BLE001 - any failure of the store, said in one sentence
-        raise ExportSourceError(
-            f"export root {remote.url} could not be listed with {remote.credentials} "
-            f"({_describe(exc)}); check that connection's endpoint and credentials, and the "
-            "network") from exc
-    return nights_named(posixpath.basename(str(e.get("name", "")).rstrip("/"))
-                        for e in entries if e.get("type") == "directory")
+    return nights_named(name for name, is_dir in root_entries(remote) or [] if is_dir)
 
 
 def read_remote_manifest(remote: RemoteExports, night: date) -> dict[str, Any]:
@@ -450,6 +466,34 @@ def local_copy(remote: RemoteExports, night: date, dest_root: Path) -> Path:
 def drop_copy(night: date, dest_root: Path) -> None:
     """Delete a night's copy (it holds personal data; the warehouse has the night now)."""
     shutil.rmtree(dest_root / night.isoformat(), ignore_errors=True)
+
+
+def stand_in(remote: RemoteExports, night: date, names: list[str], folder: Path) -> None:
+    """A local stand-in of a night's folder that is not copied: its files' names (empty files)
+    and its manifest when the store has one, for describing the night without reading its data
+    (itw-radar check on nights already published or incomplete)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        if _safe_name(name) and name != MANIFEST_NAME:
+            (folder / name).touch()
+    if MANIFEST_NAME in names:
+        # described without it when unreadable; verification names that problem
+        with contextlib.suppress(Exception):
+            (folder / MANIFEST_NAME).write_bytes(remote.fs.cat_file(
+                remote._key(remote.manifest_url(night))))
+
+
+@contextlib.contextmanager
+def night_copy(remote: RemoteExports, night: date, dest_root: Path) -> Iterator[Path]:
+    """A night copied from the store into `dest_root` (copy_night: checked on the way), as an
+    export root to read it from; errors about the copy name the files by their URLs, and the
+    copy is deleted afterwards (it holds personal data)."""
+    copy_night(remote, night, dest_root)
+    try:
+        with remote_errors(remote, night, dest_root):
+            yield dest_root
+    finally:
+        drop_copy(night, dest_root)
 
 
 @contextlib.contextmanager

@@ -179,7 +179,7 @@ class RunPlan:
 
 @dataclass
 class PreflightReport:
-    exports: Path
+    exports: Path | str  # a folder, or an object-storage URL
     home: Path
     skip_missing: bool
     last_published: date | None
@@ -257,6 +257,7 @@ _RULES: tuple[tuple[str, str], ...] = (  # (substring of the sentence, rule), fi
     ("Parquet type", "parquet_type"),
     ("not listed in the manifest", "unlisted_file"),
     ("absent from the folder", "missing_file"),
+    ("absent from the object store", "missing_file"),
     ("delivered twice", "duplicate_table"),
     ("contract_version", "contract_version"),
     ("export_date", "export_date"),
@@ -264,6 +265,7 @@ _RULES: tuple[tuple[str, str], ...] = (  # (substring of the sentence, rule), fi
     ("no manifest in", "incomplete"),
     ("unknown file format", "file_format"),
     ("export folder does not exist", "missing_folder"),
+    ("could not be read with", "object_store"),
     ("empty file", "unreadable"),
     ("unreadable", "unreadable"),
     ("not a readable", "unreadable"),
@@ -426,69 +428,168 @@ def plan_run(nights: list[NightReport], last_published: date | None,
     return plan
 
 
-def check_exports(exports: Path, home: Home, *, skip_missing: bool = False,
+def check_exports(exports: Path | str, home: Home, *, skip_missing: bool = False,
                   progress: Progress | None = None, today: date | None = None) -> PreflightReport:
-    """Read the export root (and the serving database read-only) and report; writes nothing."""
-    from itw_radar.ingestion import ExportError, verify_night
+    """Read the export root (a folder, or an s3://, gs:// or az:// URL) and the serving database
+    read-only, and report; writes nothing. A night in object storage that `run` would process
+    is checked on a temporary copy (checksums on the way), deleted as soon as it is checked."""
+    from itw_radar.export_source import is_remote
+
+    if is_remote(exports):
+        return _check_remote(str(exports), home, skip_missing=skip_missing, progress=progress,
+                             today=today)
+    from itw_radar.ingestion import verify_night
 
     exports = Path(exports)
-    notes: list[str] = []
     if not exports.is_dir():
         what = "does not exist" if not exports.exists() else "is not a folder"
-        problem = Problem(None, None, None, "exports_root",
-                          f"the export root {exports} {what}; point --exports at the folder "
-                          "that holds the YYYY-MM-DD night folders")
-        plan = RunPlan(stop_rule="exports_root", stop_reason=problem.message)
-        return PreflightReport(exports, home.root, skip_missing, None, [], [], [], plan,
-                               notes, problem)
-
+        return _root_problem(exports, home, skip_missing, "exports_root",
+                             f"the export root {exports} {what}; point --exports at the folder "
+                             "that holds the YYYY-MM-DD night folders")
+    notes: list[str] = []
     last_published = _last_published(home, notes)
     folders: dict[date, Path] = {}
     ignored: list[str] = []
     for entry in sorted(exports.iterdir()):
-        if entry.name == TRUTH_FOLDER:
-            continue
-        night = None
-        if entry.is_dir() and _DATE_NAME.fullmatch(entry.name):
-            try:
-                night = date.fromisoformat(entry.name)
-            except ValueError:
-                night = None
+        night = _night_of(entry.name, entry.is_dir())
         if night is None:
-            ignored.append(entry.name + ("/" if entry.is_dir() else ""))
+            if entry.name != TRUTH_FOLDER:
+                ignored.append(entry.name + ("/" if entry.is_dir() else ""))
         else:
             folders[night] = entry
 
-    dates = sorted(folders)
+    def check_night(night: date) -> NightReport:
+        folder = folders[night]
+        report = _new_report(night, (folder / MANIFEST_NAME).is_file(), last_published)
+        if report.status == "ok":
+            _verify(report, lambda: verify_night(exports, night))
+        _describe_into(exports, night, folder, report, notes)
+        return report
+
+    return _finish(exports, home, skip_missing, last_published, sorted(folders), check_night,
+                   ignored, notes, progress, today)
+
+
+def _check_remote(url: str, home: Home, *, skip_missing: bool, progress: Progress | None,
+                  today: date | None) -> PreflightReport:
+    """check_exports for an export root in object storage (itw_radar.export_source)."""
+    import tempfile
+
+    from itw_radar import export_source as es
+    from itw_radar.ingestion import ExportError, verify_night
+
+    try:
+        remote = es.open_root(url)
+        entries = es.root_entries(remote)
+    except ExportError as exc:
+        return _root_problem(url, home, skip_missing, "exports_root", str(exc))
+    if entries is None:
+        return _root_problem(url, home, skip_missing, "exports_root",
+                             f"the export root {url} does not exist in the object store; point "
+                             "--exports at the prefix that holds the YYYY-MM-DD night folders")
+    notes: list[str] = []
+    last_published = _last_published(home, notes)
+    nights: list[date] = []
+    ignored: list[str] = []
+    for name, is_dir in entries:
+        night = _night_of(name, is_dir)
+        if night is not None:
+            nights.append(night)
+        elif name != TRUTH_FOLDER:
+            ignored.append(name + ("/" if is_dir else ""))
+
+    with tempfile.TemporaryDirectory(prefix="itw-radar-check-") as tmp:
+        copies = Path(tmp)
+
+        def check_night(night: date) -> NightReport:
+            try:
+                names = es.night_entries(remote, night)
+            except ExportError as exc:
+                report = NightReport(night, "problem")
+                report.problem = classify(night, str(exc))
+                return report
+            report = _new_report(night, MANIFEST_NAME in names, last_published)
+            if report.status == "ok":
+                def verify() -> None:
+                    es.copy_night(remote, night, copies)
+                    with es.remote_errors(remote, night, copies):
+                        verify_night(copies, night)
+                _verify(report, verify)
+            folder = copies / night.isoformat()
+            if not folder.is_dir():  # not copied (published, incomplete or refused): its names
+                es.stand_in(remote, night, names, folder)
+            try:
+                _describe_into(copies, night, folder, report, notes)
+            finally:
+                es.drop_copy(night, copies)
+            return report
+
+        return _finish(url, home, skip_missing, last_published, sorted(nights), check_night,
+                       ignored, notes, progress, today)
+
+
+def _night_of(name: str, is_dir: bool) -> date | None:
+    """The night a root entry's name stands for (a folder named YYYY-MM-DD), or None."""
+    if not is_dir or not _DATE_NAME.fullmatch(name):
+        return None
+    try:
+        return date.fromisoformat(name)
+    except ValueError:
+        return None
+
+
+def _root_problem(exports: Path | str, home: Home, skip_missing: bool, rule: str,
+                  message: str) -> PreflightReport:
+    problem = Problem(None, None, None, rule, message)
+    plan = RunPlan(stop_rule=rule, stop_reason=message)
+    return PreflightReport(exports, home.root, skip_missing, None, [], [], [], plan, [], problem)
+
+
+def _new_report(night: date, complete: bool, last_published: date | None) -> NightReport:
+    """A night's report before verification: ok, incomplete (no manifest) or published."""
+    report = NightReport(night, "ok" if complete else "incomplete")
+    if not complete:
+        report.problem = Problem(night, MANIFEST_NAME, None, "incomplete",
+                                 f"Night {night}, {MANIFEST_NAME}: no manifest yet; the export "
+                                 "is incomplete until the platform writes manifest.json last")
+    if last_published is not None and night <= last_published:
+        report.status = "published" if complete else "incomplete"
+    return report
+
+
+def _verify(report: NightReport, verify: Callable[[], object]) -> None:
+    """Run a night's verification into its report (the first problem, as a run would stop)."""
+    from itw_radar.ingestion import ExportError
+
+    night = report.night
+    try:
+        verify()
+        report.verified = True
+    except ExportError as exc:
+        report.status, report.problem = "problem", classify(night, str(exc))
+    except Exception as exc:  # the run would stop here too; keep checking the others
+        report.status = "problem"
+        report.problem = Problem(night, None, None, "error", f"Night {night}: verification "
+                                 f"failed ({type(exc).__name__}: {exc})")
+
+
+def _describe_into(exports: Path, night: date, folder: Path, report: NightReport,
+                   notes: list[str]) -> None:
+    try:
+        _describe(exports, night, folder, report)
+    except OSError as exc:
+        notes.append(f"night {night}: could not read its folder ({exc})")
+
+
+def _finish(exports: Path | str, home: Home, skip_missing: bool, last_published: date | None,
+            dates: list[date], check_night: Callable[[date], NightReport], ignored: list[str],
+            notes: list[str], progress: Progress | None, today: date | None) -> PreflightReport:
+    """Check every night in date order, then the notes, gaps and the run's plan."""
     reports: list[NightReport] = []
     for i, night in enumerate(dates):
-        folder = folders[night]
         if progress:
             progress(night.isoformat(), i, len(dates))
-        complete = (folder / MANIFEST_NAME).is_file()
-        report = NightReport(night, "ok" if complete else "incomplete")
-        if not complete:
-            report.problem = Problem(night, MANIFEST_NAME, None, "incomplete",
-                                     f"Night {night}, {MANIFEST_NAME}: no manifest yet; the "
-                                     "export is incomplete until the platform writes "
-                                     "manifest.json last")
-        if last_published is not None and night <= last_published:
-            report.status = "published" if complete else "incomplete"
-        elif complete:
-            try:
-                verify_night(exports, night)
-                report.verified = True
-            except ExportError as exc:
-                report.status, report.problem = "problem", classify(night, str(exc))
-            except Exception as exc:  # the run would stop here too; keep checking the others
-                report.status = "problem"
-                report.problem = Problem(night, None, None, "error", f"Night {night}: "
-                                         f"verification failed ({type(exc).__name__}: {exc})")
-        try:
-            _describe(exports, night, folder, report)
-        except OSError as exc:
-            notes.append(f"night {night}: could not read its folder ({exc})")
-        reports.append(report)
+        reports.append(check_night(night))
     if progress:
         progress("done", len(dates), len(dates))
 
