@@ -20,6 +20,7 @@ from benchmarks.floor import run_floor_benchmark
 from benchmarks.history import run_history_benchmark
 from benchmarks.ingest import run_ingest_benchmark
 from benchmarks.large import run_large_benchmark
+from benchmarks.spark import run_spark_benchmark
 from benchmarks.steady import run_steady_benchmark
 from benchmarks.tiny import run_tiny_benchmark
 
@@ -36,4 +37,5 @@ SECTIONS: dict[str, Callable[..., str]] = {
     "tiny": run_tiny_benchmark,
     "dashboard": run_dashboard_benchmark,
     "catchup": run_catchup_benchmark,
+    "spark": run_spark_benchmark,
 }
