@@ -33,22 +33,13 @@ entries as (
 
 ),
 
-logins as (
+-- Each kind of login entry reads the window's successful logins on its own, joined at once to
+-- its entries (a hash join on the ASN, the device, the matched address): the nights that list
+-- none of that kind read no login at all, and no copy of the window is kept (30 nights of a
+-- 1M-account platform hold 90M logins).
+range_entries as (
 
-    select
-        nights.night,
-        l.login_id,
-        l.account_id,
-        l.ts,
-        l.ip,
-        l.ip_asn,
-        l.device_id
-    from nights
-    inner join {{ ref('stg_logins') }} as l
-        on l.export_date <= nights.night
-        and l.login_day between nights.night - {{ th(t, 'lookback_days') }} and nights.night
-        and {{ after_window_start('l.login_day', th(t, 'lookback_days')) }}
-    where l.success
+    select * from entries where list_type = 'ip_cidr'
 
 ),
 
@@ -56,67 +47,96 @@ logins as (
 v4_octets as (
 
     select distinct {{ each_integer(ip_v4_first_octet('ip_lo'), ip_v4_first_octet('ip_hi')) }} as octet
-    from entries
-    where list_type = 'ip_cidr' and ip_family = 4
+    from range_entries
+    where ip_family = 4
 
 ),
 
 -- each distinct address of the window that could fall in a range entry, as a number: parsing an
--- address is the costly part (a 1M-account night holds 5M logins), so it is done once per
--- address, and only for one that can match: a dotted IPv4 address whose first octet a range
--- covers, an IPv6 address when an IPv6 range is listed, an IPv4-mapped one (':' and '.') when
--- an IPv4 range is
+-- address is the costly part, so it is done once per address, and only for one that can
+-- match: a dotted IPv4 address whose first octet a range covers, an IPv6 address when an IPv6
+-- range is listed, an IPv4-mapped one (':' and '.') when an IPv4 range is
 addresses as (
 
     select ip, {{ ip_family('ip') }} as ip_family, {{ ip_to_int('ip') }} as ip_int
-    from (select distinct ip from logins where exists (
-        select 1 from entries where entries.list_type = 'ip_cidr')) as distinct_ips
+    from (
+        select distinct l.ip
+        from (select distinct night from range_entries) as n
+        inner join {{ ref('stg_logins') }} as l
+            on l.export_date <= n.night
+            and l.login_day between n.night - {{ th(t, 'lookback_days') }} and n.night
+            and {{ after_window_start('l.login_day', th(t, 'lookback_days')) }}
+        where l.success
+    ) as distinct_ips
     where case
         when instr(ip, ':') > 0 then
-            exists (select 1 from entries where list_type = 'ip_cidr' and ip_family = 6)
+            exists (select 1 from range_entries where ip_family = 6)
             or (instr(ip, '.') > 0 and exists (select 1 from v4_octets))
         else try_cast(split_part(trim(ip), '.', 1) as integer) in (select octet from v4_octets)
     end
 
 ),
 
-login_ips as (
+-- the addresses inside some range (on some night; the night is matched below)
+matched_addresses as (
 
-    select logins.*, a.ip_family, a.ip_int
-    from logins
-    inner join addresses as a on a.ip = logins.ip
+    select distinct a.ip, a.ip_family, a.ip_int
+    from addresses as a
+    inner join range_entries as e
+        on e.ip_family = a.ip_family
+        and a.ip_int between e.ip_lo and e.ip_hi
 
 ),
 
 ip_hits as (
 
     select
-        l.night, l.account_id, e.entry_id, e.list_type, e.value, e.source,
+        n.night, l.account_id, e.entry_id, e.list_type, e.value, e.source,
         {{ fmt_head("'login {} at {} from {}'") }}, l.login_id, {{ ts_text("l.ts", 'minute') }}, l.ip) as matched,
         l.ts as matched_at
-    from login_ips as l
-    inner join entries as e
-        on e.night = l.night
-        and e.list_type = 'ip_cidr'
-        and e.ip_family = l.ip_family
-        and l.ip_int between e.ip_lo and e.ip_hi
+    from (select distinct night from range_entries) as n
+    inner join {{ ref('stg_logins') }} as l
+        on l.export_date <= n.night
+        and l.login_day between n.night - {{ th(t, 'lookback_days') }} and n.night
+        and {{ after_window_start('l.login_day', th(t, 'lookback_days')) }}
+    inner join matched_addresses as a on a.ip = l.ip
+    inner join range_entries as e
+        on e.night = n.night
+        and e.ip_family = a.ip_family
+        and a.ip_int between e.ip_lo and e.ip_hi
+    where l.success
 
 ),
 
-login_hits as (
+asn_hits as (
 
     select
-        l.night, l.account_id, e.entry_id, e.list_type, e.value, e.source,
-        case e.list_type
-            when 'asn' then {{ fmt_head("'login {} at {} from AS{} ({})'") }}, l.login_id, {{ ts_text("l.ts", 'minute') }}, l.ip_asn, l.ip)
-            else {{ fmt_head("'login {} at {} from device {}'") }}, l.login_id, {{ ts_text("l.ts", 'minute') }}, l.device_id)
-        end as matched,
+        e.night, l.account_id, e.entry_id, e.list_type, e.value, e.source,
+        {{ fmt_head("'login {} at {} from AS{} ({})'") }}, l.login_id, {{ ts_text("l.ts", 'minute') }}, l.ip_asn, l.ip) as matched,
         l.ts as matched_at
-    from logins as l
-    inner join entries as e
-        on e.night = l.night
-        and ((e.list_type = 'asn' and l.ip_asn = e.asn)
-             or (e.list_type = 'device_id' and l.device_id = e.value))
+    from (select * from entries where list_type = 'asn') as e
+    inner join {{ ref('stg_logins') }} as l
+        on l.ip_asn = e.asn
+        and l.export_date <= e.night
+        and l.login_day between e.night - {{ th(t, 'lookback_days') }} and e.night
+        and {{ after_window_start('l.login_day', th(t, 'lookback_days')) }}
+    where l.success
+
+),
+
+device_hits as (
+
+    select
+        e.night, l.account_id, e.entry_id, e.list_type, e.value, e.source,
+        {{ fmt_head("'login {} at {} from device {}'") }}, l.login_id, {{ ts_text("l.ts", 'minute') }}, l.device_id) as matched,
+        l.ts as matched_at
+    from (select * from entries where list_type = 'device_id') as e
+    inner join {{ ref('stg_logins') }} as l
+        on l.device_id = e.value
+        and l.export_date <= e.night
+        and l.login_day between e.night - {{ th(t, 'lookback_days') }} and e.night
+        and {{ after_window_start('l.login_day', th(t, 'lookback_days')) }}
+    where l.success
 
 ),
 
@@ -159,7 +179,8 @@ payment_hits as (
 hits as (
 
     select * from ip_hits
-    union all select * from login_hits
+    union all select * from asn_hits
+    union all select * from device_hits
     union all select * from account_hits
     union all select * from payment_hits
 
