@@ -108,37 +108,29 @@ ip_hits as (
 
 ),
 
-asn_hits as (
+{#- an ASN or a device entry: the logins of the window from it (kind, join, evidence) -#}
+{%- set login_kinds = [
+    ('asn', 'l.ip_asn = e.asn', fmt_head("'login {} at {} from AS{} ({})'") ~ ", l.login_id, " ~ ts_text('l.ts', 'minute') ~ ", l.ip_asn, l.ip)"),
+    ('device_id', 'l.device_id = e.value', fmt_head("'login {} at {} from device {}'") ~ ", l.login_id, " ~ ts_text('l.ts', 'minute') ~ ", l.device_id)"),
+] %}
+{%- for kind, match, matched in login_kinds %}
+
+{{ kind }}_hits as (
 
     select
         e.night, l.account_id, e.entry_id, e.list_type, e.value, e.source,
-        {{ fmt_head("'login {} at {} from AS{} ({})'") }}, l.login_id, {{ ts_text("l.ts", 'minute') }}, l.ip_asn, l.ip) as matched,
+        {{ matched }} as matched,
         l.ts as matched_at
-    from (select * from entries where list_type = 'asn') as e
+    from (select * from entries where list_type = '{{ kind }}') as e
     inner join {{ ref('stg_logins') }} as l
-        on l.ip_asn = e.asn
+        on {{ match }}
         and l.export_date <= e.night
         and l.login_day between e.night - {{ th(t, 'lookback_days') }} and e.night
         and {{ after_window_start('l.login_day', th(t, 'lookback_days')) }}
     where l.success
 
 ),
-
-device_hits as (
-
-    select
-        e.night, l.account_id, e.entry_id, e.list_type, e.value, e.source,
-        {{ fmt_head("'login {} at {} from device {}'") }}, l.login_id, {{ ts_text("l.ts", 'minute') }}, l.device_id) as matched,
-        l.ts as matched_at
-    from (select * from entries where list_type = 'device_id') as e
-    inner join {{ ref('stg_logins') }} as l
-        on l.device_id = e.value
-        and l.export_date <= e.night
-        and l.login_day between e.night - {{ th(t, 'lookback_days') }} and e.night
-        and {{ after_window_start('l.login_day', th(t, 'lookback_days')) }}
-    where l.success
-
-),
+{%- endfor %}
 
 account_hits as (
 
@@ -180,7 +172,7 @@ hits as (
 
     select * from ip_hits
     union all select * from asn_hits
-    union all select * from device_hits
+    union all select * from device_id_hits
     union all select * from account_hits
     union all select * from payment_hits
 
