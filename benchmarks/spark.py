@@ -85,9 +85,6 @@ def _step_engine_night(args: dict) -> dict:
     env = {**home.spark_env(), "ITW_RADAR_LAKE": args["lake"],
            "ITW_RADAR_SPARK_MASTER": master} if master else None
     kind = "spark" if master else None
-    if args.get("seed"):
-        run_dbt("seed", warehouse=home.warehouse, target_path=target, log_path=target / "logs",
-                target=kind, env=env)
     t0 = time.perf_counter()
     run_dbt(BUILD, warehouse=home.warehouse, as_of=date.fromisoformat(args["night"]),
             target_path=target, log_path=target / "logs", target=kind, env=env)
@@ -137,7 +134,7 @@ def run_spark_benchmark(work: Path, doc: Path, *, repeats: int, quick: bool = Fa
         _copy_home(base, home)
         args = {"home": str(home), "target": str(home / "dbt-target"), "lake": lake,
                 "master": master}
-        history = run_step("engine_night", {**args, "night": n1.isoformat(), "seed": True}, env)
+        history = run_step("engine_night", {**args, "night": n1.isoformat()}, env)
         shutil.rmtree(snapshot, ignore_errors=True)
         shutil.copytree(home, snapshot)
         runs = []

@@ -36,7 +36,6 @@ from itw_radar.paths import Home
 Progress = Callable[[str, int, int], None]
 
 TRUTH_FOLDER = "_truth"  # a generator's ground truth beside the nights (contract): not a night
-_DATE_NAME = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # Export contract 1.1 additions: optional tables and nullable columns that may be absent.
 V11_TABLES: tuple[str, ...] = ("proposals", "profile_changes")
@@ -530,12 +529,9 @@ def _check_remote(url: str, home: Home, *, skip_missing: bool, progress: Progres
 
 def _night_of(name: str, is_dir: bool) -> date | None:
     """The night a root entry's name stands for (a folder named YYYY-MM-DD), or None."""
-    if not is_dir or not _DATE_NAME.fullmatch(name):
-        return None
-    try:
-        return date.fromisoformat(name)
-    except ValueError:
-        return None
+    from itw_radar.contract import nights_named
+
+    return next(iter(nights_named([name])), None) if is_dir else None
 
 
 def _root_problem(exports: Path | str, home: Home, skip_missing: bool, rule: str,
