@@ -23,6 +23,7 @@ TIER_COLORS = {"high": "#c62828", "medium": "#ef6c00", "low": "#f9a825", "none":
 TIER_ORDER = ["high", "medium", "low", "none"]
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~=:$&\"'^%/])")
 ACCOUNT_PAGE = "app_pages/account.py"
+CASES_PAGE = "app_pages/cases.py"
 WORD_JOINER = "\u2060"
 
 
@@ -75,6 +76,32 @@ def split_match(body: str, start: int | None, end: int | None) -> tuple[str, str
 def mask_name(value: object) -> str:
     """`Jin Park` -> `J** P***`; commas between names are kept; invisible characters shown."""
     return visible(masking.mask_name(value))
+
+
+def mask_text(value: object, *, quotes: bool = True) -> str:
+    """Free text (reasons, evidence, message text) with the addresses, devices, hashes and
+    contact details it quotes masked (`itw_radar.masking.mask_text`); invisible characters
+    shown."""
+    return visible(masking.mask_text(value, quotes=quotes))
+
+
+def masked_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with personal data masked where a page shows it without a reveal: reasons and
+    evidence texts, addresses, devices, user agents, shared identifiers (by link_type)."""
+    out = frame.copy()
+    for col in ("reasons", "evidence"):
+        if col in out.columns:
+            out[col] = out[col].map(lambda v: masking.mask_text(v) if isinstance(v, str) else v)
+    if "ip" in out.columns:
+        out["ip"] = out["ip"].map(lambda v: masking.mask_text(v) if isinstance(v, str) else v)
+    for col in ("device_id", "user_agent"):
+        if col in out.columns:
+            out[col] = out[col].map(lambda v: masking.mask_identifier(v) if isinstance(v, str)
+                                    else v)
+    if "link_value" in out.columns and "link_type" in out.columns:
+        out["link_value"] = [masking.mask_link_value(t, v)
+                             for t, v in zip(out["link_type"], out["link_value"], strict=True)]
+    return out
 
 
 def visible_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -38,7 +38,9 @@ def serving_db(path: Path) -> Path:
         is_new_high BOOLEAN, reasons VARCHAR, display_name VARCHAR)""")
     rows = [("u-1", "freelancer", 91.5, "high", "medium", True, PROXY),
             ("u-2", "freelancer", 48.0, "medium", "low", False, OFF_PLATFORM),
-            ("u-3", "client", 40.0, "medium", "medium", False, "Watchlist hit (60 pts): w1"),
+            ("u-3", "client", 40.0, "medium", "medium", False,
+             "Watchlist hit (60 pts): w1 (ip_cidr 175.45.176.0/22): login 9 from 175.45.177.9 "
+             "on device d-77aa01"),
             ("u-4", "freelancer", 20.0, "low", "high", False, "fading"),
             ("u-5", "freelancer", 0.0, "none", None, False, None)]
     con.executemany("INSERT INTO account_risk VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -73,6 +75,9 @@ def test_digest_text_has_ids_scores_links_and_no_personal_data(tmp_path: Path) -
     assert SECRET_NAME not in body and "Zhanna" not in body
     assert "@zhanna_s" not in body and "555" not in body  # the quoted excerpt is left out
     assert 'e.g. "…"' in body
+    # addresses and devices in reasons are masked; the listed range (a network) is kept
+    assert "175.45.177.9" not in body and "d-77aa01" not in body
+    assert "from 175.45.*.* on device d-77…" in body and "175.45.176.0/22" in body
 
 
 def test_a_quiet_night_says_so(tmp_path: Path) -> None:

@@ -108,6 +108,7 @@ def test_export_bundle_masks_personal_data_unless_revealed(home: Home) -> None:
     assert row["account_id"] == "A000002" and row["display_name"] != name
     assert len(masked["hits.csv"]) == hits
     assert all(r["ip"] in ("…", "") for r in masked["logins.csv"])
+    assert all(r["device_id"].endswith("…") for r in masked["logins.csv"] if r["device_id"])
     assert [r["action"] for r in masked["trail.csv"]] == ["created", "note"]
     revealed = _bundle(cases.export_bundle(home, cid, home.serving, reveal=True))
     # the fixture's name is a script tag: a spreadsheet-safe copy, otherwise in clear
@@ -142,3 +143,20 @@ def test_the_case_cli(home: Home, tmp_path: Path) -> None:
     assert bundle["case.json"][0]["decision"] == "false_positive"
     assert bundle["case.json"][0]["personal_data"] == "masked"
     assert [r["action"] for r in bundle["trail.csv"]] == ["created", "note", "status"]
+
+
+def test_export_bundle_masks_addresses_quoted_in_evidence(home: Home) -> None:
+    import re
+
+    con = duckdb.connect(str(home.serving), read_only=True)
+    account = con.execute("""SELECT account_id FROM account_indicator_hits
+        WHERE regexp_matches(evidence, '\\d+\\.\\d+\\.\\d+\\.\\d+')
+        ORDER BY 1 LIMIT 1""").fetchone()[0]
+    con.close()
+    cid = cases.create_case(home, "addresses", [account], "alice")
+    full = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
+    masked = _bundle(cases.export_bundle(home, cid, home.serving, reveal=False))
+    assert masked["hits.csv"] and not any(full.search(r["evidence"]) for r in masked["hits.csv"])
+    assert not any(full.search(r["reasons"]) for r in masked["accounts.csv"])
+    revealed = _bundle(cases.export_bundle(home, cid, home.serving, reveal=True))
+    assert any(full.search(r["evidence"]) for r in revealed["hits.csv"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -692,3 +693,59 @@ def test_cases_page_opens_a_cluster_as_a_case_and_closes_it(home: Home,
     assert (case["status"], case["decision"]) == ("closed", "no_action")
     assert trail["action"].tolist() == ["created", "status", "note"]
     assert set(trail["author"]) == {auth.DEMO_USER}
+
+
+FULL_IPV4 = re.compile(r"(?<![\d.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\d.]|/\d)")
+
+
+def _page_text(at: AppTest) -> str:
+    """Everything a page prints as text: markdown, text, captions, and its tables' cells."""
+    parts = [str(m.value) for m in at.markdown] + [str(t.value) for t in at.text]
+    parts += [str(c.value) for c in at.caption]
+    parts += [d.value.astype(str).to_csv(index=False) for d in at.dataframe]
+    return "\n".join(parts)
+
+
+def test_addresses_and_devices_in_evidence_are_masked_until_revealed(
+        home: Home, logged_in: AppTest) -> None:
+    # an account whose evidence and kept logins quote full addresses and devices
+    account = serving(home, """SELECT h.account_id FROM account_indicator_hits h
+        JOIN evidence_logins l USING (account_id)
+        WHERE regexp_matches(h.evidence, '\\d+\\.\\d+\\.\\d+\\.\\d+')
+        GROUP BY 1 ORDER BY 1 LIMIT 1""")[0][0]
+    raw = "\n".join(r[0] for r in serving(home, "SELECT ip FROM evidence_logins WHERE "
+                                                "account_id = ?", [account]))
+    assert FULL_IPV4.search(raw)
+    at = logged_in
+    at.query_params["account_id"] = account
+    at.switch_page("app_pages/account.py").run()
+    no_errors(at)
+    text = _page_text(at)
+    assert not FULL_IPV4.search(text), FULL_IPV4.search(text)
+    assert "dev-" in text and not re.search(r"dev-[0-9a-f]{5,}", text)
+    at.button(key="reveal").click().run()
+    no_errors(at)
+    assert FULL_IPV4.search(_page_text(at))  # revealed (and logged) for the analyst
+    # the lists never reveal: Flagged accounts, Overview, Networks
+    for page in ("app_pages/flagged.py", "app_pages/overview.py", "app_pages/networks.py"):
+        at.switch_page(page).run()
+        no_errors(at)
+        shown = _page_text(at)
+        assert not FULL_IPV4.search(shown), (page, FULL_IPV4.search(shown))
+
+
+def test_networks_opens_a_case_on_the_whole_cluster(home: Home, logged_in: AppTest) -> None:
+    from itw_radar import cases
+
+    at = logged_in.switch_page("app_pages/networks.py").run()
+    no_errors(at)
+    cluster = at.selectbox(key="cluster_pick").value
+    members = serving(home, "SELECT count(*) FROM account_risk WHERE cluster_id = ?",
+                      [cluster])[0][0]
+    at.button(key="cluster_case").click().run()
+    no_errors(at)
+    assert titles(at) == ["Cases"]
+    opened = cases.queue(home, "all", auth.DEMO_USER)
+    row = opened[opened["title"] == f"Cluster {cluster}"].iloc[-1]
+    assert row["accounts"] == members
+    assert at.selectbox(key="case_pick").value == row["case_id"]

@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import jwt
 import pytest
 
@@ -407,3 +408,34 @@ def _users_kept_login_ends(page: object, browser: object, url: str, home: Home) 
     other.context.close()
     actions = [(e["by"], e["action"], e["user"]) for e in store.events(home)][-2:]
     assert actions == [("ada", "added", "newbie"), ("ada", "disabled", "newbie")]
+
+
+FULL_IPV4 = re.compile(r"(?<![\d.])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\d.]|/\d)")
+
+
+def test_addresses_in_evidence_stay_masked_for_a_viewer(server: tuple[str, Home],
+                                                        browser: object) -> None:
+    """Evidence quotes the addresses an indicator read: a viewer sees their first half only,
+    an analyst sees them whole after the (logged) reveal."""
+    url, home = server
+    con = duckdb.connect(str(home.serving), read_only=True)
+    account = con.execute(r"""SELECT account_id FROM account_indicator_hits
+        WHERE regexp_matches(evidence, '\d+\.\d+\.\d+\.\d+') ORDER BY 1 LIMIT 1""").fetchone()[0]
+    con.close()
+    for role in ("viewer", "analyst"):
+        page = _new_page(browser)
+        _login(page, url, ROLE_USERS[role])
+        _open(page, "Account")
+        page.get_by_role("textbox", name="Account id").fill(account)
+        page.get_by_role("textbox", name="Account id").press("Enter")
+        _heading(page, "Review")
+        _settled(page)
+        text = page.inner_text("body")
+        assert "Evidence:" in text and ".*.*" in text, role
+        assert not FULL_IPV4.search(text), (role, FULL_IPV4.search(text))
+        if role == "analyst":
+            page.get_by_role("button", name="Reveal personal data").click()
+            page.get_by_text("Personal data revealed").wait_for()
+            _settled(page)
+            assert FULL_IPV4.search(page.inner_text("body"))
+        page.context.close()

@@ -41,12 +41,24 @@ m2.metric("Tier", str(acct["risk_tier"]))
 m3.metric("Indicators fired", int(acct["indicators_fired"]))
 m4.metric("Cluster", str(acct["cluster_id"]) if isinstance(acct["cluster_id"], str) else "—")
 m5.metric("Review status", str(status).replace("_", " ") if isinstance(status, str) else "none")
-st.markdown("**Why:** " + ui.md_escape(acct["reasons"]))
+# Personal data (names, hashes, addresses, devices, contact details in reasons, evidence and
+# messages) is masked until an analyst reveals this account (logged).
+revealed: set[str] = st.session_state.setdefault("revealed_accounts", set())
+is_revealed = account_id in revealed and auth.can(user, "personal_data.reveal")
+
+
+def shown_text(value: object, *, quotes: bool = True) -> str:
+    return ui.visible(value) if is_revealed else ui.mask_text(value, quotes=quotes)
+
+
+def shown_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    return ui.visible_frame(frame if is_revealed else ui.masked_frame(frame))
+
+
+st.markdown("**Why:** " + ui.md_escape(shown_text(acct["reasons"])))
 
 # --- profile -----------------------------------------------------------------------------
 st.subheader("Profile")
-revealed: set[str] = st.session_state.setdefault("revealed_accounts", set())
-is_revealed = account_id in revealed and auth.can(user, "personal_data.reveal")
 prof = data.profile(snap, account_id)
 base = prof.iloc[0].to_dict() if len(prof) else {}
 for key in ("account_type", "country", "timezone", "created_at", "display_name"):
@@ -72,7 +84,8 @@ if is_revealed and may_reveal:
 elif not may_reveal:
     st.caption("Personal data stays masked for your role (viewer); an analyst can reveal it.")
 elif st.button("Reveal personal data", key="reveal",
-               help="Shows names, e-mail/phone hashes and document fields. Logged."):
+               help="Shows names, e-mail/phone hashes, document fields, and the addresses, "
+                     "devices and contact details in evidence and messages. Logged."):
     reviews.log_reveal(data.home(), account_id, "profile", user)
     revealed.add(account_id)
     st.rerun()
@@ -101,11 +114,11 @@ else:
             st.markdown(f"**{ui.md_escape(row.name)}** · {float(row.points):.1f} points · "
                         f"strength {float(row.strength):.2f} · last fired "
                         f"{pd.Timestamp(row.as_of_date):%Y-%m-%d}")
-            st.text(f"Evidence: {ui.visible(row.evidence)}")
+            st.text(f"Evidence: {shown_text(row.evidence)}")
             if isinstance(row.source, str):
                 st.caption("Source: " + ui.md_escape(row.source))
     with st.expander(f"Every hit, night by night ({len(hits)})"):
-        st.dataframe(ui.visible_frame(hits), hide_index=True, width="stretch")
+        st.dataframe(shown_frame(hits), hide_index=True, width="stretch")
 
 # --- evidence rows -------------------------------------------------------------------------
 tab_logins, tab_links, tab_messages = st.tabs(["Logins and IPs", "Linked accounts",
@@ -115,7 +128,7 @@ with tab_logins:
     if lg.empty:
         st.info("No logins kept as evidence for this account.")
     else:
-        st.dataframe(lg, hide_index=True, width="stretch")
+        st.dataframe(shown_frame(lg), hide_index=True, width="stretch")
         kinds = lg.groupby(["ip_country", "ip_kind"], dropna=False).size().reset_index(
             name="logins")
         st.caption("Logins by IP country and kind")
@@ -125,7 +138,7 @@ with tab_links:
     if lk.empty:
         st.info("No account shares an identifier with this one.")
     else:
-        st.dataframe(ui.visible_frame(lk), hide_index=True, width="stretch", column_config={
+        st.dataframe(shown_frame(lk), hide_index=True, width="stretch", column_config={
             "linked_account_id": st.column_config.TextColumn("linked account"),
             "link_type": st.column_config.TextColumn("shared identifier"),
             "link_value": st.column_config.TextColumn("value"),
@@ -144,8 +157,12 @@ with tab_messages:
             st.caption(f"{ui.fmt_date(row.sent_at)} · {direction} {ui.md_escape(other)} · "
                        f"indicator {ui.md_escape(row.indicator_id)} · message "
                        f"{ui.md_escape(row.message_id)}")
-            st.markdown(ui.highlight_markdown(row.body, row.match_start, row.match_end))
             before, match, after = ui.split_match(row.body, row.match_start, row.match_end)
+            if not is_revealed:  # contact details masked piece by piece, the match kept bold
+                before, match, after = (ui.mask_text(t, quotes=False)
+                                        for t in (before, match, after))
+            st.markdown(ui.highlight_markdown(before + match + after, len(before),
+                                              len(before) + len(match)))
             with st.expander("Exact text"):
                 st.text(f"before: {ui.visible(before)}")
                 st.text(f"match:  {ui.visible(match)}")

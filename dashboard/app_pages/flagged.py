@@ -64,8 +64,8 @@ rows = data.flagged_page(snap, filters, live, sort=sort, direction=direction, pa
 if rows.empty:
     st.info("No account matches these filters.")
 else:
-    shown = ui.visible_frame(rows.assign(name=rows["display_name"].map(ui.mask_name)).drop(
-        columns=["display_name"]))
+    shown = ui.visible_frame(ui.masked_frame(
+        rows.assign(name=rows["display_name"].map(ui.mask_name)).drop(columns=["display_name"])))
     event = st.dataframe(
         shown, hide_index=True, width="stretch", key="flagged_table",
         height=min(36 * (len(shown) + 1) + 3, 900),
@@ -95,10 +95,10 @@ else:
 with st.expander("Export the filtered list to CSV"):
     st.caption(f"Up to {data.EXPORT_MAX_ROWS:,} rows, in the order shown. Cells that start with "
                "= + - @ are prefixed with ' so spreadsheets do not run them as formulas. "
-               "Names are masked (personal data).")
+               "Names, addresses and devices are masked (personal data).")
     if st.button("Prepare CSV", key="export_prepare"):
         frame = data.flagged_export(snap, filters, live, sort=sort, direction=direction)
-        frame = frame.assign(display_name=frame["display_name"].map(ui.mask_name))
+        frame = ui.masked_frame(frame.assign(display_name=frame["display_name"].map(ui.mask_name)))
         st.session_state["export_csv"] = ui.to_csv_bytes(frame)
         st.session_state["export_rows"] = len(frame)
     if "export_csv" in st.session_state:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data, network_graph, ui
+from dashboard import auth, data, network_graph, ui
+from itw_radar import cases
 
 snap = ui.page_header("Networks")
 clusters = data.clusters(snap)
@@ -33,7 +34,8 @@ c2.metric("Accounts", int(info["accounts"]))
 c3.metric("Highest account score", f"{float(info['max_score']):.1f}")
 
 members = data.cluster_members(snap, cluster_id)
-links = data.cluster_links(snap, cluster_id)
+# shared identifiers (addresses, devices, fingerprints) masked: the Account page reveals them
+links = ui.masked_frame(data.cluster_links(snap, cluster_id))
 fig, labels = network_graph.figure(members, links)
 st.caption("Drag to pan, scroll or draw a box to zoom (double-click resets), hover an account "
            "or the middle of a link for details, click an account to open its page. Line "
@@ -62,6 +64,20 @@ with right:
     st.caption("Links")
     st.dataframe(links, hide_index=True, width="stretch", key="links_table")
 ui.account_picker("Open account", members["account_id"].tolist(), key="network_open")
+
+user = auth.current_user() or ""
+if auth.can(user, "cases.edit") and st.button(
+        f"Open a case on this cluster ({len(members)} accounts)", key="cluster_case",
+        help="One case holding every account of the cluster, assigned to you; it opens on "
+             "Cases."):
+    try:
+        cid = cases.create_case(data.home(), f"Cluster {cluster_id}",
+                                members["account_id"].tolist(), user, assignee=user)
+    except cases.CaseError as exc:
+        st.error(str(exc))
+    else:
+        st.session_state["case_pick"] = cid
+        st.switch_page(ui.CASES_PAGE)
 
 if len(links):
     per_type = links.groupby("link_type").size().reset_index(name="links")

@@ -45,7 +45,8 @@ st.subheader("New high-risk accounts")
 if new_high.empty:
     st.info("No account became high risk tonight.")
 else:
-    st.dataframe(new_high, hide_index=True, width="stretch", column_config={
+    shown = ui.visible_frame(ui.masked_frame(new_high))
+    st.dataframe(shown, hide_index=True, width="stretch", column_config={
         "risk_score": st.column_config.ProgressColumn("score", min_value=0, max_value=100,
                                                       format="%.1f"),
         "reasons": st.column_config.TextColumn("top reasons", width="large"),

@@ -3,8 +3,9 @@
 One digest per published night lists the accounts that became high risk, the accounts whose tier
 rose (low -> medium, none -> medium, ...), and the accounts with a watchlist hit they did not have
 the night before, each with its id, score, tier and reasons and a link to its dashboard page.
-It never carries personal data: ids, numbers and reasons only, and quoted text in a reason (a
-message excerpt) is left out. `night_digest` reads the serving database; the DAG sends the text
+It never carries personal data: ids, numbers and reasons only; in a reason, quoted text (a
+message excerpt) is left out and addresses, device ids and hashes are masked (`mask_text`).
+`night_digest` reads the serving database; the DAG sends the text
 through Airflow's Apprise notifier (`itw_radar.dag_settings.alert_notifier`), to any service
 Apprise reaches (Slack, Teams, e-mail, webhooks), configured by an Airflow connection.
 """
@@ -20,12 +21,13 @@ from urllib.parse import quote
 
 import duckdb
 
+from itw_radar.masking import mask_text
+
 ALERT_CONN_ID = "itw_radar_alerts"
 DASHBOARD_URL_ENV = "ITW_RADAR_DASHBOARD_URL"
 DEFAULT_DASHBOARD_URL = "http://localhost:8501"
 MAX_LISTED = 25  # per section; the rest are counted and found on the Flagged accounts page
 TIER_RANK = {"none": 0, "low": 1, "medium": 2, "high": 3}
-_QUOTED = re.compile(r'"[^"]*"')
 
 
 @dataclass(frozen=True)
@@ -52,9 +54,9 @@ class Digest:
 
 
 def safe_reasons(reasons: object) -> str:
-    """Reasons without quoted text (message excerpts may hold a handle or a phone number)."""
-    text = "" if reasons is None else str(reasons)
-    return _QUOTED.sub('"…"', text)
+    """Reasons without personal data: quoted text (message excerpts may hold a handle or a
+    phone number), IP addresses, device ids, hashes and fingerprints masked (`mask_text`)."""
+    return mask_text(reasons)
 
 
 def dashboard_url() -> str:

@@ -25,7 +25,7 @@ import duckdb
 import pandas as pd
 
 from itw_radar import reviews
-from itw_radar.masking import csv_safe, mask_name
+from itw_radar.masking import csv_safe, mask_identifier, mask_name, mask_text
 from itw_radar.paths import Home
 from itw_radar.store_locks import store_connection
 
@@ -222,13 +222,15 @@ def detail(home: Home, case_id: str) -> tuple[dict[str, Any], list[str], pd.Data
 PERSONAL = {"display_name": mask_name, "document_holder_names": mask_name,
             "payout_holder_names": mask_name, "email_hash": lambda v: "…" if v else v,
             "phone_hash": lambda v: "…" if v else v, "ip": lambda v: "…" if v else v,
-            "user_agent": lambda v: "…" if v else v}
+            "user_agent": lambda v: "…" if v else v, "device_id": mask_identifier,
+            # reasons and evidence quote the rows they read: addresses, devices, hashes
+            "reasons": mask_text, "evidence": mask_text}
 
 
 def export_bundle(home: Home, case_id: str, serving: Path, reveal: bool) -> bytes:
     """A zip of the case's evidence: case.json, accounts.csv (risk and profile), hits.csv,
-    links.csv, logins.csv, decisions.csv, trail.csv. Personal data (names, hashes, IPs, user
-    agents) is masked unless `reveal`."""
+    links.csv, logins.csv, decisions.csv, trail.csv. Personal data (names, hashes, IPs, devices,
+    user agents, and those quoted in reasons and evidence) is masked unless `reveal`."""
     case, accounts, events = detail(home, case_id)
     con = duckdb.connect(str(serving), read_only=True)
     try:
