@@ -419,3 +419,16 @@
 {%- endmacro %}
 {% macro default__each_step(lo, hi, step) -%}unnest(generate_series({{ lo }}, {{ hi }}, {{ step }})){%- endmacro %}
 {% macro spark__each_step(lo, hi, step) -%}explode(sequence({{ lo }}, {{ hi }}, {{ step }})){%- endmacro %}
+
+{#- Whether text `s` begins with text `prefix`. -#}
+{% macro starts_with(s, prefix) -%}
+    {{ return(adapter.dispatch('starts_with', 'itw_radar')(s, prefix)) }}
+{%- endmacro %}
+
+{% macro default__starts_with(s, prefix) -%}
+    starts_with({{ s }}, {{ prefix }})
+{%- endmacro %}
+
+{% macro spark__starts_with(s, prefix) -%}
+    startswith({{ s }}, {{ prefix }})
+{%- endmacro %}

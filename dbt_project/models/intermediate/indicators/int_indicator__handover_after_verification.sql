@@ -20,8 +20,11 @@
 -- Logins with a null device_id / ip_asn / ip_country are left out of that comparison only.
 -- Every account type (a client can be handed over too). A night judges the accounts verified
 -- in its last lookback_days, while the after-window fills: it keeps firing for that month.
--- Cost: the window's logins (lookback_days + before_days) of the accounts verified in it only
--- (a semi join; a few accounts a night), never the whole history.
+-- Cost: the window's logins (lookback_days + before_days) of the accounts verified in it, read
+-- from int_verification_logins (the logins of unverified accounts and of verification windows,
+-- kept as they arrive: about a fifth of all logins), never the whole history; the per-login
+-- measures (new networks, median hours) only for the accounts whose old devices (or networks)
+-- are gone, the only ones that can fire.
 {%- set t = 'handover_after_verification' %}
 {%- set span = th(t, 'lookback_days') ~ ' + ' ~ th(t, 'before_days') %}
 
@@ -72,7 +75,7 @@ logins as (
         hour(l.ts) + minute(l.ts) / 60e0 as utc_hour,
         case when l.ts < recent.verified_ts then 'before' else 'after' end as phase
     from nights
-    inner join {{ ref('stg_logins') }} as l
+    inner join {{ ref('int_verification_logins') }} as l
         on l.export_date <= nights.night
         and l.login_day between nights.night - ({{ span }}) and nights.night
         and {{ after_window_start('l.login_day', span) }}
@@ -101,6 +104,35 @@ sides as (
 
 ),
 
+-- The accounts whose verified person's equipment is gone (its devices; without device data, its
+-- networks) with enough logins on both sides: the only ones that can fire, so the per-login
+-- measures below are taken for them alone (a few in a thousand of the verified accounts)
+judgeable as (
+
+    select b.night, b.account_id
+    from sides as b
+    inner join sides as a
+        on a.night = b.night and a.account_id = b.account_id and a.phase = 'after'
+    where b.phase = 'before'
+      and b.logins >= {{ th(t, 'min_logins_before') }}
+      and a.logins >= {{ th(t, 'min_logins_after') }}
+      and case
+          when {{ list_size('b.devices') }} > 0 and {{ list_size('a.devices') }} > 0
+              then not {{ lists_overlap('a.devices', 'b.devices') }}
+          else {{ list_size('b.networks') }} > 0 and {{ list_size('a.networks') }} > 0
+              and not {{ lists_overlap('a.networks', 'b.networks') }}
+      end
+
+),
+
+judged_logins as (
+
+    select logins.*
+    from logins
+    semi join judgeable as j on j.night = logins.night and j.account_id = logins.account_id
+
+),
+
 -- The logins after T on a network the verified person never used: a new ASN that is an
 -- anonymiser (VPN / hosting / Tor) or in a country none of the earlier logins came from (or
 -- without a country), or, without an ASN, a new country. A new home line or phone carrier in a
@@ -118,7 +150,7 @@ after_networks as (
                    or a.ip_country is null
                    or not array_contains(b.countries, a.ip_country))
         ) as on_new_network
-    from logins as a
+    from judged_logins as a
     inner join sides as b
         on b.night = a.night and b.account_id = a.account_id and b.phase = 'before'
     where a.phase = 'after'
@@ -140,7 +172,7 @@ median_hours as (
             -- rounded: a parallel sum of doubles differs in the last bit from run to run, and
             -- the hours of a plateau (equal spreads) must tie exactly to fall to the earliest
             round(sum(least(abs(logins.utc_hour - grid.h), 24 - abs(logins.utc_hour - grid.h))), 6) as spread
-        from logins
+        from judged_logins as logins
         cross join (select {{ each_integer(0, 23) }} as h) as grid
         group by all
     )
