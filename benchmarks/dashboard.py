@@ -65,8 +65,9 @@ def _step_dashboard(args: dict) -> dict:
     import pandas as pd
 
     data = _uncached_data()
-    from dashboard import charts, ui
+    from dashboard import auth, charts, ui
     from itw_radar import alerts, backtest, cases, reviews, rules, watchlists
+    from itw_radar import users as user_store
     from itw_radar.paths import HOME_ENV
 
     home = Home_resolve(args["home"])
@@ -189,6 +190,11 @@ def _step_dashboard(args: dict) -> dict:
             f"backtest.compare (last {len(window)} nights, the serving file against itself) "
             f"{INFORMATIONAL}":
                 lambda: backtest.compare(home.serving, home.serving, window, decisions)},
+        "users": {
+            "users.load (the users file)": lambda: user_store.load(home),
+            "users.events (every change to users)": lambda: user_store.events(home),
+            "auth.local_accounts + role_overrides": lambda: (auth.local_accounts(),
+                                                             auth.role_overrides())},
     }
     heavy = ("export_bundle", "backtest.compare")
     times: dict[str, list[float]] = {}

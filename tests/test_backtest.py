@@ -116,6 +116,42 @@ def test_backtest_equals_a_direct_rebuild_and_touches_nothing(home: Home, tmp_pa
     text = backtest.format_result(result)
     assert "| before | 0.500 | 1.000 |" in text
     assert f"| {last} | medium |" in text
+    # every mover of every night with its reasons: on an earlier night, that night's hits in
+    # the direct rebuild (entering) or in the warehouse (leaving)
+    rows = result.mover_rows()
+    assert len(rows) == sum(len(m.entered) + len(m.left) for m in result.movements)
+    first = [r for r in rows if r["night"] == result.nights[0]]
+    con = duckdb.connect(str(direct.warehouse), read_only=True)
+    for r in (r for r in first if r["move"] == "enter"):
+        ids = [i for (i,) in con.execute(
+            "SELECT indicator_id FROM account_indicator_hits WHERE as_of_date = ? AND "
+            "account_id = ? ORDER BY points DESC, indicator_id", [r["night"], r["account_id"]]
+        ).fetchall()]
+        assert [part.split(" (")[0] for part in r["reasons"].split("; ")] == ids, r
+    con.close()
+    for r in rows[:3]:
+        assert f"- {r['night']} {r['tier']} {r['move']}: {r['account_id']}: " in text
+
+
+def test_the_backtest_command(home: Home, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from itw_radar.cli import app
+
+    change_file = tmp_path / "change.yml"
+    change_file.write_text(CHANGE)
+    warehouse_sha = _sha(home.warehouse)
+    out = CliRunner().invoke(app, ["backtest", "--home", str(home.root), "--vars",
+                                   str(change_file), "--nights", "1"])
+    assert out.exit_code == 0, out.output
+    assert "| night | tier | enter | leave |" in out.output
+    assert "To propose it: itw-radar rules propose" in out.output
+    assert _sha(home.warehouse) == warehouse_sha
+    bad = tmp_path / "bad.yml"
+    bad.write_text("weights: {no_such_indicator: 0.5}")
+    out = CliRunner().invoke(app, ["backtest", "--home", str(home.root), "--vars", str(bad),
+                                   "--nights", "1"])
+    assert out.exit_code != 0 and "unknown indicator 'no_such_indicator'" in out.output
 
 
 @pytest.mark.parametrize(("doc", "says"), [

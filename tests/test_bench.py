@@ -128,7 +128,7 @@ def test_floor_and_dashboard_sections(quick_run: tuple[Path, Path]) -> None:
     assert not dash["errors"], dash["errors"]
     pages = {key.split(":")[0] for key in dash["times"]}
     assert pages == {"overview", "flagged", "account", "networks", "reviews", "cases",
-                     "watchlists", "data quality", "backtest"}
+                     "watchlists", "data quality", "backtest", "users"}
     # the analyst stores were seeded before the pages were timed
     assert dash["seed"]["cases"] > 0 and dash["seed"]["decisions"] > 0, dash["seed"]
     assert any("live reviews" in key and "(0 live" not in key for key in dash["times"])

@@ -81,18 +81,15 @@ if result is not None:
     moves = pd.DataFrame([{"night": m.night, "tier": m.tier, "enter": len(m.entered),
                            "leave": len(m.left)} for m in result.movements])
     st.dataframe(moves, hide_index=True, width="stretch", key="bt_moves")
-    last = [m for m in result.movements if m.night == result.nights[-1]]
-    listed = pd.DataFrame(
-        [{"tier": m.tier, "move": "enter", "account_id": a,
-          "reasons": result.reasons_after.get(a, "")} for m in last for a in m.entered]
-        + [{"tier": m.tier, "move": "leave", "account_id": a,
-            "reasons": result.reasons_before.get(a, "")} for m in last for a in m.left])
-    st.caption(f"Accounts that would move on {result.nights[-1]}")
+    listed = pd.DataFrame(result.mover_rows(),
+                          columns=["night", "tier", "move", "account_id", "reasons"])
+    st.caption("Accounts that would enter or leave a tier, night by night, with their reasons "
+               "(entering: after the change; leaving: before it; addresses and devices masked)")
     if listed.empty:
-        st.info("No account would change tier on the last night.")
+        st.info("No account would change tier on any night of the window.")
     else:
-        st.dataframe(ui.visible_frame(listed), hide_index=True, width="stretch",
-                     key="bt_listed")
+        st.dataframe(ui.visible_frame(ui.masked_frame(listed)), hide_index=True,
+                     width="stretch", key="bt_listed")
     quality = pd.DataFrame([
         {"": side, "precision": q.precision, "recall": q.recall,
          "confirmed flagged": f"{q.flagged_confirmed} of {q.confirmed}",

@@ -218,6 +218,24 @@ def _reasons(db: Path) -> dict[str, str]:
         con.close()
 
 
+def _night_reasons(db: Path, nights: list[dt.date]) -> dict[tuple[dt.date, str], str]:
+    """Each account's indicator hits on each night of `nights`, strongest first: `id (points)`
+    (the serving reasons text is kept for the last night only; the per-night hits are kept for
+    every night, in the warehouse and in the rebuilt copy alike)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute("""
+            SELECT as_of_date, account_id,
+                   string_agg(indicator_id || ' (' || round(points, 1) || ' pts)', '; '
+                              ORDER BY points DESC, indicator_id)
+            FROM main.account_indicator_hits
+            WHERE as_of_date >= ? AND as_of_date <= ?
+            GROUP BY ALL""", [nights[0], nights[-1]]).fetchall()
+    finally:
+        con.close()
+    return {(d, a): r for d, a, r in rows}
+
+
 @dataclass
 class Movement:
     night: dt.date
@@ -255,6 +273,25 @@ class BacktestResult:
     change: Change = field(default_factory=Change)
     base_version: int = 0  # the rules configuration the change was laid over (itw_radar.rules)
     rules: dict[str, Any] = field(default_factory=dict)  # what the rebuild scored with
+    # (night, account) -> that night's hits (id and points): why a mover moved on its night
+    night_reasons_after: dict[tuple[dt.date, str], str] = field(default_factory=dict)
+    night_reasons_before: dict[tuple[dt.date, str], str] = field(default_factory=dict)
+
+    def mover_rows(self) -> list[dict[str, Any]]:
+        """Every account that would enter or leave a tier, night by night: its reasons after
+        the change (entering) or before it (leaving); on the last night the full reasons text,
+        on earlier nights the night's hits."""
+        last = self.nights[-1]
+        rows = []
+        for m in self.movements:
+            for move, ids, full, per_night in (
+                    ("enter", m.entered, self.reasons_after, self.night_reasons_after),
+                    ("leave", m.left, self.reasons_before, self.night_reasons_before)):
+                for a in ids:
+                    why = full.get(a, "") if m.night == last else per_night.get((m.night, a), "")
+                    rows.append({"night": m.night, "tier": m.tier, "move": move,
+                                 "account_id": a, "reasons": why or "no indicator fired"})
+        return rows
 
 
 def _quality(tiers: dict[tuple[dt.date, str], str], night: dt.date,
@@ -311,7 +348,9 @@ def run_backtest(home: Home, change: Change, nights: int, scratch: Path | None =
     decisions = dict(zip(current["account_id"], current["status"], strict=True))
     moves, before, after = compare(home.warehouse, warehouse, window, decisions)
     result = BacktestResult(scratch, window, moves, before, after, _reasons(warehouse),
-                            _reasons(home.warehouse), change, active.version, combined)
+                            _reasons(home.warehouse), change, active.version, combined,
+                            _night_reasons(warehouse, window),
+                            _night_reasons(home.warehouse, window))
     write_record(result)
     return result
 
@@ -351,12 +390,13 @@ def format_result(result: BacktestResult, listed: int = 10) -> str:
              "| night | tier | enter | leave |", "|---|---|---:|---:|"]
     for m in result.movements:
         lines.append(f"| {m.night} | {m.tier} | {len(m.entered)} | {len(m.left)} |")
-    last = [m for m in result.movements if m.night == result.nights[-1]]
-    for m in last:
-        for label, ids, reasons in (("enter", m.entered, result.reasons_after),
-                                    ("leave", m.left, result.reasons_before)):
-            for a in ids[:listed]:
-                lines.append(f"- {result.nights[-1]} {m.tier} {label}: {a}: {reasons.get(a, '')}")
+    shown: dict[tuple[dt.date, str, str], int] = {}
+    for row in result.mover_rows():  # per night, tier and move, the first `listed` accounts
+        key = (row["night"], row["tier"], row["move"])
+        shown[key] = shown.get(key, 0) + 1
+        if shown[key] <= listed:
+            lines.append(f"- {row['night']} {row['tier']} {row['move']}: {row['account_id']}: "
+                         f"{row['reasons']}")
     b, a = result.before, result.after
     lines += ["", "Against the analysts' decisions on the last night (flagged = high or medium):",
               "| | precision | recall | confirmed flagged | false positives flagged |",

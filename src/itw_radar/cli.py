@@ -372,7 +372,7 @@ def backtest(
 
     Rebuilds every loaded night with the change in a scratch copy (<home>/backtest/<stamp>/;
     the warehouse and the serving database are only read) and prints, per night and tier, the
-    accounts that would enter or leave it (with reasons for the last night), and precision and
+    accounts that would enter or leave it with their reasons, and precision and
     recall against the analysts' decisions before and after.
     """
     from itw_radar import backtest as bt
