@@ -68,6 +68,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "rules.backtest": frozenset({"admin"}),
     "rules.apply": frozenset({"admin"}),
     "users.manage": frozenset({"admin"}),
+    "alerts.send": frozenset({"admin"}),
 }
 DEMO_ENV = "ITW_RADAR_DEMO"
 DEMO_USER = "analyst"

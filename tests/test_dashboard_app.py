@@ -623,6 +623,8 @@ def test_each_role_on_each_page_and_action(home: Home, monkeypatch: pytest.Monke
         at.switch_page(page).run()
         no_errors(at)
         assert titles(at) == [PAGES[page]], (role, page)
+        if page == "app_pages/overview.py":  # sending the alert digest again: admins only
+            assert ("alert_send" in {b.key for b in at.button}) is (role == "admin"), role
     # Account: reveal and decide only for analysts and admins; a viewer sees masked data
     at.query_params["account_id"] = "A000002"
     at.switch_page("app_pages/account.py").run()

@@ -32,6 +32,7 @@ from itw_radar.serve import streamlit_command
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from alert_receiver import Receiver  # noqa: E402
 from dashboard_fixture import build_serving_db  # noqa: E402
 from test_dashboard_browser import (  # noqa: E402
     REPO,
@@ -95,10 +96,22 @@ def _make_home(root: Path) -> Home:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Home]]:
+def receiver() -> Iterator[Receiver]:
+    """A real local HTTP endpoint the dashboard's alerts go to (Apprise json://)."""
+    r = Receiver()
+    try:
+        yield r
+    finally:
+        r.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, receiver: Receiver
+           ) -> Iterator[tuple[str, Home]]:
     _ensure_chromium()
     home = _make_home(tmp_path_factory.mktemp("roles-home"))
-    url, proc = _start(home, {auth.USERS_ENV: f"lena:{auth.hash_password(PW, 1000)}:lead"})
+    url, proc = _start(home, {auth.USERS_ENV: f"lena:{auth.hash_password(PW, 1000)}:lead",
+                              "ITW_RADAR_ALERT_URLS": receiver.url})
     try:
         yield url, home
     finally:
@@ -439,3 +452,32 @@ def test_addresses_in_evidence_stay_masked_for_a_viewer(server: tuple[str, Home]
             _settled(page)
             assert FULL_IPV4.search(page.inner_text("body"))
         page.context.close()
+
+
+def test_an_admin_sends_the_alert_digest_to_a_real_receiver(
+        server: tuple[str, Home], browser: object, receiver: Receiver) -> None:
+    """The Overview's digest, sent again by an admin, reaches the configured service as shown:
+    ids, scores and reasons, no name and no full address."""
+    url, home = server
+    page = _new_page(browser)
+    _login(page, url, ROLE_USERS["admin"])
+    page.get_by_text("Tonight's alert digest").click()
+    title = page.get_by_test_id("stExpander").filter(
+        has_text="Tonight's alert digest").locator("strong").first.inner_text()
+    before = len(receiver.posts)
+    page.get_by_role("button", name="Send tonight's digest now").click()
+    page.get_by_text("Sent to the configured alert services.").wait_for()
+    _settled(page)
+    deadline = time.monotonic() + 30
+    while len(receiver.posts) == before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    post = receiver.posts[-1]
+    assert post["title"] == title and title.startswith("ITW Radar ")
+    assert "/account?account_id=" in post["message"]
+    con = duckdb.connect(str(home.serving), read_only=True)
+    names = [n for (n,) in con.execute("SELECT display_name FROM account_profile "
+                                       "WHERE display_name IS NOT NULL").fetchall()]
+    con.close()
+    assert not any(n in post["message"] for n in names if len(n) > 3)
+    assert not FULL_IPV4.search(post["message"])
+    page.context.close()

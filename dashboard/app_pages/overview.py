@@ -6,8 +6,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data, ui
-from itw_radar import reviews
+from dashboard import auth, charts, data, ui
+from itw_radar import alerts, reviews
 
 snap = ui.page_header("Overview")
 
@@ -97,6 +97,20 @@ with st.expander("Tonight's alert digest (what the risk team was sent)"):
     st.code(body, language=None)
     st.caption("Sent after each published night to the services set in ITW_RADAR_ALERT_URLS or "
                "the Airflow connection itw_radar_alerts; `itw-radar alert --send` sends it again.")
+# admins can send it again from here, to try a new destination
+if auth.can(auth.current_user(), "alerts.send") and st.button(
+        "Send tonight's digest now", key="alert_send",
+        help="The digest above, through the same Apprise set-up as the nightly alert task."):
+    try:
+        sent = alerts.send(title, body)
+    except Exception as exc:  # a service that refuses: say which, keep the page
+        st.error(f"Not sent: {exc}")
+    else:
+        if sent:
+            st.success("Sent to the configured alert services.")
+        else:
+            st.warning("Alerts are not set up: set ITW_RADAR_ALERT_URLS or the Airflow "
+                       "connection itw_radar_alerts (docs/dashboard.md, Alerts).")
 
 st.subheader("Reviewer precision")
 precision = reviews.reviewer_precision(data.home())
