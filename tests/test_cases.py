@@ -131,10 +131,22 @@ def test_the_case_cli(home: Home, tmp_path: Path) -> None:
     assert cid in listed.output
     bad = run(app, ["case", "close", cid, "--decision", "maybe", *base])
     assert bad.exit_code != 0 and "not one of" in bad.output
+    # worked: status, assignee, a new due date, a note and one more account, each in the trail
+    worked = run(app, ["case", "update", cid, "--status", "investigating", "--assignee", "dave",
+                       "--due", "2031-05-01", "--note", "checking the payouts",
+                       "--add", "A000007", *base])
+    assert worked.exit_code == 0, worked.output
+    assert cid not in run(app, ["case", "list", "--queue", "overdue", *base]).output
+    assert cid in run(app, ["case", "list", "--queue", "mine", "--by", "dave",
+                            "--home", str(home.root)]).output
+    for bad_args, says in ((["--due", "soon"], "soon"), (["--status", "closed"], "case close"),
+                           ([], "nothing to change")):
+        bad = run(app, ["case", "update", cid, *bad_args, *base])
+        assert bad.exit_code != 0 and says in bad.output, bad.output
     closed = run(app, ["case", "close", cid, "--decision", "false_positive", "--note", "agency",
                        *base])
     assert closed.exit_code == 0, closed.output
-    assert set(reviews.latest_decisions(home, ["A000001", "A000005"])["status"]) == \
+    assert set(reviews.latest_decisions(home, ["A000001", "A000005", "A000007"])["status"]) == \
         {"false_positive"}
     out = tmp_path / "bundle.zip"
     exported = run(app, ["case", "export", cid, "-o", str(out), *base])
@@ -142,7 +154,8 @@ def test_the_case_cli(home: Home, tmp_path: Path) -> None:
     bundle = _bundle(out.read_bytes())
     assert bundle["case.json"][0]["decision"] == "false_positive"
     assert bundle["case.json"][0]["personal_data"] == "masked"
-    assert [r["action"] for r in bundle["trail.csv"]] == ["created", "note", "status"]
+    assert [r["action"] for r in bundle["trail.csv"]] == [
+        "created", "accounts added", "status", "assigned", "due date", "note", "note", "status"]
 
 
 def test_export_bundle_masks_addresses_quoted_in_evidence(home: Home) -> None:

@@ -687,13 +687,22 @@ def test_cases_page_opens_a_cluster_as_a_case_and_closes_it(home: Home,
     cid = opened["case_id"].tolist()[-1]
     assert opened.set_index("case_id").loc[cid, "accounts"] >= cluster[1]
     at.selectbox(key="case_pick").set_value(cid).run()
+    # a due date and one more account first, then the closing decision
+    extra = serving(home, "SELECT account_id FROM account_risk WHERE cluster_id IS DISTINCT "
+                          "FROM ? ORDER BY account_id LIMIT 1", [cluster[0]])[0][0]
+    at.date_input(key="cu_due").set_value(dt.date(2031, 5, 1))
+    at.text_input(key="cu_add").input(extra)
+    at.button(key="FormSubmitter:case_update-Save").click().run()
+    no_errors(at)
+    case, members, _ = cases.detail(home, cid)
+    assert pd.Timestamp(case["due_date"]).date() == dt.date(2031, 5, 1) and extra in members
     at.selectbox(key="cu_decision").set_value("no_action")
     at.text_area(key="cu_note").input("an agency, known to the platform")
     at.button(key="FormSubmitter:case_update-Save").click().run()
     no_errors(at)
     case, _, trail = cases.detail(home, cid)
     assert (case["status"], case["decision"]) == ("closed", "no_action")
-    assert trail["action"].tolist() == ["created", "status", "note"]
+    assert trail["action"].tolist() == ["created", "accounts added", "due date", "status", "note"]
     assert set(trail["author"]) == {auth.DEMO_USER}
 
 

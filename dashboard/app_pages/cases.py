@@ -74,14 +74,21 @@ if chosen:
             decision = c2.selectbox("Decision (closes the case)", list(cases.DECISIONS),
                                     index=None, key="cu_decision")
             new_assignee = c3.text_input("Assignee", key="cu_assignee", max_chars=200)
+            d1, d2 = st.columns(2)
+            new_due = d1.date_input("Due", value=None, key="cu_due")
+            more = d2.text_input("Add accounts (ids, commas)", key="cu_add", max_chars=20_000)
             note = st.text_area("Note", key="cu_note", max_chars=cases.MAX_TEXT)
             saved = st.form_submit_button("Save", type="primary")
         if saved:
             try:
-                if status or decision or new_assignee:
+                added = [a for a in re.split(r"[,\s]+", more or "") if a]
+                if added:
+                    cases.add_accounts(home, chosen, added, user)
+                if status or decision or new_assignee or new_due:
                     cases.update_case(home, chosen, user,
                                       status="closed" if decision else status,
-                                      decision=decision, assignee=new_assignee or None)
+                                      decision=decision, assignee=new_assignee or None,
+                                      due=new_due)
                 if (note or "").strip():
                     cases.add_note(home, chosen, user, note)
             except (cases.CaseError, reviews.ReviewError) as exc:

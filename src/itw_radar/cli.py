@@ -864,6 +864,43 @@ def case_close(
     out.print(f"{case_id} closed: {decision}")
 
 
+@case_app.command("update")
+def case_update(
+    case_id: Annotated[str, typer.Argument(help="The case, e.g. CASE-000001.")],
+    status: Annotated[str | None, typer.Option(
+        help="open, investigating or waiting (close with `case close`).")] = None,
+    assignee: Annotated[str | None, typer.Option(help="Who works it now.")] = None,
+    due: Annotated[str | None, typer.Option(help="Due date, YYYY-MM-DD; 'none' clears it.")]
+    = None,
+    note: Annotated[str | None, typer.Option(help="A note for the trail.")] = None,
+    add: Annotated[list[str] | None, typer.Option(
+        "--add", help="An account id to add; repeat for several.")] = None,
+    by: ByOpt = "",
+    home: HomeOpt = Path(DEFAULT_HOME),
+) -> None:
+    """Work a case: status, assignee, due date, a note, more accounts (each one a trail row)."""
+    from itw_radar import cases, reviews
+
+    h = Home.resolve(home)
+    if status == "closed":
+        _fail("close a case with `itw-radar case close CASE --decision ...`: closing needs one")
+    if not any((status, assignee, due, note, add)):
+        _fail("nothing to change: give --status, --assignee, --due, --note or --add")
+    try:
+        clear = (due or "").lower() == "none"
+        due_date = None if clear or not due else date.fromisoformat(due)
+        if add:
+            cases.add_accounts(h, case_id, add, by)
+        if status or assignee or due:
+            cases.update_case(h, case_id, by, status=status, assignee=assignee, due=due_date,
+                              clear_due=clear)
+        if note:
+            cases.add_note(h, case_id, by, note)
+    except (ValueError, reviews.ReviewError) as exc:  # CaseError, or a bad due date
+        _fail(str(exc))
+    out.print(f"{case_id} updated")
+
+
 @case_app.command("export")
 def case_export(
     case_id: Annotated[str, typer.Argument(help="The case, e.g. CASE-000001.")],
