@@ -86,22 +86,9 @@ def mask_text(value: object, *, quotes: bool = True) -> str:
 
 
 def masked_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """`frame` with personal data masked where a page shows it without a reveal: reasons and
-    evidence texts, addresses, devices, user agents, shared identifiers (by link_type)."""
-    out = frame.copy()
-    for col in ("reasons", "evidence"):
-        if col in out.columns:
-            out[col] = out[col].map(lambda v: masking.mask_text(v) if isinstance(v, str) else v)
-    if "ip" in out.columns:
-        out["ip"] = out["ip"].map(lambda v: masking.mask_text(v) if isinstance(v, str) else v)
-    for col in ("device_id", "user_agent"):
-        if col in out.columns:
-            out[col] = out[col].map(lambda v: masking.mask_identifier(v) if isinstance(v, str)
-                                    else v)
-    if "link_value" in out.columns and "link_type" in out.columns:
-        out["link_value"] = [masking.mask_link_value(t, v)
-                             for t, v in zip(out["link_type"], out["link_value"], strict=True)]
-    return out
+    """`frame` with personal data masked where a page shows it without a reveal
+    (`itw_radar.masking.mask_frame`)."""
+    return masking.mask_frame(frame)
 
 
 def visible_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -25,7 +25,7 @@ import duckdb
 import pandas as pd
 
 from itw_radar import reviews
-from itw_radar.masking import csv_safe, mask_identifier, mask_name, mask_text
+from itw_radar.masking import csv_safe, mask_frame, mask_name
 from itw_radar.paths import Home
 from itw_radar.store_locks import store_connection
 
@@ -222,9 +222,7 @@ def detail(home: Home, case_id: str) -> tuple[dict[str, Any], list[str], pd.Data
 PERSONAL = {"display_name": mask_name, "document_holder_names": mask_name,
             "payout_holder_names": mask_name, "email_hash": lambda v: "…" if v else v,
             "phone_hash": lambda v: "…" if v else v, "ip": lambda v: "…" if v else v,
-            "user_agent": lambda v: "…" if v else v, "device_id": mask_identifier,
-            # reasons and evidence quote the rows they read: addresses, devices, hashes
-            "reasons": mask_text, "evidence": mask_text}
+            "user_agent": lambda v: "…" if v else v}
 
 
 def export_bundle(home: Home, case_id: str, serving: Path, reveal: bool) -> bytes:
@@ -262,6 +260,9 @@ def export_bundle(home: Home, case_id: str, serving: Path, reveal: bool) -> byte
     tables["decisions.csv"] = history
     tables["trail.csv"] = events
     if not reveal:
+        # the dashboard's masking of texts and identifiers, then the bundle's own (whole
+        # addresses, user agents, names, hashes)
+        tables = {name: mask_frame(frame) for name, frame in tables.items()}
         for frame in tables.values():
             for col, mask in PERSONAL.items():
                 if col in frame.columns:

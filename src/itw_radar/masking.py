@@ -89,6 +89,21 @@ def mask_identifier(value: object) -> str:
     return _cut(str(value))
 
 
+def mask_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with the personal data of its free-text and identifier columns masked: reasons,
+    evidence and addresses as in `mask_text`, device ids and user agents cut, shared
+    identifiers by link_type (`mask_link_value`). Other columns are kept."""
+    out = frame.copy()
+    for col, mask in (("reasons", mask_text), ("evidence", mask_text), ("ip", mask_text),
+                      ("device_id", mask_identifier), ("user_agent", mask_identifier)):
+        if col in out.columns:
+            out[col] = out[col].map(lambda v, m=mask: m(v) if isinstance(v, str) else v)
+    if "link_value" in out.columns and "link_type" in out.columns:
+        out["link_value"] = [mask_link_value(t, v)
+                             for t, v in zip(out["link_type"], out["link_value"], strict=True)]
+    return out
+
+
 def mask_link_value(link_type: object, value: object) -> str:
     """The identifier two linked accounts share, masked by kind: an address (ip_day) as in
     `mask_text`, any other (device, phone, fingerprint, document number, image hash) cut."""

@@ -104,24 +104,42 @@ sides as (
 
 ),
 
--- The accounts whose verified person's equipment is gone (its devices; without device data, its
--- networks) with enough logins on both sides: the only ones that can fire, so the per-login
--- measures below are taken for them alone (a few in a thousand of the verified accounts)
-judgeable as (
+-- Each verified account's two sides side by side, with enough logins on both, and what changed
+-- between them in devices and networks
+pairs as (
 
-    select b.night, b.account_id
+    select
+        b.night,
+        b.account_id,
+        b.logins as before_logins,
+        a.logins as after_logins,
+        a.last_ts as after_last_ts,
+        b.devices as before_devices,
+        a.devices as after_devices,
+        b.networks as before_networks,
+        a.networks as after_networks,
+        b.countries as before_countries,
+        {{ list_size('b.devices') }} > 0 and {{ list_size('a.devices') }} > 0 as devices_known,
+        {{ list_size('b.devices') }} > 0 and {{ list_size('a.devices') }} > 0
+            and not {{ lists_overlap('a.devices', 'b.devices') }} as new_devices_only,
+        {{ list_size('b.networks') }} > 0 and {{ list_size('a.networks') }} > 0
+            and not {{ lists_overlap('a.networks', 'b.networks') }} as old_networks_gone
     from sides as b
     inner join sides as a
         on a.night = b.night and a.account_id = b.account_id and a.phase = 'after'
     where b.phase = 'before'
       and b.logins >= {{ th(t, 'min_logins_before') }}
       and a.logins >= {{ th(t, 'min_logins_after') }}
-      and case
-          when {{ list_size('b.devices') }} > 0 and {{ list_size('a.devices') }} > 0
-              then not {{ lists_overlap('a.devices', 'b.devices') }}
-          else {{ list_size('b.networks') }} > 0 and {{ list_size('a.networks') }} > 0
-              and not {{ lists_overlap('a.networks', 'b.networks') }}
-      end
+
+),
+
+-- The accounts whose verified person's equipment is gone (its devices; without device data, its
+-- networks): the only ones that can fire, so the per-login measures below are taken for them
+-- alone (a few in a thousand of the verified accounts)
+judgeable as (
+
+    select * from pairs
+    where case when devices_known then new_devices_only else old_networks_gone end
 
 ),
 
@@ -145,14 +163,13 @@ after_networks as (
         count(*) filter (where a.network is not null) as with_network,
         count(*) filter (
             where a.network is not null
-              and not array_contains(b.networks, a.network)
+              and not array_contains(b.before_networks, a.network)
               and (a.ip_kind in ('vpn', 'hosting', 'tor')
                    or a.ip_country is null
-                   or not array_contains(b.countries, a.ip_country))
+                   or not array_contains(b.before_countries, a.ip_country))
         ) as on_new_network
     from judged_logins as a
-    inner join sides as b
-        on b.night = a.night and b.account_id = a.account_id and b.phase = 'before'
+    inner join judgeable as b on b.night = a.night and b.account_id = a.account_id
     where a.phase = 'after'
     group by a.night, a.account_id
 
@@ -188,39 +205,30 @@ compared as (
         recent.document_id,
         recent.verified_ts,
         recent.from_submission,
-        b.logins as before_logins,
-        a.logins as after_logins,
-        a.last_ts as after_last_ts,
-        b.devices as before_devices,
-        a.devices as after_devices,
-        b.networks as before_networks,
-        a.networks as after_networks,
+        p.before_logins,
+        p.after_logins,
+        p.after_last_ts,
+        p.before_devices,
+        p.after_devices,
+        p.before_networks,
+        p.after_networks,
         bh.median_hour as before_hour,
         ah.median_hour as after_hour,
         -- hours are compared only with enough logins on both sides to place a working day
-        case when b.logins >= {{ th(t, 'min_logins_for_hours') }} and a.logins >= {{ th(t, 'min_logins_for_hours') }}
+        case when p.before_logins >= {{ th(t, 'min_logins_for_hours') }} and p.after_logins >= {{ th(t, 'min_logins_for_hours') }}
              then least(abs(ah.median_hour - bh.median_hour), 24 - abs(ah.median_hour - bh.median_hour))
         end as hour_shift,
-        {{ list_size('b.devices') }} > 0 and {{ list_size('a.devices') }} > 0 as devices_known,
-        {{ list_size('b.devices') }} > 0 and {{ list_size('a.devices') }} > 0
-            and not {{ lists_overlap('a.devices', 'b.devices') }} as new_devices_only,
-        {{ list_size('b.networks') }} > 0 and n.with_network > 0
-            and n.on_new_network = n.with_network as new_networks_only,
-        {{ list_size('b.networks') }} > 0 and {{ list_size('a.networks') }} > 0
-            and not {{ lists_overlap('a.networks', 'b.networks') }} as old_networks_gone
+        p.new_devices_only,
+        {{ list_size('p.before_networks') }} > 0 and n.with_network > 0
+            and n.on_new_network = n.with_network as new_networks_only
     from recent
-    inner join sides as b
-        on b.night = recent.night and b.account_id = recent.account_id and b.phase = 'before'
-    inner join sides as a
-        on a.night = recent.night and a.account_id = recent.account_id and a.phase = 'after'
+    inner join judgeable as p on p.night = recent.night and p.account_id = recent.account_id
     inner join after_networks as n
         on n.night = recent.night and n.account_id = recent.account_id
     inner join median_hours as bh
         on bh.night = recent.night and bh.account_id = recent.account_id and bh.phase = 'before'
     inner join median_hours as ah
         on ah.night = recent.night and ah.account_id = recent.account_id and ah.phase = 'after'
-    where b.logins >= {{ th(t, 'min_logins_before') }}
-      and a.logins >= {{ th(t, 'min_logins_after') }}
 
 ),
 
@@ -229,8 +237,6 @@ judged as (
     select
         *,
         coalesce(hour_shift >= {{ th(t, 'min_hour_shift') }}, false) as hours_shifted,
-        -- the verified person's equipment is gone; without device data, its networks are
-        case when devices_known then new_devices_only else old_networks_gone end as old_gone,
         new_devices_only::int + new_networks_only::int
             + coalesce(hour_shift >= {{ th(t, 'min_hour_shift') }}, false)::int as breaks
     from compared
@@ -263,7 +269,7 @@ final as (
         new_devices_only,
         new_networks_only
     from judged
-    where old_gone and breaks >= 2
+    where breaks >= 2  -- and the old equipment gone: judgeable
 
 )
 
