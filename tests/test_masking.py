@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from itw_radar.masking import mask_identifier, mask_link_value, mask_text
@@ -58,10 +58,15 @@ def test_identifiers_and_link_values() -> None:
 _octet = st.integers(0, 255).map(str)
 _ipv4 = st.tuples(_octet, _octet, _octet, _octet).map(".".join)
 _words = st.lists(st.sampled_from(["login", "from", "IP", "on", "2026-11-02", "(vpn),", "e.g.",
-                                   "shares", "AS13335", "12:30", "and", ";"]), max_size=6)
+                                   "shares", "AS13335", "12:30", "and", ";", "0044", "20",
+                                   "2026-11-02T12:30", "1999-01-31 23:59:59", "(415)",
+                                   "555-0199"]), max_size=6)
 
 
 @given(st.lists(st.tuples(_words, _ipv4), min_size=1, max_size=5), _words)
+# a date before an address once read as a phone number and ate the address's first octet
+@example(parts=[(["2026-11-02", "2026-11-02"], "6.131.113.235")], tail=["login"])
+@example(parts=[(["0044", "20"], "6.131.113.235")], tail=[])
 def test_no_full_ipv4_address_survives(parts: list[tuple[list[str], str]],
                                        tail: list[str]) -> None:
     text = " ".join(" ".join(words) + " " + ip for words, ip in parts) + " " + " ".join(tail)

@@ -40,7 +40,9 @@ _EMAIL = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
 _HANDLE = re.compile(r"(?<![\w@…])@[A-Za-z_][\w.]{2,}")
 # phone numbers: international (+ and 8 or more digits) or North-American (415) 555-0199
 _PHONE = re.compile(r"(?<![\w+])(?:\+\d[\d ()./-]{6,}\d|0\d[\d ()-]{7,}\d"
-                    r"|\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4})(?!\w)")
+                    r"|\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4})(?!\w|\.\d)")
+# dates and times are not phone numbers: "2026-11-02 2026-11-02" is left alone
+_DATETIME = re.compile(r"(\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2})?)?)")
 # an identifier named by the word before it: "device d-81f2", "devices a1,b2", "fingerprint
 # 9c1e...": tokens with a digit (not "devices unknown", "phone on 3 accounts")
 _NAMED = re.compile(r"\b(devices?|fingerprint|phone)( )((?=[^\s,;()]*\d)[^\s,;()]{3,}"
@@ -79,7 +81,8 @@ def mask_text(value: object, *, quotes: bool = True) -> str:
     text = _NAMED.sub(lambda m: m.group(1) + m.group(2)
                       + ",".join(_cut(t.rstrip(".")) for t in m.group(3).split(",")), text)
     text = _HANDLE.sub("@…", text)
-    return _PHONE.sub("…", text)
+    pieces = _DATETIME.split(text)  # odd pieces are the dates and times, kept as they are
+    return "".join(p if i % 2 else _PHONE.sub("…", p) for i, p in enumerate(pieces))
 
 
 def mask_identifier(value: object) -> str:
