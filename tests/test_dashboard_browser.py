@@ -129,17 +129,27 @@ def _login(page: object, url: str) -> None:
 
 
 def _open(page: object, title: str) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
-    _heading(page, title)
+    """Go to a page from the sidebar. A click that lands while a rerun the app started itself
+    is replacing the page (the session restored from the login cookie) can be dropped by
+    Streamlit, so the click is given again (opening a page twice is the same page)."""
+    link = page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True)
+    for attempt in range(3):
+        link.click()
+        try:
+            _heading(page, title, timeout_ms=TIMEOUT_MS // 3)
+            break
+        except AssertionError:
+            if attempt == 2:
+                raise
     _settled(page)
 
 
-def _heading(page: object, title: str) -> None:
+def _heading(page: object, title: str, timeout_ms: int = TIMEOUT_MS) -> None:
     """Wait for the page heading `title`, once a rerun has dropped the previous run's copy
     (Streamlit keeps stale elements on screen for a moment, so strict `wait_for` can see two)."""
     from playwright.sync_api import expect
 
-    expect(page.get_by_role("heading", name=title, exact=True)).to_have_count(1, timeout=TIMEOUT_MS)
+    expect(page.get_by_role("heading", name=title, exact=True)).to_have_count(1, timeout=timeout_ms)
 
 
 def _settled(page: object) -> None:

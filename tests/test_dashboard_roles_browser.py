@@ -192,6 +192,7 @@ def test_login_survives_a_reload_and_log_out_deletes_the_cookie(
     _heading(page, "Overview")
     _logged_in_as(page, "anil")
     assert _login_form(page).count() == 0
+    _settled(page)  # the cookie's own rerun finished before the sidebar is clicked
     _open(page, "Flagged accounts")
     _no_exceptions(page)
 

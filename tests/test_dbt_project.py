@@ -287,6 +287,33 @@ def test_rerunning_a_night_changes_nothing(run: Run, tmp_path: Path) -> None:
 
 
 
+def test_a_night_that_stores_nothing_still_moves_the_incremental_bound(
+        run: Run, tmp_path: Path) -> None:
+    """A running table whose night column is sparse (document pairs: most nights find none)
+    starts the next night after the last night processed, not after its own latest row: else
+    every night compares every document delivered since the last pair found again."""
+    import re
+
+    from itw_radar.dbt_runner import release_duckdb
+
+    night = LAST + timedelta(days=1)
+    run_dbt(["compile", "--select", "int_document_version_pairs"],
+            warehouse=run.incremental.warehouse, as_of=night,
+            target_path=tmp_path / "target", log_path=tmp_path / "logs")
+    release_duckdb()
+    sql = next((tmp_path / "target").glob("compiled/**/int_document_version_pairs.sql")).read_text()
+    bound = re.search(r"where export_date > (\(select greatest\(.*?\) from [^)]*\))", sql, re.S)
+    assert bound, sql
+    con = duckdb.connect(str(run.incremental.warehouse), read_only=True)
+    try:
+        latest_row = con.execute(
+            "select max(found_night) from intermediate.int_document_version_pairs").fetchone()[0]
+        assert con.execute(f"select {bound.group(1)}").fetchone()[0] == LAST
+    finally:
+        con.close()
+    assert latest_row is None or latest_row <= LAST
+
+
 def test_evidence_logins_slides_its_window_like_a_rebuild(run: Run, tmp_path: Path) -> None:
     """28 nights on, the incremental evidence_logins deletes the days and the accounts that left
     its 30-night window (its post-hook) and equals the same model built from scratch."""

@@ -432,3 +432,14 @@
 {% macro spark__starts_with(s, prefix) -%}
     startswith({{ s }}, {{ prefix }})
 {%- endmacro %}
+
+{#- `name as materialized (`: a CTE computed once, for one whose expensive columns a filter
+    above it would otherwise compute a second time (DuckDB pushes the filter into the
+    projection). Spark has no such keyword: a plain CTE. -#}
+{% macro materialized_cte() -%}
+    {{ return(adapter.dispatch('materialized_cte', 'itw_radar')()) }}
+{%- endmacro %}
+
+{% macro default__materialized_cte() -%}materialized{%- endmacro %}
+
+{% macro spark__materialized_cte() -%}{%- endmacro %}

@@ -14,8 +14,7 @@ source as (
 
 latest as (
 
-    select * from source
-    qualify row_number() over (partition by contract_id, _export_date order by updated_at desc, _line desc) = 1
+    {{ first_row_per('source', ['contract_id', '_export_date'], 'updated_at desc, _line desc') }}
 
 ),
 

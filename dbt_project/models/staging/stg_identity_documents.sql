@@ -16,8 +16,7 @@ source as (
 
 latest as (
 
-    select * from source
-    qualify row_number() over (partition by document_id, _export_date order by _line desc) = 1
+    {{ first_row_per('source', ['document_id', '_export_date'], '_line desc') }}
 
 ),
 

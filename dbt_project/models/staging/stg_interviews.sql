@@ -14,8 +14,7 @@ source as (
 
 latest as (
 
-    select * from source
-    qualify row_number() over (partition by interview_id order by _export_date, _line) = 1
+    {{ first_row_per('source', ['interview_id'], '_export_date, _line') }}
 
 ),
 

@@ -14,8 +14,7 @@ source as (
 
 latest as (
 
-    select * from source
-    qualify row_number() over (partition by payment_method_id, _export_date order by _line desc) = 1
+    {{ first_row_per('source', ['payment_method_id', '_export_date'], '_line desc') }}
 
 ),
 

@@ -16,8 +16,7 @@ source as (
 
 latest as (
 
-    select * from source
-    qualify row_number() over (partition by change_id order by _export_date, _line) = 1
+    {{ first_row_per('source', ['change_id'], '_export_date, _line') }}
 
 ),
 

@@ -16,8 +16,7 @@ source as (
 
 latest as (
 
-    select * from source
-    qualify row_number() over (partition by proposal_id order by _export_date, _line) = 1
+    {{ first_row_per('source', ['proposal_id'], '_export_date, _line') }}
 
 ),
 

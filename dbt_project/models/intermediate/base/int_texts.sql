@@ -64,7 +64,8 @@ letters as (
 
 ),
 
-worded as (
+-- the words once: the filter on their number below would otherwise split every text twice
+worded as {{ materialized_cte() }} (
 
     select
         {{ all_but('body') }},
