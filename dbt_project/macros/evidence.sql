@@ -4,7 +4,7 @@
     comment). Read by the model, to find its new rows, and by its post-hook, to find the
     accounts that left; the comment still names the earlier night when the post-hook runs. -#}
 {% macro evidence_stored_night(relation) -%}
-    {%- if not execute or (model is mapping and model.get('resource_type') == 'unit_test') -%}
+    {%- if not execute or in_unit_test() -%}
         {{- return(none) -}}
     {%- endif -%}
     {%- set found = run_query("select comment from duckdb_tables() where database_name = '" ~ relation.database ~ "' and schema_name = '" ~ relation.schema ~ "' and table_name = '" ~ relation.identifier ~ "'") -%}

@@ -70,12 +70,19 @@
     {{- return("date '" ~ res.columns[0].values()[0] ~ "'") -}}
 {%- endmacro %}
 
+{#- Whether the node being compiled is a dbt unit test (its `this` and inputs are given rows). -#}
+{% macro in_unit_test() -%}
+    {{- return(model is mapping and model.get('resource_type') == 'unit_test') -}}
+{%- endmacro %}
+
 {% macro incremental_bound(col) -%}
-    {%- if is_incremental() and model is mapping and model.get('resource_type') == 'unit_test' -%}
-        (select least(coalesce(max({{ col }}), date '1900-01-01'), {{ as_of() }} - 1) from {{ this }})
-    {%- elif is_incremental() -%}
-        (select greatest(least(coalesce(max({{ col }}), date '1900-01-01'), {{ as_of() }} - 1),
-                         {{ processed_bound() }}) from {{ this }})
+    {%- if is_incremental() -%}
+        {%- set stored = "least(coalesce(max(" ~ col ~ "), date '1900-01-01'), " ~ as_of() ~ " - 1)" -%}
+        {%- if in_unit_test() -%}
+        (select {{ stored }} from {{ this }})
+        {%- else -%}
+        (select greatest({{ stored }}, {{ processed_bound() }}) from {{ this }})
+        {%- endif -%}
     {%- else -%}
         date '1900-01-01'
     {%- endif -%}
@@ -87,7 +94,7 @@
     this copy is a constant, which DuckDB turns into a zone-map filter on the scan, so a night
     reads its window of a stored table, not all of its history. -#}
 {% macro after_window_start(col, days) -%}
-    {%- if model is mapping and model.get('resource_type') == 'unit_test' -%}
+    {%- if in_unit_test() -%}
         true /* unit test: its given rows are the whole table */
     {%- else -%}
         {{ col }} > {{ processed_bound() }} - ({{ days }})
@@ -184,15 +191,12 @@ where not exists (
     {%- set same -%}
         {%- for k in keys %}r.{{ k }} is not distinct from s.{{ k }}{{ ' and ' if not loop.last }}{% endfor -%}
     {%- endset %}
+    {%- set repeated = "(select " ~ cols ~ " from " ~ relation ~ " group by " ~ cols ~ " having count(*) > 1)" %}
     select s.* from {{ relation }} as s
-    anti join (
-        select {{ cols }} from {{ relation }} group by {{ cols }} having count(*) > 1
-    ) as r on {{ same }}
+    anti join {{ repeated }} as r on {{ same }}
     union all
     (select s.* from {{ relation }} as s
-     semi join (
-         select {{ cols }} from {{ relation }} group by {{ cols }} having count(*) > 1
-     ) as r on {{ same }}
+     semi join {{ repeated }} as r on {{ same }}
      qualify row_number() over (partition by {{ cols }} order by {{ order_by }}) = 1)
 {%- endmacro %}
 
